@@ -1,0 +1,32 @@
+package dev.kiln.codegen;
+
+import java.util.List;
+
+/**
+ * One generated kernel and how to launch it: CUDA C source, entry point, grid and block sizes, dynamic shared
+ * memory, and the parameters in order. Buffer parameters name values of the top-level graph; the memory plan
+ * turns them into device pointers. Codegen makes these from the IR without changing it.
+ *
+ * @param origins the ONNX nodes this kernel absorbed (also written as a comment at the top of the source)
+ */
+public record KernelSpec(String name, String source, String entry, Dim3 grid, Dim3 block, int sharedBytes,
+                         List<Param> params, List<String> origins) {
+
+    public record Dim3(int x, int y, int z) {
+        public static Dim3 of(long x) { return of(x, 1, 1); }
+        public static Dim3 of(long x, long y, long z) {
+            if (x < 1 || y < 1 || z < 1 || x > Integer.MAX_VALUE || y > 65535 || z > 65535)
+                throw new IllegalArgumentException("launch dims out of range: " + x + "," + y + "," + z);
+            return new Dim3((int) x, (int) y, (int) z);
+        }
+        public long count() { return (long) x * y * z; }
+    }
+
+    /** A kernel parameter: a device buffer holding a graph value, or a scalar. */
+    public sealed interface Param {
+        record Buffer(String value) implements Param {}
+        record I32(int value) implements Param {}
+        record I64(long value) implements Param {}
+        record F32(float value) implements Param {}
+    }
+}
