@@ -20,7 +20,8 @@ import java.util.List;
 /**
  * ONNX Attention (opset 23/24): Y = softmax(softcap(Q K^T * scale) + bias) V per head, where bias joins the
  * attention mask (additive float, or bool keep-mask), the causal mask and the opset-24 padding mask
- * (nonpad_kv_seqlen). Inputs are [B,H,S,D], or [B,S,H*D] with q_num_heads/kv_num_heads. past_key/past_value
+ * (nonpad_kv_seqlen). The optional 4th output is, by qk_matmul_output_mode, the scaled Q K^T (0), after softcap
+ * (1), after adding the bias (2) or after softmax (3), as the ONNX reference computes it. Inputs are [B,H,S,D], or [B,S,H*D] with q_num_heads/kv_num_heads. past_key/past_value
  * are prepended along the sequence axis and returned as present_key/present_value. Query head h reads kv
  * head h / (Hq/Hkv) (grouped-query attention). A row whose every key is masked yields zeros, not NaN.
  * Everything is computed in double and rounded once into the inputs' dtype.
@@ -176,7 +177,7 @@ public final class Attention {
                         s *= scale;
                         if (mode == 0) qk[base + j] = s;
                         if (softcap > 0) s = softcap * Math.tanh(s / softcap);
-                        if (mode == 2) qk[base + j] = s;
+                        if (mode == 1) qk[base + j] = s;
                         double bias = 0;
                         if (mask != null) bias += mask.bias(bi, h, i, j);
                         if (causal) {
@@ -185,7 +186,7 @@ public final class Attention {
                         }
                         if (nonpad != null && j >= nonpad[bi]) bias = Double.NEGATIVE_INFINITY;
                         s += bias;
-                        if (mode == 1) qk[base + j] = s;
+                        if (mode == 2) qk[base + j] = s;
                         row[j] = s;
                         if (s > max) max = s;
                     }
