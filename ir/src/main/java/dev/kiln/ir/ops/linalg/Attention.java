@@ -24,7 +24,8 @@ import java.util.List;
  * (1), after adding the bias (2) or after softmax (3), as the ONNX reference computes it. Inputs are [B,H,S,D], or [B,S,H*D] with q_num_heads/kv_num_heads. past_key/past_value
  * are prepended along the sequence axis and returned as present_key/present_value. Query head h reads kv
  * head h / (Hq/Hkv) (grouped-query attention). A row whose every key is masked yields zeros, not NaN.
- * Everything is computed in double and rounded once into the inputs' dtype.
+ * Everything is computed in double and rounded once into the inputs' dtype, so softmax_precision has nothing
+ * left to change and is accepted but not needed.
  */
 public final class Attention {
     private Attention() {}

@@ -3,7 +3,6 @@ package dev.kiln.ir.ops.linalg;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Dim;
 import dev.kiln.ir.FloatFormats;
-import dev.kiln.ir.InvalidModelException;
 import dev.kiln.ir.Shape;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.TensorType;
@@ -100,7 +99,7 @@ public final class MatMulOps {
         }
     }
 
-    /** Y = alpha * A' B' + beta * C, with C broadcast to [M,N]; integers exactly when alpha and beta are. */
+    /** Y = alpha * A' B' + beta * C, with C broadcast to [M,N]; for integer types alpha and beta truncate to integers. */
     static Tensor gemm(boolean ta, boolean tb, double alpha, double beta, Tensor a, Tensor b, Tensor cIn) {
         Tensor at = ta ? transpose(a) : a, bt = tb ? transpose(b) : b;
         MatMuls.Plan p = MatMuls.plan(at.shape(), bt.shape());
@@ -183,9 +182,5 @@ public final class MatMulOps {
             y[i] = (long) Math.max(lo, Math.min(hi, d));
         }
         return Tensor.ofLongs(yt, p.outShape(), y);
-    }
-
-    static void requireNonNegative(dev.kiln.ir.Node n, String attr) {
-        if (n.attrInt(attr, 0) < 0) throw n.error(new InvalidModelException(attr + " must be >= 0"));
     }
 }
