@@ -1,0 +1,65 @@
+package dev.kiln.codegen;
+
+import dev.kiln.ir.DType;
+import dev.kiln.ir.UnsupportedException;
+
+/**
+ * How each dtype is stored in device memory and computed on in generated C. f16 and bf16 are stored as
+ * {@code __half}/{@code __nv_bfloat16} and computed in float; bool is one byte (0/1) computed as {@code bool}.
+ * The narrow float8/float4 and 4/2-bit integer types have no GPU path yet.
+ */
+public final class CTypes {
+    private CTypes() {}
+
+    public static String storage(DType t) {
+        return switch (t) {
+            case F32 -> "float";
+            case F64 -> "double";
+            case F16 -> "__half";
+            case BF16 -> "__nv_bfloat16";
+            case BOOL, U8 -> "unsigned char";
+            case I8 -> "signed char";
+            case I16 -> "short";
+            case U16 -> "unsigned short";
+            case I32 -> "int";
+            case U32 -> "unsigned int";
+            case I64 -> "long long";
+            case U64 -> "unsigned long long";
+            default -> throw new UnsupportedException("dtype " + t + " has no GPU code path yet (run it with --backend reference)");
+        };
+    }
+
+    public static String compute(DType t) {
+        return switch (t) {
+            case F16, BF16, F32 -> "float";
+            case BOOL -> "bool";
+            default -> storage(t);
+        };
+    }
+
+    /** C expression reading a stored element (an lvalue expression) into the compute type. */
+    public static String load(DType t, String element) {
+        return switch (t) {
+            case F16 -> "__half2float(" + element + ")";
+            case BF16 -> "__bfloat162float(" + element + ")";
+            case BOOL -> "(" + element + " != 0)";
+            default -> element;
+        };
+    }
+
+    /** C expression turning a compute-type value into the stored type. */
+    public static String store(DType t, String value) {
+        return switch (t) {
+            case F16 -> "__float2half_rn(" + value + ")";
+            case BF16 -> "__float2bfloat16_rn(" + value + ")";
+            case BOOL -> "(unsigned char)((" + value + ") ? 1 : 0)";
+            default -> "(" + storage(t) + ")(" + value + ")";
+        };
+    }
+
+    /** The headers every kernel source starts with (NVRTC gets the CUDA include folder). */
+    public static final String PRELUDE = """
+            #include <cuda_fp16.h>
+            #include <cuda_bf16.h>
+            """;
+}
