@@ -86,7 +86,7 @@ public final class Reductions {
             if (!s.ranked()) return Shape.UNRANKED;
             if (keep) return Shape.unknown(s.rank());
             Shape as = c.inputType(1).shape();
-            if (!noop && as.ranked() && as.rank() == 1 && as.dim(0).isStatic()) return Shape.unknown(s.rank() - (int) as.dim(0).size());
+            if (as.ranked() && as.rank() == 1 && as.dim(0).isStatic()) return Shape.unknown(s.rank() - (int) as.dim(0).size());
             return Shape.UNRANKED;
         }
         if (axes.length == 0) {
