@@ -129,7 +129,7 @@ public final class ConvOps {
             if (shapeAttr != null || s.autoPad().startsWith("SAME")) {
                 out[d] = shapeAttr != null ? shapeAttr[d] : in[d] * s.strides()[d];
                 long total = full - out[d];
-                pb[d] = s.autoPad().equals("SAME_UPPER") ? total / 2 : total - total / 2;
+                pb[d] = s.autoPad().equals("SAME_UPPER") ? Math.floorDiv(total, 2) : total - Math.floorDiv(total, 2);
             } else if (s.autoPad().equals("VALID")) {
                 out[d] = full;
             } else {
