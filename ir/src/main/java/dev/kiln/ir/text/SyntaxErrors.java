@@ -18,8 +18,12 @@ final class SyntaxErrors extends BaseErrorListener {
                                       String msg, RecognitionException e) {
         if (!(recognizer instanceof Parser parser)) {
             // lexer: msg is "token recognition error at: '...'"
-            int at = msg.indexOf(": ");
-            throw new IrParseException("unexpected character" + (at >= 0 ? "s " + msg.substring(at + 2) : ""), line, charPos + 1);
+            String bad = msg.substring(msg.indexOf(": ") + 2); // quoted by ANTLR, with line breaks escaped
+            if (bad.contains("\"")) {
+                if (bad.endsWith("\\n'")) bad = bad.substring(0, bad.length() - 3) + "'"; // the line break ended it
+                throw new IrParseException("unterminated string or bad escape: " + bad, line, charPos + 1);
+            }
+            throw new IrParseException("unexpected characters " + bad, line, charPos + 1);
         }
         IntervalSet expected = e != null && e.getExpectedTokens() != null && !e.getExpectedTokens().isNil()
                 ? e.getExpectedTokens() : parser.getExpectedTokens();
