@@ -1,0 +1,55 @@
+package dev.kiln.codegen;
+
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Node;
+import dev.kiln.ir.UnsupportedException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * Turns a fused graph into kernels, in launch order: for each node that computes something (not a Constant,
+ * not a view), the first template that accepts it emits its kernels. Reads the IR only.
+ */
+public final class Codegen {
+    private final List<KernelTemplate> templates;
+    private final Predicate<Node> isView;
+
+    /**
+     * @param templates tried in order; put faster, more specific templates first
+     * @param isView    nodes that need no kernel because their output aliases their input
+     */
+    public Codegen(List<KernelTemplate> templates, Predicate<Node> isView) {
+        this.templates = List.copyOf(templates);
+        this.isView = isView;
+    }
+
+    public List<KernelTemplate> templates() { return templates; }
+
+    public List<KernelSpec> generate(Graph g, CodegenOptions options) {
+        CodegenContext ctx = new CodegenContext(options);
+        List<KernelSpec> out = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (n.op().equals("Constant") || isView.test(n)) continue;
+            KernelTemplate t = templates.stream().filter(k -> k.accepts(n, g)).findFirst().orElseThrow(() ->
+                    n.error(new UnsupportedException("no GPU kernel for " + describe(n)
+                            + "; run this model with the reference backend (--backend reference)")));
+            try {
+                out.addAll(t.emit(n, g, ctx));
+            } catch (UnsupportedException e) {
+                throw e.withContext(g.name(), n.label(), n.op());
+            }
+        }
+        return out;
+    }
+
+    private static String describe(Node n) {
+        return n.op().equals("Fused") ? "fused group of kind '" + n.attrString("kind", "?") + "'" : "op " + n.op();
+    }
+
+    /** The kernel's first comment line: the ONNX nodes it absorbed. */
+    public static String originComment(Node n) {
+        return "Kiln kernel for " + (n.origin().isEmpty() ? n.op() : n.origin());
+    }
+}
