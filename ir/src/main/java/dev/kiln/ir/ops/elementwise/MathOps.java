@@ -59,7 +59,7 @@ public final class MathOps {
             f("Ceil", Math::ceil, "ceilf($0)"),
             f("Round", Math::rint, "rintf($0)"),                                 // half to even
             attrs("LeakyRelu", n -> {
-                double a = n.attrFloat("alpha", 0.01);
+                double a = n.attrFloat("alpha", 0.01f);
                 return x -> x < 0 ? a * x : x;
             }),
             attrs("Elu", n -> {
@@ -75,7 +75,7 @@ public final class MathOps {
                 return x -> Math.max(0, x) + Math.min(0, a * Math.expm1(x / a));
             }),
             attrs("HardSigmoid", n -> {
-                double a = n.attrFloat("alpha", 0.2), b = n.attrFloat("beta", 0.5);
+                double a = n.attrFloat("alpha", 0.2f), b = n.attrFloat("beta", 0.5);
                 return x -> Math.max(0, Math.min(1, a * x + b));
             }),
             attrs("Gelu", n -> n.attrString("approximate", "none").equals("tanh")
