@@ -36,7 +36,7 @@ public final class FloatFormats {
             if (ieee && e == expMax) v = m == 0 ? Double.POSITIVE_INFINITY : Double.NaN;
             dec[c] = neg ? -v : v;
         }
-        if (ieee) { nanCode = (expMax << mBits) | ((1 << mBits) - 1); infCode = expMax << mBits; }
+        if (ieee) { nanCode = (expMax << mBits) | (1 << (mBits - 1)); infCode = expMax << mBits; } // quiet NaN, as ml_dtypes writes it
         else if (uz) { nanCode = signBit; dec[signBit] = Double.NaN; }
         else if (eBits + mBits == 7) { nanCode = 0x7F; dec[0x7F] = Double.NaN; dec[0xFF] = Double.NaN; }
         // positive finite values in code order are increasing
@@ -71,11 +71,28 @@ public final class FloatFormats {
     /** Encodes {@code v} into format {@code t}, rounding to nearest even; {@code saturate} clamps overflow. */
     public static int encode(DType t, double v, boolean saturate) {
         return switch (t) {
-            case F16 -> Float.floatToFloat16((float) v) & 0xFFFF;
-            case BF16 -> bf16((float) v);
+            case F16 -> Float.floatToFloat16(toFloatRoundOdd(v)) & 0xFFFF;
+            case BF16 -> bf16(toFloatRoundOdd(v));
             case F8E8M0 -> e8m0(v, saturate, true);
+            // f4e2m1 has neither inf nor NaN: ONNX always saturates it, and NaN becomes the code 0x8 (-0)
+            case F4E2M1 -> Double.isNaN(v) ? 0x8 : encodeMini(E2M1, v, true);
             default -> encodeMini(miniOf(t), v, saturate);
         };
+    }
+
+    /**
+     * Double to float rounding to odd: when inexact, the result's last mantissa bit is forced to 1. A second
+     * rounding (float to f16/bf16, RNE) then gives the correctly rounded result, which plain double
+     * rounding through float would not for values just beside a tie.
+     */
+    static float toFloatRoundOdd(double v) {
+        float f = (float) v;
+        if (Double.isNaN(v) || Double.isInfinite(f) || (double) f == v) return f;
+        int b = Float.floatToRawIntBits(f);
+        if ((b & 1) != 0) return f;
+        // move one ulp toward v (in magnitude): the odd neighbour on v's side
+        boolean tooBig = Math.abs((double) f) > Math.abs(v);
+        return Float.intBitsToFloat(tooBig ? b - 1 : b + 1);
     }
 
     private static int bf16(float f) {
@@ -83,6 +100,20 @@ public final class FloatFormats {
         if (Float.isNaN(f)) return ((b >>> 16) | 0x40) & 0xFFFF;
         int rounding = 0x7FFF + ((b >>> 16) & 1);
         return ((b + rounding) >>> 16) & 0xFFFF;
+    }
+
+    /** Encodes into f8e8m0 with ONNX Cast's {@code round_mode}: "up" (the default), "down" or "nearest". */
+    public static int e8m0(double v, boolean saturate, String roundMode) {
+        return switch (roundMode) {
+            case "up" -> e8m0(v, saturate, true);
+            case "nearest" -> e8m0(v, saturate, false);
+            case "down" -> {
+                if (Double.isNaN(v) || Double.isInfinite(v) || v <= 0) yield e8m0(v, saturate, true);
+                int code = Math.getExponent(v) + 127;   // truncating to the power below
+                yield code > 254 ? (saturate ? 0xFE : 0xFF) : Math.max(code, 0);
+            }
+            default -> throw new IllegalArgumentException("unknown f8e8m0 round mode '" + roundMode + "'");
+        };
     }
 
     /** f8e8m0 holds only powers of two; ONNX's default rounding for it is up (to the next power). */
