@@ -76,8 +76,9 @@ final class OpsetUpgrades {
 
     /** The node in its newest form; helper nodes the rules need are emitted through {@code e}. */
     static OnnxNode upgrade(OnnxNode n, Emitter e) {
+        String onnxOp = n.op(); // rows match the op as written: a rule's output (Upsample -> Resize) is already newest
         for (Upgrade u : TABLE)
-            if (n.opset() < u.before() && (u.ops().contains(n.op()) || u.ops().contains("*"))) n = u.rule().apply(n, e);
+            if (n.opset() < u.before() && (u.ops().contains(onnxOp) || u.ops().contains("*"))) n = u.rule().apply(n, e);
         return n;
     }
 
