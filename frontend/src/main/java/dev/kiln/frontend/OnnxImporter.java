@@ -251,7 +251,7 @@ public final class OnnxImporter {
             if (!vi.hasType()) throw new InvalidModelException(w + " has no type; declare its element type and shape");
             TypeProto t = vi.getType();
             if (!t.hasTensorType())
-                throw new UnsupportedException(w + " is a " + t.getValueCase().name().toLowerCase() + ", not a tensor; "
+                throw new UnsupportedException(w + " has type " + t.getValueCase().name().toLowerCase() + ", not a tensor; "
                         + "only tensor inputs and outputs are supported");
             TypeProto.Tensor tt = t.getTensorType();
             DType dtype = TensorCodec.dtypeOf(tt.getElemType(), w);
