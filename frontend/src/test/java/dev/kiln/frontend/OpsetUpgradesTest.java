@@ -192,4 +192,33 @@ class OpsetUpgradesTest {
         Graph g = OnnxImporterTest.load(model(11, b)).graph();
         assertEquals(2, g.nodes().size());
     }
+    @Test void resize10ScatterAndOldTile() {
+        GraphProto.Builder b = GraphProto.newBuilder().addInput(tensor("x", 1, 1L, 1L, 2L, 2L))
+                .addInitializer(OnnxImporterTest.weight("sc", 1, 1, 2, 2))
+                .addNode(node("Resize", List.of("x", "sc"), List.of("y"), attr("mode", "nearest")))
+                .addOutput(tensor("y", 1, 1L, 1L, 4L, 4L));
+        Graph g = OnnxImporterTest.load(model(10, b)).graph();
+        Node n = last(g);
+        assertTrue(n.input(1).isNone());
+        assertEquals("sc", n.input(2).name());
+        assertEquals("asymmetric", n.attrString("coordinate_transformation_mode", null));
+        // Resize 11/12: an empty scales constant means "use sizes"; here roi is empty too
+        b = GraphProto.newBuilder().addInput(tensor("x", 1, 1L, 1L, 2L, 2L))
+                .addInitializer(OnnxImporterTest.weight("roi")).addInitializer(OnnxImporterTest.weight("sc", 1, 1, 2, 2))
+                .addNode(node("Resize", List.of("x", "roi", "sc"), List.of("y")))
+                .addOutput(tensor("y", 1, 1L, 1L, 4L, 4L));
+        n = last(OnnxImporterTest.load(model(11, b)).graph());
+        assertTrue(n.input(1).isNone());
+        assertEquals("sc", n.input(2).name());
+        assertFalse(n.hasAttr("coordinate_transformation_mode"));
+
+        GraphProto.Builder t = GraphProto.newBuilder().addInput(tensor("x", 1, 2L))
+                .addInitializer(OnnxImporterTest.weight("r", 2)).addInitializer(OnnxImporterTest.weight("a", 0))
+                .addNode(node("Tile", List.of("x", "r", "a"), List.of("y"))).addOutput(tensor("y", 1, 4L));
+        OnnxImporterTest.fails(UnsupportedException.class, model(5, t), "Tile", "opset 5");
+        GraphProto.Builder sc = GraphProto.newBuilder().addInput(tensor("x", 1, 2L))
+                .addNode(node("Scatter", List.of("x"), List.of("y"))).addOutput(tensor("y", 1, 2L));
+        // the rename happens; the test registry has no ScatterElements, and the error says where it came from
+        OnnxImporterTest.fails(UnsupportedException.class, model(9, sc), "'ScatterElements' (upgraded from 'Scatter')");
+    }
 }
