@@ -50,8 +50,12 @@ public final class Doctor {
 
     /** The report with libraries searched through {@code locator}; device checks use the default driver. */
     public static Report report(LibraryLocator locator) {
+        return report(locator.openDriver(), locator.openNvrtc());
+    }
+
+    /** The report given what library lookup found; tests pass lookups that fail. */
+    static Report report(LibraryLocator.Found driverLib, LibraryLocator.Found nvrtcLib) {
         var checks = new ArrayList<Check>();
-        var driverLib = locator.openDriver();
         boolean driverOk = driverLib.ok() && CudaDriver.loaded();
         if (!driverLib.ok()) {
             checks.add(new Check("driver", Status.MISSING, "libcuda not found: " + driverLib.reason(), DRIVER_FIX));
@@ -60,7 +64,6 @@ public final class Doctor {
         } else {
             checks.add(driverCheck(driverLib.chosen()));
         }
-        var nvrtcLib = locator.openNvrtc();
         if (!nvrtcLib.ok()) {
             checks.add(new Check("nvrtc", Status.MISSING, "libnvrtc not found: " + nvrtcLib.reason(), NVRTC_FIX));
         } else {
