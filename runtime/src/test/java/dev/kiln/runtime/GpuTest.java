@@ -4,7 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 
 /** Base of the tests that need a GPU: tagged {@code gpu}, skipped with the reason when there is none. */
@@ -25,8 +25,9 @@ abstract class GpuTest {
             }
             """;
 
-    @BeforeAll
-    static void openDevice() throws Exception {
+    /** Per test rather than per class, so that each skipped test carries the reason in the report. */
+    @BeforeEach
+    void openDevice() throws Exception {
         Assumptions.assumeTrue(Cuda.available(), () -> "no usable GPU, skipping GPU tests: " + Cuda.unavailableReason());
         if (ctx == null || ctx.isClosed()) ctx = Context.open(0);
         if (cache == null) cache = new KernelCache(Files.createTempDirectory("kiln-gpu-test-cache"), NvrtcCompiler.standard());
