@@ -35,9 +35,15 @@ public final class CudaDriver {
     }
 
     private static MethodHandle bind(String symbol, FunctionDescriptor fd) {
+        return bind(symbol, null, fd);
+    }
+
+    /** Binds {@code symbol}, else {@code older} (same signature), else records the symbol as missing. */
+    private static MethodHandle bind(String symbol, String older, FunctionDescriptor fd) {
         if (!LIB.ok()) return null;
         SymbolLookup lookup = LIB.lookup().orElseThrow();
         var addr = lookup.find(symbol);
+        if (addr.isEmpty() && older != null) addr = lookup.find(older);
         if (addr.isEmpty()) {
             MISSING.add(symbol);
             return null;
@@ -79,7 +85,7 @@ public final class CudaDriver {
     private static final MethodHandle CU_EVENT_DESTROY = bind("cuEventDestroy_v2", fn(JAVA_LONG));
     private static final MethodHandle CU_EVENT_RECORD = bind("cuEventRecord", fn(JAVA_LONG, JAVA_LONG));
     private static final MethodHandle CU_EVENT_SYNCHRONIZE = bind("cuEventSynchronize", fn(JAVA_LONG));
-    private static final MethodHandle CU_EVENT_ELAPSED_TIME = bind("cuEventElapsedTime_v2", fn(ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle CU_EVENT_ELAPSED_TIME = bind("cuEventElapsedTime_v2", "cuEventElapsedTime", fn(ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle CU_MODULE_LOAD_DATA = bind("cuModuleLoadData", fn(ADDRESS, ADDRESS));
     private static final MethodHandle CU_MODULE_UNLOAD = bind("cuModuleUnload", fn(JAVA_LONG));
     private static final MethodHandle CU_MODULE_GET_FUNCTION = bind("cuModuleGetFunction", fn(ADDRESS, JAVA_LONG, ADDRESS));
