@@ -71,6 +71,20 @@ def main():
     r["h2d_pageable_gbps"] = gb(nbytes, events_ms(lambda: d.copy_(pageable), 7))
     r["d2h_pageable_gbps"] = gb(nbytes, events_ms(lambda: pageable.copy_(d), 7))
 
+    def wall_ms(fn, reps=7):
+        fn()
+        torch.cuda.synchronize()
+        out = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            torch.cuda.synchronize()
+            out.append((time.perf_counter() - t0) * 1e3)
+        return statistics.median(out)
+
+    r["h2d_pageable_wall_gbps"] = gb(nbytes, wall_ms(lambda: d.copy_(pageable)))
+    r["d2h_pageable_wall_gbps"] = gb(nbytes, wall_ms(lambda: pageable.copy_(d)))
+
     big = 1 << 30
     src = torch.full((big,), 7, dtype=torch.uint8, device=dev)
     dst = torch.empty_like(src)
