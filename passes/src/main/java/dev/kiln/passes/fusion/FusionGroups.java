@@ -118,13 +118,12 @@ final class FusionGroups {
     static boolean staticShape(Value v) { return !v.isNone() && v.shape().isStatic(); }
 
     /**
-     * An elementwise primitive codegen can emit inline: the ELEMENTWISE trait, a C expression (or Cast), one
-     * output with a static shape.
+     * An elementwise op (the ELEMENTWISE trait) with one output of static shape. Whether it has a C expression
+     * is codegen's question: it reports the op by name, which beats silently leaving it unfused.
      */
     static boolean elementwise(Node n) {
         OpDef d = def(n);
-        return d != null && d.has(Trait.ELEMENTWISE) && (d.cExpr() != null || n.op().equals("Cast"))
-                && n.outputs().size() == 1 && staticShape(n.output(0));
+        return d != null && d.has(Trait.ELEMENTWISE) && n.outputs().size() == 1 && staticShape(n.output(0));
     }
 
     static boolean isContraction(Node n) {
