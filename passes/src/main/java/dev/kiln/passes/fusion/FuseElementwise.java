@@ -44,7 +44,7 @@ public final class FuseElementwise implements Pass {
                 if (other == null || group.containsAll(other) || !FusionGroups.sameShape(ix.node(p).output(0), n.output(0))) continue;
                 Set<Integer> union = new HashSet<>(group);
                 union.addAll(other);
-                if (ix.convex(union)) group = union;
+                if (ix.convex(union, groupOf)) group = union;
             }
             for (int m : group) groupOf.put(m, group);
         }

@@ -13,7 +13,9 @@ import dev.kiln.passes.Property;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
@@ -42,10 +44,10 @@ public final class FuseReductions implements Pass {
 
     @Override public Graph run(Graph g, PassContext ctx) {
         FusionGroups.Index ix = new FusionGroups.Index(g);
-        Set<Integer> taken = new HashSet<>();
+        Map<Integer, Set<Integer>> taken = new HashMap<>();
         List<FusionGroups.Group> groups = new ArrayList<>();
         for (int i = 0; i < ix.nodes.size(); i++) {
-            if (taken.contains(i)) continue;
+            if (taken.containsKey(i)) continue;
             Row row = rowOf(ix, ix.node(i));
             if (row == null) continue;
             Set<Integer> group = new HashSet<>(List.of(i));
@@ -57,16 +59,16 @@ public final class FuseReductions implements Pass {
                 for (Value v : m.inputs()) if (ix.producer(v) >= 0) near.add(ix.producer(v));
                 for (Value o : m.outputs()) if (!o.isNone()) near.addAll(ix.users(o));
                 for (int c : near) {
-                    if (taken.contains(c) || !tried.add(c) || !fits(ix, ix.node(c), row)) continue;
+                    if (taken.containsKey(c) || !tried.add(c) || !fits(ix, ix.node(c), row)) continue;
                     group.add(c);
-                    if (ix.convex(group)) work.add(c);
+                    if (ix.convex(group, taken)) work.add(c);
                     else {
                         group.remove(c);
                         tried.remove(c); // may fit once more of the group is in
                     }
                 }
             }
-            taken.addAll(group);
+            for (int m : group) taken.put(m, group);
             groups.add(new FusionGroups.Group(group, "reduce"));
             ctx.count("reduce groups");
             ctx.count("reductions fused", group.stream().filter(k -> rowOf(ix, ix.node(k)) != null).count());

@@ -85,31 +85,36 @@ final class FusionGroups {
         }
 
         /**
-         * True when no path leaves {@code group} and comes back into it. Only nodes after the group's first
-         * member can depend on it, which bounds the backward search.
+         * True when no path leaves {@code group} and comes back into it, in the graph where each of the
+         * {@code formed} groups (node to its group; may be empty) is already one node. Checking against the
+         * formed groups keeps the groups of one pass free of cycles between them, not only within each.
          */
-        boolean convex(Collection<Integer> group) {
+        boolean convex(Collection<Integer> group, Map<Integer, Set<Integer>> formed) {
             Set<Integer> in = group instanceof Set<Integer> s ? s : new HashSet<>(group);
-            int min = Integer.MAX_VALUE;
-            for (int m : in) min = Math.min(min, m);
             ArrayDeque<Integer> stack = new ArrayDeque<>();
-            for (int m : in)
-                for (Value v : nodes.get(m).inputs()) {
-                    int p = producer(v);
-                    if (p >= 0 && !in.contains(p)) stack.push(p);
-                }
+            for (int m : in) pushProducers(m, in, stack);
             BitSet seen = new BitSet();
             while (!stack.isEmpty()) {
                 int p = stack.pop();
-                if (p < min || seen.get(p)) continue;
+                if (seen.get(p)) continue;
                 seen.set(p);
                 if (in.contains(p)) return false;
-                for (Value v : nodes.get(p).inputs()) {
-                    int q = producer(v);
-                    if (q >= min) stack.push(q);
+                Set<Integer> other = formed.get(p);
+                if (other == null) pushProducers(p, Set.of(), stack);
+                else for (int o : other) {
+                    if (in.contains(o)) return false;
+                    seen.set(o);
+                    pushProducers(o, other, stack);
                 }
             }
             return true;
+        }
+
+        private void pushProducers(int node, Set<Integer> except, ArrayDeque<Integer> stack) {
+            for (Value v : nodes.get(node).inputs()) {
+                int p = producer(v);
+                if (p >= 0 && !except.contains(p)) stack.push(p);
+            }
         }
     }
 
