@@ -49,12 +49,14 @@ final class Nvcc {
         }
     }
 
+    private static final java.util.concurrent.atomic.AtomicInteger SEQ = new java.util.concurrent.atomic.AtomicInteger();
+
     private static void dump(KernelSpec k) {
         String dir = System.getProperty("kiln.dumpKernels");
         if (dir == null) return;
         try {
             Files.createDirectories(Path.of(dir));
-            Files.writeString(Path.of(dir, k.entry() + ".cu"), k.source());
+            Files.writeString(Path.of(dir, SEQ.incrementAndGet() + "_" + k.entry() + ".cu"), k.source());
         } catch (IOException e) {
             throw new AssertionError(e);
         }
