@@ -1,0 +1,108 @@
+package dev.kiln.codegen.kernels.contract;
+
+import dev.kiln.codegen.CodegenContext;
+import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.KernelSpec;
+import dev.kiln.ir.Attr;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.GraphBuilder;
+import dev.kiln.ir.TensorType;
+import dev.kiln.ir.UnsupportedException;
+import dev.kiln.ir.Value;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.kiln.codegen.kernels.contract.Fixtures.type;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AttentionTemplateTest {
+    private final AttentionTemplate t = new AttentionTemplate();
+
+    static Graph attention(String dt, String q, String k, String v, String mask, Map<String, Attr> attrs) {
+        GraphBuilder g = new GraphBuilder("body");
+        List<Value> in = new ArrayList<>(List.of(g.input("q", type(dt, q)), g.input("k", type(dt, k)), g.input("v", type(dt, v))));
+        if (mask != null && !mask.isBlank()) {
+            String[] m = mask.trim().split(":");
+            in.add(g.input("mask", type(m[0], m[1])));
+        }
+        g.output(g.node("Attention", in, attrs, null, "attn").get(0));
+        return Fixtures.outer("attention", "attn0", g.build());
+    }
+
+    // tile T: the largest of 32/16/8 with (2T(D+1) + T*Dv + T(T+1) + 3T) * 4 bytes (8 for f64) <= 48 KiB, worked out by hand
+    @ParameterizedTest(name = "{0} Q{1} K{2} V{3} mask {4} causal {5}")
+    @CsvSource(delimiter = '|', value = {
+            "f32 | 1x2x7x16 | 1x2x9x16 | 1x2x9x16 | | 0 | 32",
+            "f32 | 2x8x33x64 | 2x2x47x64 | 2x2x47x64 | | 1 | 32",
+            "f32 | 1x4x20x32 | 1x4x20x32 | 1x4x20x32 | bool:20x20 | 0 | 32",
+            "f32 | 2x4x5x32 | 2x1x6x32 | 2x1x6x24 | f32:2x1x5x6 | 1 | 32",
+            "f32 | 1x4x3x32 | 1x4x10x32 | 1x4x10x32 | bool:1x4x1x7 | 0 | 32",
+            "f16 | 1x2x100x128 | 1x2x77x128 | 1x2x77x128 | f16:100x77 | 1 | 16",
+            "bf16 | 3x6x17x80 | 3x3x17x80 | 3x3x17x48 | | 1 | 32",
+            "f64 | 1x1x9x64 | 1x1x9x64 | 1x1x9x64 | | 0 | 16",
+            "f32 | 1x1x40x256 | 1x1x40x256 | 1x1x40x256 | | 0 | 8",
+    })
+    void emitsCompilingKernels(String dt, String q, String k, String v, String mask, int causal, int tile) {
+        Map<String, Attr> attrs = new HashMap<>();
+        if (causal != 0) attrs.put("is_causal", Attr.of(1L));
+        Graph outer = attention(dt, q, k, v, mask, attrs);
+        KernelSpec ks = Fixtures.emit(t, outer);
+        long[] qs = type(dt, q).shape().sizes();
+        assertEquals(new KernelSpec.Dim3((int) ((qs[2] + tile - 1) / tile), (int) qs[1], (int) qs[0]), ks.grid(), "one block per (query tile, head, batch)");
+        assertTrue(ks.source().contains("const int T = " + tile + ";"), "tile " + tile);
+        assertEquals(128, ks.block().x());
+        Nvcc.compile(ks);
+    }
+
+    @Test
+    void scaleAndSoftcapAreBakedIn() {
+        Graph outer = attention("f32", "1x2x5x8", "1x2x5x8", "1x2x5x8", null, Map.of("scale", Attr.of(0.25), "softcap", Attr.of(30.0)));
+        KernelSpec k = Fixtures.emit(t, outer);
+        assertTrue(k.source().contains("sc = dot * 0.25f;"), k.source());
+        assertTrue(k.source().contains("sc = 30.0f * tanhf(sc / 30.0f);"), k.source());
+        Nvcc.compile(k);
+    }
+
+    @Test
+    void defaultScaleIsOneOverSqrtD() {
+        KernelSpec k = Fixtures.emit(t, attention("f32", "1x1x3x16", "1x1x3x16", "1x1x3x16", null, Map.of()));
+        assertTrue(k.source().contains("sc = dot * 0.25f;"), "1/sqrt(16) = 0.25");
+    }
+
+    @Test
+    void kvCacheAndThreeDInputsAreUnsupported() {
+        GraphBuilder g = new GraphBuilder("body");
+        Value q = g.input("q", type("f32", "1x2x3x8")), k = g.input("k", type("f32", "1x2x3x8")), v = g.input("v", type("f32", "1x2x3x8"));
+        Value pk = g.input("pk", type("f32", "1x2x4x8")), pv = g.input("pv", type("f32", "1x2x4x8"));
+        g.output(g.node("Attention", List.of(q, k, v, Value.NONE, pk, pv), Map.of(), null, "a").get(0));
+        Graph outer = Fixtures.outer("attention", "a", g.build());
+        UnsupportedException e = assertThrows(UnsupportedException.class,
+                () -> t.emit(Fixtures.fused(outer), outer, new CodegenContext(CodegenOptions.defaults())));
+        assertTrue(e.getMessage().contains("past_key"), e.getMessage());
+
+        GraphBuilder g3 = new GraphBuilder("body");
+        Value q3 = g3.input("q", type("f32", "1x3x16")), k3 = g3.input("k", type("f32", "1x3x16")), v3 = g3.input("v", type("f32", "1x3x16"));
+        g3.output(g3.op("Attention", Map.of("q_num_heads", Attr.of(2L), "kv_num_heads", Attr.of(2L)), q3, k3, v3));
+        Graph outer3 = Fixtures.outer("attention", "a", g3.build());
+        UnsupportedException e3 = assertThrows(UnsupportedException.class,
+                () -> t.emit(Fixtures.fused(outer3), outer3, new CodegenContext(CodegenOptions.defaults())));
+        assertTrue(e3.getMessage().contains("3-D"), e3.getMessage());
+    }
+
+    @Test
+    void tileSizesFitStaticSharedMemory() {
+        assertEquals(32, AttentionTemplate.tile(64, 64, 4));
+        assertEquals(16, AttentionTemplate.tile(128, 128, 4)); // T=32 needs 54016 bytes
+        assertEquals(8, AttentionTemplate.tile(256, 256, 4));  // T=16 needs 50560 bytes
+        assertEquals(0, AttentionTemplate.tile(2048, 2048, 8));
+    }
+}
