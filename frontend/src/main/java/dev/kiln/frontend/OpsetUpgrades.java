@@ -62,6 +62,7 @@ final class OpsetUpgrades {
             new Upgrade(Set.of("Resize"), 11, "Resize(X, scales) -> Resize(X, roi=none, scales), asymmetric/floor", OpsetUpgrades::resize10),
             new Upgrade(Set.of("Resize"), 13, "empty scales input means absent", OpsetUpgrades::resize11),
             new Upgrade(Set.of("Scatter"), ALL, "Scatter -> ScatterElements", (n, e) -> n.withOp("ScatterElements")),
+            new Upgrade(Set.of("PRelu"), 7, "per-channel slope [C] -> [C,1,...] (numpy broadcasting)", OpsetUpgrades::prelu),
             new Upgrade(Set.of("Clip"), 11, "min/max attributes -> inputs 1-2", OpsetUpgrades::clip),
             new Upgrade(Set.of("Pad"), 11, "pads (paddings)/value attributes -> inputs 1-2", OpsetUpgrades::pad),
             new Upgrade(Set.of("Dropout"), 12, "'ratio' attribute -> input 1; drop 'is_test'", OpsetUpgrades::dropout),
@@ -248,6 +249,20 @@ final class OpsetUpgrades {
         DType t = inputDType(n);
         r = setInput(r, 1, min == null ? Value.NONE : e.constant(Tensor.scalar(t, min)));
         return max == null ? r : setInput(r, 2, e.constant(Tensor.scalar(t, max)));
+    }
+
+    /** Before opset 7 a 1-D slope of length C applied along the channel axis 1, not the last axis. */
+    private static OnnxNode prelu(OnnxNode n, Emitter e) {
+        if (n.inputs().size() < 2) return n;
+        Value x = n.inputs().get(0), slope = n.inputs().get(1);
+        if (x.isNone() || slope.isNone() || !x.shape().ranked() || !slope.shape().ranked()) return n;
+        int rank = x.shape().rank();
+        if (slope.shape().rank() != 1 || rank < 3 || !slope.shape().dim(0).isStatic() || slope.shape().dim(0).size() == 1) return n;
+        long[] shape = new long[rank - 1];
+        java.util.Arrays.fill(shape, 1);
+        shape[0] = slope.shape().dim(0).size();
+        Value reshaped = e.op("Reshape", List.of(slope, e.constant(Tensor.vector(shape))), Map.of());
+        return setInput(n, 1, reshaped);
     }
 
     private static OnnxNode pad(OnnxNode n, Emitter e) {

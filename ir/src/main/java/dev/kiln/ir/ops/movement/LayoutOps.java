@@ -252,7 +252,9 @@ public final class LayoutOps implements OpFamily {
         }
         int axis = axis(c, n.attrInt("axis", 0), t.rank());
         Dim d = t.shape().dim(axis);
-        long[] sizes = d.isStatic() ? splitSizes(n, split, count, d.size(), c::error) : split;
+        // a split input known only at run time leaves the part sizes unknown
+        long[] sizes = c.hasInput(1) && split == null ? null
+                : d.isStatic() ? splitSizes(n, split, count, d.size(), c::error) : split;
         for (int i = 0; i < count; i++) {
             Dim[] dims = t.shape().dims().toArray(new Dim[0]);
             dims[axis] = sizes == null ? Dim.UNKNOWN : Dim.of(sizes[i]);

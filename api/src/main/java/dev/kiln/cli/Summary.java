@@ -1,0 +1,63 @@
+package dev.kiln.cli;
+
+import dev.kiln.frontend.ImportedModel;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Node;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.Value;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** One-screen summaries of models and tensors for the CLI. */
+final class Summary {
+    private Summary() {}
+
+    static String of(ImportedModel m, long importMillis) {
+        Graph g = m.graph();
+        Map<String, Integer> ops = new TreeMap<>();
+        long weightBytes = 0;
+        int weights = 0;
+        for (Node n : g.nodes()) {
+            ops.merge(n.op(), 1, Integer::sum);
+            if (n.op().equals("Constant")) {
+                Tensor t = n.attrTensor("value");
+                weights++;
+                weightBytes += (long) t.numel() * Math.max(1, t.dtype().storageBytes());
+            }
+        }
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "// model %s: IR %d, opsets %s, producer %s%n", m.modelName(), m.irVersion(),
+                m.opsets(), m.producerName()));
+        b.append("// inputs:  ").append(values(g.inputs().castToList())).append('\n');
+        b.append("// outputs: ").append(values(g.outputs().castToList())).append('\n');
+        b.append(String.format(Locale.ROOT, "// %d nodes, %d constants (%.2f MiB), imported and verified in %d ms%n",
+                g.nodes().size(), weights, weightBytes / 1048576.0, importMillis));
+        b.append("// ops: ");
+        ops.forEach((k, v) -> b.append(k).append('×').append(v).append(' '));
+        return b.toString().stripTrailing();
+    }
+
+    private static String values(java.util.List<Value> vs) {
+        StringBuilder b = new StringBuilder();
+        for (Value v : vs) b.append(b.isEmpty() ? "" : ", ").append(v.name()).append(": ").append(v.type());
+        return b.toString();
+    }
+
+    /** "f32[1,1000] min -3.2 max 4.1 mean 0.01 first [0.1, ...]" */
+    static String tensor(String name, Tensor t) {
+        StringBuilder b = new StringBuilder(name + ": " + t.dtype() + java.util.Arrays.toString(t.shape()).replace(" ", ""));
+        if (t.dtype().isString() || t.numel() == 0) return b.toString();
+        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int i = 0; i < t.numel(); i++) {
+            double v = t.getDouble(i);
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+            sum += v;
+        }
+        b.append(String.format(Locale.ROOT, "  min %.6g  max %.6g  mean %.6g  first [", min, max, sum / t.numel()));
+        for (int i = 0; i < Math.min(4, t.numel()); i++) b.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.6g", t.getDouble(i)));
+        return b.append(t.numel() > 4 ? ", ...]" : "]").toString();
+    }
+}
