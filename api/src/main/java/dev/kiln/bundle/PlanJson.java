@@ -80,8 +80,8 @@ final class PlanJson {
         }
         if (num(m, "weightBytes") != weights.length)
             throw new IllegalArgumentException("plan expects " + num(m, "weightBytes") + " weight bytes, the bundle holds " + weights.length);
-        return new ExecutionPlan(str(m, "name"), kernels, num(m, "arenaBytes"), weights, slots(list(m, "weightSlots")),
-                launches, slots(list(m, "inputs")), slots(list(m, "outputs")));
+        return new ExecutionPlan(str(m, "name"), kernels, num(m, "arenaBytes"), weights, readSlots(list(m, "weightSlots")),
+                launches, readSlots(list(m, "inputs")), readSlots(list(m, "outputs")));
     }
 
     private static List<Object> slots(List<ExecutionPlan.Slot> slots) {
@@ -90,7 +90,7 @@ final class PlanJson {
         return l;
     }
 
-    private static List<ExecutionPlan.Slot> slots(List<Object> l) {
+    private static List<ExecutionPlan.Slot> readSlots(List<Object> l) {
         List<ExecutionPlan.Slot> out = new ArrayList<>();
         for (Object o : l) {
             Map<String, Object> s = map(o);
