@@ -1,0 +1,45 @@
+package dev.kiln;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * How to compile a model. Immutable; start from {@link #defaults()} and change with the {@code with*} methods.
+ *
+ * @param precision  element type for float weights and activations; FP16/BF16 are recorded (report, bundle
+ *                   manifest) but not converted yet: the model compiles in its own float types
+ * @param arch       target GPU architecture ({@code sm_90}); null means the GPU of this machine, else sm_90
+ * @param dumpDir    folder for the IR after every pass, every kernel's {@code .cu} and crash reproducers; or null
+ * @param verifyEach run the IR verifier after every pass
+ * @param allowTf32  fp32 matmul/conv may use TF32 tensor cores (off: results stay close to the reference)
+ */
+public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32) {
+
+    public enum Precision {
+        FP32, FP16, BF16;
+
+        public String text() { return name().toLowerCase(Locale.ROOT); }
+
+        public static Precision parse(String s) { return valueOf(s.toUpperCase(Locale.ROOT)); }
+    }
+
+    public CompileOptions {
+        Objects.requireNonNull(precision, "precision");
+        if (arch != null && !arch.matches("sm_\\d+[a-z]?"))
+            throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
+    }
+
+    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32. Debug knobs come from system properties. */
+    public static CompileOptions defaults() {
+        String dump = System.getProperty("kiln.dump");
+        return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
+                !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"));
+    }
+
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t); }
+}

@@ -1,0 +1,118 @@
+package dev.kiln;
+
+import dev.kiln.bundle.BundleWriter;
+import dev.kiln.exec.PlanBuilder;
+import dev.kiln.ir.EvaluationException;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.Value;
+import dev.kiln.ir.ref.Interpreter;
+import dev.kiln.runtime.Context;
+import dev.kiln.runtime.KernelCache;
+import dev.kiln.runtime.plan.ExecutionPlan;
+import dev.kiln.runtime.plan.KernelBinary;
+import dev.kiln.runtime.plan.PlanExecutor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A compiled model: its final IR, the {@link ExecutionPlan} and, once {@link #run} is first called, a
+ * {@link PlanExecutor} on GPU 0 (kernels loaded, memory allocated, one CUDA graph captured).
+ *
+ * <p>Thread-safety: all methods may be called from any thread; GPU runs are serialised (one at a time per
+ * model, since they share one arena). {@link #runReference} runs concurrently. Close it to free the GPU memory.
+ */
+public final class CompiledModel implements AutoCloseable {
+    private final Graph graph;
+    private final ExecutionPlan plan;
+    private final CompileReport report;
+    private final String arch;
+    private final List<KernelBinary> prebuilt;
+    private Context context;
+    private PlanExecutor executor;
+    private boolean closed;
+
+    /** For the compiler and the bundle reader; {@code prebuilt} may be empty (compile every kernel on load). */
+    public CompiledModel(Graph graph, ExecutionPlan plan, CompileReport report, String arch, List<KernelBinary> prebuilt) {
+        this.graph = graph;
+        this.plan = plan;
+        this.report = report;
+        this.arch = arch;
+        this.prebuilt = List.copyOf(prebuilt);
+    }
+
+    public String name() { return graph.name(); }
+    /** The final IR the plan was made from. */
+    public Graph graph() { return graph; }
+    public ExecutionPlan plan() { return plan; }
+    public CompileReport report() { return report; }
+    /** The GPU architecture the kernels were generated for. */
+    public String arch() { return arch; }
+    public List<KernelBinary> prebuilt() { return prebuilt; }
+
+    /** Runs on the GPU: host tensors in (graph input order, exact dtypes and shapes), host tensors out. */
+    public List<Tensor> run(List<Tensor> inputs) {
+        check(inputs);
+        List<byte[]> bytes = new ArrayList<>(inputs.size());
+        for (Tensor t : inputs) bytes.add(t.storage());
+        List<byte[]> out = executor().run(bytes);
+        List<Tensor> result = new ArrayList<>(out.size());
+        for (int i = 0; i < out.size(); i++) {
+            Value v = graph.outputs().get(i);
+            result.add(Tensor.ofBytes(v.dtype(), v.shape().sizes(), out.get(i)));
+        }
+        return result;
+    }
+
+    public List<Tensor> run(Tensor... inputs) { return run(List.of(inputs)); }
+
+    /** Runs the final IR on the CPU reference interpreter: the oracle {@link #run} is compared with. */
+    public List<Tensor> runReference(List<Tensor> inputs) { return Interpreter.run(graph, inputs); }
+
+    private void check(List<Tensor> inputs) {
+        if (inputs.size() != graph.inputs().size())
+            throw new EvaluationException("model " + name() + " takes " + graph.inputs().size() + " inputs, got " + inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            Value v = graph.inputs().get(i);
+            Tensor t = inputs.get(i);
+            if (t.dtype() != v.dtype() || !Arrays.equals(t.shape(), v.shape().sizes()))
+                throw new EvaluationException("input %" + v.name() + " of model " + name() + " is " + v.type() + ", got " + t.type());
+            if (PlanBuilder.hostBytes(v) != plan.inputs().get(i).bytes())
+                throw new IllegalStateException("plan and graph disagree on input %" + v.name());
+        }
+    }
+
+    /** The executor on GPU 0, made on first use. Throws {@code CudaUnavailableException} without a GPU. */
+    public synchronized PlanExecutor executor() {
+        if (closed) throw new IllegalStateException("model " + name() + " is closed");
+        if (executor == null) {
+            context = Context.open(0);
+            try {
+                executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt);
+            } catch (RuntimeException e) {
+                context.close();
+                context = null;
+                throw e;
+            }
+        }
+        return executor;
+    }
+
+    /** How each kernel was loaded (CUBIN without compiling, PTX JIT, or NVRTC); empty before the first run. */
+    public synchronized List<KernelBinary.LoadMode> loadModes() { return executor == null ? List.of() : executor.loadModes(); }
+
+    /** Writes an AOT bundle (see docs/bundle.md), atomically. */
+    public void save(Path file) { BundleWriter.write(this, file, BundleWriter.Binaries.AUTO); }
+
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        if (executor != null) executor.close();
+        if (context != null) context.close();
+    }
+
+    @Override public String toString() { return "CompiledModel " + name() + " (" + plan.kernels().size() + " kernels, " + arch + ")"; }
+}

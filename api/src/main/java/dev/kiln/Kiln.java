@@ -1,0 +1,46 @@
+package dev.kiln;
+
+import dev.kiln.bundle.BundleReader;
+import dev.kiln.exec.ModelCompiler;
+import dev.kiln.frontend.OnnxImporter;
+import dev.kiln.ir.Graph;
+import dev.kiln.runtime.Cuda;
+import dev.kiln.runtime.Device;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Kiln's entry point: compile an ONNX model (file or bytes) or a {@link dev.kiln.ir.GraphBuilder} graph into a
+ * {@link CompiledModel}, or load one saved as a bundle. See docs/api.md.
+ */
+public final class Kiln {
+    /** The Kiln version written into bundles. */
+    public static final String VERSION = "0.1.0-SNAPSHOT";
+
+    private Kiln() {}
+
+    public static CompiledModel compile(Path model, CompileOptions options) {
+        return compile(new OnnxImporter().importModel(model).graph(), options);
+    }
+
+    public static CompiledModel compile(byte[] model, String name, CompileOptions options) {
+        return compile(new OnnxImporter().importModel(model, name, null).graph(), options);
+    }
+
+    /** JIT from an IR graph; its input shapes must be static. */
+    public static CompiledModel compile(Graph graph, CompileOptions options) {
+        String arch = targetArch(options);
+        ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch);
+        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
+    }
+
+    /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */
+    public static CompiledModel load(Path bundle) { return BundleReader.read(bundle).model(); }
+
+    /** The option's arch, else this machine's GPU's, else sm_90. */
+    public static String targetArch(CompileOptions options) {
+        if (options.arch() != null) return options.arch();
+        return Cuda.available() ? Device.get(0).arch() : "sm_90";
+    }
+}

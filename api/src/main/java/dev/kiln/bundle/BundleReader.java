@@ -1,0 +1,173 @@
+package dev.kiln.bundle;
+
+import dev.kiln.CompileOptions;
+import dev.kiln.CompileReport;
+import dev.kiln.CompiledModel;
+import dev.kiln.Kiln;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.KilnException;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.Value;
+import dev.kiln.ir.Verifier;
+import dev.kiln.ir.text.IrParser;
+import dev.kiln.runtime.plan.ExecutionPlan;
+import dev.kiln.runtime.plan.KernelBinary;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+import static dev.kiln.bundle.PlanJson.list;
+import static dev.kiln.bundle.PlanJson.map;
+import static dev.kiln.bundle.PlanJson.num;
+import static dev.kiln.bundle.PlanJson.str;
+
+/**
+ * Reads a bundle and checks all of it before returning anything: the zip must be whole, the manifest's own
+ * hash must match, the format must be {@value BundleWriter#FORMAT} version {@value BundleWriter#FORMAT_VERSION},
+ * every entry must be listed with a matching SHA-256 and nothing else may be present, and the IR, plan and
+ * weights must agree. Any failure is a {@link BundleException}; a bundle is never half loaded.
+ */
+public final class BundleReader {
+    static final String MANIFEST = "manifest.json";
+    static final String MANIFEST_HASH = "manifest.sha256";
+
+    private BundleReader() {}
+
+    /** A verified bundle: its manifest and the model it holds (not yet on a GPU). */
+    public record Bundle(Map<String, Object> manifest, CompiledModel model) {
+        public long formatVersion() { return num(manifest, "formatVersion"); }
+        /** {@code nvrtc}, {@code nvcc} or {@code none}: what made the PTX/CUBIN entries. */
+        public String binariesTool() { return str(map(manifest.get("binaries")), "tool"); }
+    }
+
+    public static Bundle read(Path file) {
+        Map<String, byte[]> entries = unzip(file);
+        byte[] manifestBytes = entries.get(MANIFEST);
+        if (manifestBytes == null) throw fail(file, "not a Kiln bundle: it has no " + MANIFEST);
+        byte[] hash = entries.get(MANIFEST_HASH);
+        if (hash == null || !text(file, MANIFEST_HASH, hash).trim().equals(BundleWriter.sha256(manifestBytes)))
+            throw fail(file, "damaged: " + MANIFEST + " does not match " + MANIFEST_HASH);
+        Map<String, Object> manifest;
+        try {
+            manifest = map(Json.parse(text(file, MANIFEST, manifestBytes)));
+        } catch (IllegalArgumentException e) {
+            throw fail(file, "damaged manifest: " + e.getMessage());
+        }
+        if (!BundleWriter.FORMAT.equals(manifest.get("format")))
+            throw fail(file, "not a Kiln bundle: format is " + manifest.get("format"));
+        if (!(manifest.get("formatVersion") instanceof Long v) || v != BundleWriter.FORMAT_VERSION)
+            throw fail(file, "bundle format version " + manifest.get("formatVersion") + " (written by Kiln "
+                    + manifest.get("kilnVersion") + "); this Kiln " + Kiln.VERSION + " reads version " + BundleWriter.FORMAT_VERSION);
+        verifyEntries(file, manifest, entries);
+        try {
+            return new Bundle(manifest, model(file, manifest, entries));
+        } catch (BundleException e) {
+            throw e;
+        } catch (KilnException | IllegalArgumentException | IllegalStateException | ArithmeticException | ClassCastException
+                 | IndexOutOfBoundsException | NullPointerException e) {
+            throw new BundleException("bundle " + file + " is inconsistent: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, byte[]> unzip(Path file) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            for (ZipEntry z : zip.stream().toList()) {
+                if (z.isDirectory()) throw fail(file, "unexpected folder entry " + z.getName());
+                try (InputStream in = zip.getInputStream(z)) {
+                    if (entries.put(z.getName(), in.readAllBytes()) != null) throw fail(file, "entry " + z.getName() + " appears twice");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof BundleException b) throw b;
+            throw new BundleException("bundle " + file + " is damaged or truncated, or not a bundle: " + e.getMessage(), e);
+        }
+        return entries;
+    }
+
+    private static void verifyEntries(Path file, Map<String, Object> manifest, Map<String, byte[]> entries) {
+        Map<String, Object> listed = map(manifest.get("entries"));
+        for (Map.Entry<String, Object> e : listed.entrySet()) {
+            byte[] b = entries.get(e.getKey());
+            if (b == null) throw fail(file, "entry " + e.getKey() + " is missing (truncated?)");
+            if (!BundleWriter.sha256(b).equals(e.getValue())) throw fail(file, "entry " + e.getKey() + " is damaged (SHA-256 mismatch)");
+        }
+        for (String name : entries.keySet())
+            if (!listed.containsKey(name) && !name.equals(MANIFEST) && !name.equals(MANIFEST_HASH))
+                throw fail(file, "entry " + name + " is not in the manifest");
+    }
+
+    private static CompiledModel model(Path file, Map<String, Object> manifest, Map<String, byte[]> entries) {
+        byte[] weights = need(file, entries, "weights.bin");
+        ExecutionPlan plan = PlanJson.read(map(Json.parse(text(file, "plan.json", need(file, entries, "plan.json")))), weights,
+                name -> text(file, name, need(file, entries, name)));
+        Map<String, Tensor> resources = new HashMap<>();
+        for (Object o : (List<?>) Json.parse(text(file, "ir-resources.json", need(file, entries, "ir-resources.json")))) {
+            Map<String, Object> r = map(o);
+            long[] shape = list(r, "shape").stream().mapToLong(x -> (Long) x).toArray();
+            DType dtype = DType.fromText(str(r, "dtype"));
+            byte[] data;
+            if (r.containsKey("weightsOffset")) {
+                long off = num(r, "weightsOffset");
+                long bytes = Tensor.numel(shape) * dtype.storageBytes();
+                data = Arrays.copyOfRange(weights, Math.toIntExact(off), Math.toIntExact(off + bytes));
+            } else {
+                data = need(file, entries, str(r, "entry"));
+            }
+            resources.put(str(r, "name"), Tensor.ofBytes(dtype, shape, data));
+        }
+        Graph graph = Verifier.verify(IrParser.parse(text(file, "model.ir", need(file, entries, "model.ir")), resources::get));
+        checkIo(file, "input", graph.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
+        checkIo(file, "output", graph.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
+        String arch = str(manifest, "targetArch");
+        List<KernelBinary> binaries = new ArrayList<>();
+        for (int i = 0; i < plan.kernels().size(); i++)
+            binaries.add(new KernelBinary(arch, entries.get(PlanJson.kernelEntry(i, "cubin")), entries.get(PlanJson.kernelEntry(i, "ptx"))));
+        Map<String, Object> memory = map(manifest.get("memory"));
+        CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
+        CompileReport report = new CompileReport(graph.name(), List.of(), plan.kernels().size(), plan.arenaBytes(),
+                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0);
+        return new CompiledModel(graph, plan, report, arch, binaries);
+    }
+
+    private static void checkIo(Path file, String what, List<Value> values, List<ExecutionPlan.Slot> slots, List<Object> listed) {
+        if (values.size() != slots.size() || values.size() != listed.size())
+            throw fail(file, "inconsistent: " + what + " counts differ between IR, plan and manifest");
+        for (int i = 0; i < values.size(); i++) {
+            Value v = values.get(i);
+            Map<String, Object> m = map(listed.get(i));
+            if (!v.name().equals(slots.get(i).label()) || !v.name().equals(m.get("name")) || !v.dtype().textName().equals(m.get("dtype")))
+                throw fail(file, "inconsistent: " + what + " " + i + " is %" + v.name() + " in the IR but differs in the plan or manifest");
+        }
+    }
+
+    private static byte[] need(Path file, Map<String, byte[]> entries, String name) {
+        byte[] b = entries.get(name);
+        if (b == null) throw fail(file, "entry " + name + " is missing");
+        return b;
+    }
+
+    private static String text(Path file, String name, byte[] b) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            throw fail(file, "entry " + name + " is not UTF-8 text");
+        }
+    }
+
+    private static BundleException fail(Path file, String why) { return new BundleException("bundle " + file + ": " + why); }
+}

@@ -1,0 +1,67 @@
+package dev.kiln.exec;
+
+import dev.kiln.CompileOptions;
+import dev.kiln.CompileReport;
+import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.KernelSpec;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.ShapeException;
+import dev.kiln.ir.Value;
+import dev.kiln.ir.Verifier;
+import dev.kiln.ir.text.IrPrinter;
+import dev.kiln.passes.MemoryPlan;
+import dev.kiln.passes.PassManager;
+import dev.kiln.passes.PlanMemory;
+import dev.kiln.runtime.plan.ExecutionPlan;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The compile path after import: passes ({@link Pipelines}) -> plan-memory -> codegen ({@link Kernels}) ->
+ * {@link ExecutionPlan}. The IR is never changed in place; each stage reads the previous one's result.
+ */
+public final class ModelCompiler {
+    private ModelCompiler() {}
+
+    /** Everything a compilation produced. {@code graph} is the final IR the plan was made from. */
+    public record Result(Graph graph, MemoryPlan memory, List<KernelSpec> kernels, ExecutionPlan plan, CompileReport report) {}
+
+    public static Result compile(Graph input, CompileOptions options, String arch) {
+        long t0 = System.nanoTime();
+        Verifier.verify(input);
+        for (Value v : input.inputs())
+            if (!v.shape().isStatic())
+                throw new ShapeException("input %" + v.name() + " has shape " + v.shape()
+                        + "; compile needs static input shapes (specialize the model to concrete sizes first)")
+                        .withContext(input.name(), null, null);
+        PassManager pm = new PassManager(Pipelines.standard(options), Set.of(),
+                new PassManager.Options(options.verifyEach(), options.dumpDir(), options.dumpDir() == null ? null : "all", null),
+                IrPrinter::print);
+        Graph g = pm.run(input);
+        MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
+        List<KernelSpec> specs = Kernels.codegen().generate(g, new CodegenOptions(options.allowTf32(), arch));
+        ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
+        if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
+        String note = options.precision() == CompileOptions.Precision.FP32 ? ""
+                : "precision " + options.precision().text() + " requested: recorded, not applied yet (float types kept as in the model)";
+        CompileReport report = new CompileReport(g.name(), pm.records(), specs.size(), memory.peakBytes(), memory.weightBytes(),
+                memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000);
+        return new Result(g, memory, specs, plan, report);
+    }
+
+    private static void dumpKernels(Path dir, List<KernelSpec> specs) {
+        try {
+            Path k = Files.createDirectories(dir.resolve("kernels"));
+            for (int i = 0; i < specs.size(); i++)
+                Files.writeString(k.resolve(String.format("%02d-%s.cu", i, specs.get(i).name())), specs.get(i).source(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot dump kernels to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.kiln;
+
+import dev.kiln.ir.ShapeException;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.GraphBuilder;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.TensorType;
+import dev.kiln.ir.Shape;
+import dev.kiln.ir.Dim;
+import dev.kiln.ir.UnsupportedException;
+import dev.kiln.ir.Value;
+import dev.kiln.ir.ref.Interpreter;
+import dev.kiln.runtime.plan.ExecutionPlan;
+import dev.kiln.runtime.plan.ExecutionPlan.Arg;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Compiling down to an ExecutionPlan on the CPU (no GPU needed). */
+class CompileTest {
+    static final CompileOptions OPTS = CompileOptions.defaults().withArch("sm_90");
+
+    @Test void graphCompilesToPlanWithWorkedOutLayout() {
+        CompiledModel m = Kiln.compile(TestModels.reluAdd(), OPTS);
+        ExecutionPlan p = m.plan();
+        // Add and Relu, one kernel each (the test template does not fuse)
+        assertEquals(2, p.kernels().size());
+        assertEquals(2, p.launches().size());
+        assertEquals(2, m.report().kernels());
+        // x [-1,0], add [0,1], relu [1,end]; 24 bytes each in 256-byte slots: x@0, add@256, relu reuses x's @0
+        assertEquals(512, p.arenaBytes());
+        assertEquals(List.of(new ExecutionPlan.Slot("x", 0, 24)), p.inputs());
+        assertEquals(List.of(new ExecutionPlan.Slot(m.graph().outputs().get(0).name(), 0, 24)), p.outputs());
+        // w: one 256-aligned slot holding its 24 bytes, little-endian floats
+        assertEquals(256, p.weightBytes());
+        assertEquals(List.of(new ExecutionPlan.Slot("w", 0, 24)), p.weightSlots());
+        ByteBuffer w = ByteBuffer.wrap(p.weights()).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(-6f, w.getFloat(20));
+        // Add(x, w) -> add: arena 0, weights 0, arena 256, n = 6
+        assertEquals(List.of(new Arg.ArenaPtr(0), new Arg.WeightPtr(0), new Arg.ArenaPtr(256), new Arg.I64(6)), p.launches().get(0).args());
+        assertEquals(List.of(new Arg.ArenaPtr(256), new Arg.ArenaPtr(0), new Arg.I64(6)), p.launches().get(1).args());
+        assertTrue(p.kernels().get(0).source().contains("extern \"C\" __global__ void " + p.kernels().get(0).entry()));
+        assertTrue(m.report().memorySummary().startsWith("arena 0.00 MiB"), m.report().memorySummary());
+        assertEquals("sm_90", m.arch());
+    }
+
+    @Test void onnxBytesCompileToTheSamePlanAsTheBuiltGraph() {
+        CompiledModel fromOnnx = Kiln.compile(TestModels.reluAddOnnx(), "relu_add", OPTS);
+        assertEquals(2, fromOnnx.plan().kernels().size());
+        assertEquals(512, fromOnnx.plan().arenaBytes());
+        assertEquals(256, fromOnnx.plan().weightBytes());
+        assertEquals(List.of(TestModels.RELU_X_PLUS_W), fromOnnx.runReference(List.of(TestModels.X)));
+    }
+
+    @Test void onnxFileCompiles(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("relu_add.onnx");
+        Files.write(f, TestModels.reluAddOnnx());
+        CompiledModel m = Kiln.compile(f, OPTS);
+        assertEquals(List.of(TestModels.RELU_X_PLUS_W), m.runReference(List.of(TestModels.X)));
+    }
+
+    @Test void runReferenceEqualsHandValuesAndTheInterpreter() {
+        CompiledModel m = Kiln.compile(TestModels.reluAdd(), OPTS);
+        assertEquals(List.of(TestModels.RELU_X_PLUS_W), m.runReference(List.of(TestModels.X)));
+        Tensor r = TestModels.random(7, 2, 3);
+        assertEquals(Interpreter.run(TestModels.reluAdd(), List.of(r)), m.runReference(List.of(r)));
+    }
+
+    @Test void cseRunsInThePipelineAndIsReported() {
+        GraphBuilder b = new GraphBuilder("dup");
+        Value x = b.input("x", TensorType.of(DType.F32, 4));
+        Value a = b.op("Exp", x), c = b.op("Exp", x);
+        Graph2.out(b, b.op("Add", a, c));
+        CompiledModel m = Kiln.compile(b.build(), OPTS);
+        // Exp twice -> once: Exp + Add
+        assertEquals(2, m.plan().kernels().size());
+        assertEquals(2, m.report().passes().size());
+        assertEquals(Tensor.f32(new long[] {4}, 2, 2 * Math.E, 2, 2 / Math.E).toDoubles()[1],
+                m.runReference(List.of(Tensor.f32(new long[] {4}, 0, 1, 0, -1))).get(0).toDoubles()[1], 1e-6);
+    }
+
+    @Test void symbolicInputShapeIsATypedError() {
+        GraphBuilder b = new GraphBuilder("sym");
+        Value x = b.input("x", new TensorType(DType.F32, Shape.of(Dim.sym("N"), Dim.of(3))));
+        b.output(b.op("Relu", x));
+        ShapeException e = assertThrows(ShapeException.class, () -> Kiln.compile(b.build(), OPTS));
+        assertTrue(e.getMessage().contains("static input shapes"), e.getMessage());
+    }
+
+    @Test void opWithoutTemplateNamesNodeAndOp() {
+        GraphBuilder b = new GraphBuilder("mm");
+        Value x = b.input("x", TensorType.of(DType.F32, 2, 2));
+        b.output(b.op("MatMul", x, x));
+        UnsupportedException e = assertThrows(UnsupportedException.class, () -> Kiln.compile(b.build(), OPTS));
+        assertEquals("MatMul", e.op());
+    }
+
+    @Test void dumpFolderGetsIrAfterEachPassAndKernels(@TempDir Path dir) throws Exception {
+        Kiln.compile(TestModels.reluAdd(), OPTS.withDumpDir(dir));
+        assertTrue(Files.exists(dir.resolve("00-input.ir")));
+        assertTrue(Files.exists(dir.resolve("02-dce.ir")));
+        try (var s = Files.list(dir.resolve("kernels"))) { assertEquals(2, s.count()); }
+    }
+
+    @Test void fp16IsRecordedAndSaidToBeUnapplied() {
+        CompiledModel m = Kiln.compile(TestModels.reluAdd(), OPTS.withPrecision(CompileOptions.Precision.FP16));
+        assertEquals(CompileOptions.Precision.FP16, m.report().precision());
+        assertTrue(m.report().precisionNote().contains("not applied"));
+    }
+
+    /** Tiny helper so a test reads as one expression. */
+    static final class Graph2 { static void out(GraphBuilder b, Value v) { b.output(v); } }
+}

@@ -1,0 +1,100 @@
+package dev.kiln.runtime.plan;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything the runtime needs to run a compiled model, as plain data: the kernels (CUDA C source and entry
+ * point), the sizes of the two device blocks (arena for activations, weights), the weights' bytes, the
+ * launches in order with their arguments, and where inputs and outputs sit in the arena. It knows nothing
+ * of ONNX, the IR or passes: the compiler makes it, {@link PlanExecutor} runs it, a bundle stores it.
+ * Immutable; equality is by content.
+ */
+public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
+                            List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs) {
+
+    public ExecutionPlan {
+        Objects.requireNonNull(name, "name");
+        kernels = List.copyOf(kernels);
+        weights = weights.clone();
+        weightSlots = List.copyOf(weightSlots);
+        launches = List.copyOf(launches);
+        inputs = List.copyOf(inputs);
+        outputs = List.copyOf(outputs);
+        if (arenaBytes < 0) throw new IllegalArgumentException("negative arena size " + arenaBytes);
+        for (Slot s : inputs) s.checkWithin(arenaBytes, "input");
+        for (Slot s : outputs) s.checkWithin(arenaBytes, "output");
+        for (Slot s : weightSlots) s.checkWithin(weights.length, "weight");
+        for (Launch l : launches) {
+            if (l.kernel() < 0 || l.kernel() >= kernels.size())
+                throw new IllegalArgumentException("launch of kernel " + l.kernel() + " but the plan has " + kernels.size());
+            for (Arg a : l.args()) {
+                if (a instanceof Arg.ArenaPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, arenaBytes)))
+                    throw new IllegalArgumentException("arena pointer " + p.offset() + " outside arena of " + arenaBytes);
+                if (a instanceof Arg.WeightPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, weights.length)))
+                    throw new IllegalArgumentException("weights pointer " + p.offset() + " outside weights of " + weights.length);
+            }
+        }
+    }
+
+    /** A copy of the weights block. */
+    @Override public byte[] weights() { return weights.clone(); }
+
+    public long weightBytes() { return weights.length; }
+
+    /** One compilation unit; {@code entry} is its {@code extern "C" __global__} function. */
+    public record KernelSource(String name, String source, String entry) {
+        public KernelSource {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(entry, "entry");
+        }
+    }
+
+    /** A byte range with an opaque label (the compiler uses the value name). */
+    public record Slot(String label, long offset, long bytes) {
+        void checkWithin(long size, String what) {
+            if (offset < 0 || bytes < 0 || offset + bytes > size)
+                throw new IllegalArgumentException(what + " slot " + label + " [" + offset + ", +" + bytes + ") outside a block of " + size);
+        }
+    }
+
+    public record Dims(int x, int y, int z) {
+        public Dims {
+            if (x < 1 || y < 1 || z < 1) throw new IllegalArgumentException("launch dims must be positive: " + x + "," + y + "," + z);
+        }
+        public static Dims of(int x) { return new Dims(x, 1, 1); }
+    }
+
+    /** One kernel launch; arguments in the order of the kernel's C parameters. */
+    public record Launch(int kernel, Dims grid, Dims block, int sharedBytes, List<Arg> args) {
+        public Launch { args = List.copyOf(args); }
+    }
+
+    /** A kernel argument: a pointer into the arena or the weights, or a scalar. */
+    public sealed interface Arg {
+        record ArenaPtr(long offset) implements Arg {}
+        record WeightPtr(long offset) implements Arg {}
+        record I32(int value) implements Arg {}
+        record I64(long value) implements Arg {}
+        record F32(float value) implements Arg {
+            // bitwise, so that NaN arguments compare equal after a round trip
+            @Override public boolean equals(Object o) { return o instanceof F32 f && Float.floatToRawIntBits(f.value) == Float.floatToRawIntBits(value); }
+            @Override public int hashCode() { return Float.floatToRawIntBits(value); }
+        }
+    }
+
+    @Override public boolean equals(Object o) {
+        return o instanceof ExecutionPlan p && p.name.equals(name) && p.kernels.equals(kernels) && p.arenaBytes == arenaBytes
+                && Arrays.equals(p.weights, weights) && p.weightSlots.equals(weightSlots) && p.launches.equals(launches)
+                && p.inputs.equals(inputs) && p.outputs.equals(outputs);
+    }
+
+    @Override public int hashCode() { return Objects.hash(name, kernels, arenaBytes, Arrays.hashCode(weights), launches, inputs, outputs); }
+
+    @Override public String toString() {
+        return "ExecutionPlan " + name + " (" + kernels.size() + " kernels, " + launches.size() + " launches, arena "
+                + arenaBytes + " B, weights " + weights.length + " B)";
+    }
+}

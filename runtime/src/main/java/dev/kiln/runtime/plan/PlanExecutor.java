@@ -1,0 +1,268 @@
+package dev.kiln.runtime.plan;
+
+import dev.kiln.runtime.CompileRequest;
+import dev.kiln.runtime.Context;
+import dev.kiln.runtime.CudaException;
+import dev.kiln.runtime.CudaModule;
+import dev.kiln.runtime.DeviceBuffer;
+import dev.kiln.runtime.Dim3;
+import dev.kiln.runtime.Event;
+import dev.kiln.runtime.GraphExec;
+import dev.kiln.runtime.Kernel;
+import dev.kiln.runtime.KernelArgs;
+import dev.kiln.runtime.KernelCache;
+import dev.kiln.runtime.PinnedBuffer;
+import dev.kiln.runtime.Stream;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs an {@link ExecutionPlan} on one GPU. Construction does all the slow work once: loads every kernel
+ * (prebuilt CUBIN, else PTX, else NVRTC through the kernel cache), allocates the arena and the weights
+ * block, uploads the weights and the pinned staging buffers. The first {@link #run} captures every launch
+ * as ONE CUDA graph; later runs replay it. A plan has fixed shapes, so one executor is one graph.
+ *
+ * <p>Inputs and outputs go through pinned host staging and small device buffers; copy kernels inside the
+ * graph move them to and from their arena slots (the runtime's copies address whole buffers only).
+ *
+ * <p>Thread-safety: {@link #run} is {@code synchronized} (one run at a time per executor; the arena is
+ * shared by all runs). For parallel inference, make one executor per thread or stream.
+ */
+public final class PlanExecutor implements AutoCloseable {
+    /** Byte copy between device pointers; 16 bytes at a time when both ends and the size allow it. */
+    static final String COPY_SOURCE = """
+            extern "C" __global__ void kiln_copy(const unsigned char* src, unsigned char* dst, long long n) {
+              long long stride = (long long)blockDim.x * gridDim.x;
+              long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+              if (((unsigned long long)src % 16 == 0) && ((unsigned long long)dst % 16 == 0)) {
+                long long n16 = n / 16;
+                for (long long j = i; j < n16; j += stride) ((uint4*)dst)[j] = ((const uint4*)src)[j];
+                for (long long j = n16 * 16 + i; j < n; j += stride) dst[j] = src[j];
+              } else {
+                for (long long j = i; j < n; j += stride) dst[j] = src[j];
+              }
+            }
+            """;
+
+    private final ExecutionPlan plan;
+    private final Context ctx;
+    private final Stream stream;
+    private final List<CudaModule> modules = new ArrayList<>();
+    private final List<Kernel> kernels = new ArrayList<>();
+    private final List<KernelBinary.LoadMode> loadModes = new ArrayList<>();
+    private final Kernel copy;
+    private final DeviceBuffer arena, weights;
+    private final List<DeviceBuffer> inBuffers = new ArrayList<>(), outBuffers = new ArrayList<>();
+    private final PinnedBuffer inStaging, outStaging;
+    private final long[] inOffsets, outOffsets;
+    private final Event start, end;
+    private final long loadNanos, compileNanos;
+    private GraphExec graph;
+    private long runs;
+    private float lastRunMillis;
+    private boolean closed;
+
+    private PlanExecutor(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt) {
+        long t0 = System.nanoTime();
+        this.plan = plan;
+        this.ctx = ctx;
+        String arch = ctx.device().arch();
+        List<String> flags = CompileFlags.standard();
+        try {
+            for (int i = 0; i < plan.kernels().size(); i++) {
+                ExecutionPlan.KernelSource k = plan.kernels().get(i);
+                KernelBinary bin = i < prebuilt.size() && prebuilt.get(i) != null ? prebuilt.get(i) : KernelBinary.NONE;
+                CudaModule m = null;
+                if (bin.cubin().length > 0 && bin.arch().equals(arch)) {
+                    m = tryLoad(bin.cubin());
+                    if (m != null) loadModes.add(KernelBinary.LoadMode.CUBIN);
+                }
+                if (m == null && bin.ptx().length > 0) {
+                    m = tryLoad(bin.ptx());
+                    if (m != null) loadModes.add(KernelBinary.LoadMode.PTX);
+                }
+                if (m == null) {
+                    m = CudaModule.load(ctx, cache.get(new CompileRequest(k.source(), k.name() + ".cu", flags, arch)));
+                    loadModes.add(KernelBinary.LoadMode.NVRTC);
+                }
+                modules.add(m);
+                kernels.add(m.kernel(k.entry()));
+            }
+            CudaModule copyModule = CudaModule.load(ctx, cache.get(new CompileRequest(COPY_SOURCE, "kiln_copy.cu", flags, arch)));
+            modules.add(copyModule);
+            copy = copyModule.kernel("kiln_copy");
+            compileNanos = System.nanoTime() - t0;
+
+            stream = ctx.createStream();
+            arena = ctx.allocate(Math.max(1, plan.arenaBytes()));
+            weights = ctx.allocate(Math.max(1, plan.weightBytes()));
+            if (plan.weightBytes() > 0) weights.upload(plan.weights());
+            inOffsets = offsets(plan.inputs());
+            outOffsets = offsets(plan.outputs());
+            inStaging = ctx.allocatePinned(Math.max(1, total(plan.inputs())));
+            outStaging = ctx.allocatePinned(Math.max(1, total(plan.outputs())));
+            for (ExecutionPlan.Slot s : plan.inputs()) inBuffers.add(ctx.allocate(Math.max(1, s.bytes())));
+            for (ExecutionPlan.Slot s : plan.outputs()) outBuffers.add(ctx.allocate(Math.max(1, s.bytes())));
+            start = ctx.createEvent();
+            end = ctx.createEvent();
+        } catch (RuntimeException e) {
+            closeAll();
+            throw e;
+        }
+        loadNanos = System.nanoTime() - t0;
+    }
+
+    /** Loads {@code plan}, compiling every kernel through {@code cache}. */
+    public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache) {
+        return new PlanExecutor(plan, ctx, cache, List.of());
+    }
+
+    /** Loads {@code plan}, preferring the prebuilt binaries (index = kernel index; null entries compile). */
+    public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt) {
+        return new PlanExecutor(plan, ctx, cache, prebuilt);
+    }
+
+    private CudaModule tryLoad(byte[] image) {
+        try {
+            return CudaModule.load(ctx, image);
+        } catch (CudaException e) {
+            return null; // wrong GPU for this image: the next option rescues it
+        }
+    }
+
+    private static long[] offsets(List<ExecutionPlan.Slot> slots) {
+        long[] o = new long[slots.size()];
+        long at = 0;
+        for (int i = 0; i < o.length; i++) {
+            o[i] = at;
+            at += slots.get(i).bytes();
+        }
+        return o;
+    }
+
+    private static long total(List<ExecutionPlan.Slot> slots) { return slots.stream().mapToLong(ExecutionPlan.Slot::bytes).sum(); }
+
+    /** Runs the plan once: inputs are the raw little-endian bytes of each input slot, in order. */
+    public synchronized List<byte[]> run(List<byte[]> inputs) {
+        if (closed) throw new IllegalStateException("executor of " + plan.name() + " is closed");
+        if (inputs.size() != plan.inputs().size())
+            throw new IllegalArgumentException(plan.name() + " takes " + plan.inputs().size() + " inputs, got " + inputs.size());
+        MemorySegment in = inStaging.segment();
+        for (int i = 0; i < inputs.size(); i++) {
+            ExecutionPlan.Slot s = plan.inputs().get(i);
+            byte[] b = inputs.get(i);
+            if (b.length != s.bytes())
+                throw new IllegalArgumentException("input " + s.label() + " needs " + s.bytes() + " bytes, got " + b.length);
+            MemorySegment.copy(b, 0, in, ValueLayout.JAVA_BYTE, inOffsets[i], b.length);
+        }
+        for (int i = 0; i < inputs.size(); i++)
+            if (plan.inputs().get(i).bytes() > 0)
+                inBuffers.get(i).copyFromHostAsync(in.asSlice(inOffsets[i], plan.inputs().get(i).bytes()), stream);
+        if (graph == null) graph = capture();
+        start.record(stream);
+        graph.launch(stream);
+        end.record(stream);
+        MemorySegment out = outStaging.segment();
+        for (int i = 0; i < outBuffers.size(); i++)
+            if (plan.outputs().get(i).bytes() > 0)
+                outBuffers.get(i).copyToHostAsync(out.asSlice(outOffsets[i], plan.outputs().get(i).bytes()), stream);
+        stream.synchronize();
+        lastRunMillis = end.elapsedMillis(start);
+        runs++;
+        List<byte[]> result = new ArrayList<>(outBuffers.size());
+        for (int i = 0; i < outBuffers.size(); i++)
+            result.add(out.asSlice(outOffsets[i], plan.outputs().get(i).bytes()).toArray(ValueLayout.JAVA_BYTE));
+        return result;
+    }
+
+    /** Every launch of the plan, framed by the input and output copies, as one instantiated graph. */
+    private GraphExec capture() {
+        List<KernelArgs> keep = new ArrayList<>();
+        stream.beginCapture();
+        dev.kiln.runtime.Graph g;
+        try {
+            for (int i = 0; i < inBuffers.size(); i++)
+                copy(inBuffers.get(i).address(), arena.address() + plan.inputs().get(i).offset(), plan.inputs().get(i).bytes(), keep);
+            for (ExecutionPlan.Launch l : plan.launches()) {
+                KernelArgs a = new KernelArgs(l.args().size());
+                for (ExecutionPlan.Arg arg : l.args()) {
+                    switch (arg) {
+                        case ExecutionPlan.Arg.ArenaPtr p -> a.pointer(arena.address() + p.offset());
+                        case ExecutionPlan.Arg.WeightPtr p -> a.pointer(weights.address() + p.offset());
+                        case ExecutionPlan.Arg.I32 v -> a.i32(v.value());
+                        case ExecutionPlan.Arg.I64 v -> a.i64(v.value());
+                        case ExecutionPlan.Arg.F32 v -> a.f32(v.value());
+                    }
+                }
+                keep.add(a);
+                Kernel k = kernels.get(l.kernel());
+                if (l.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(l.sharedBytes());
+                k.launch(stream, dims(l.grid()), dims(l.block()), l.sharedBytes(), a);
+            }
+            for (int i = 0; i < outBuffers.size(); i++)
+                copy(arena.address() + plan.outputs().get(i).offset(), outBuffers.get(i).address(), plan.outputs().get(i).bytes(), keep);
+        } finally {
+            g = stream.endCapture();
+        }
+        try (g) {
+            return g.instantiate();
+        }
+    }
+
+    private void copy(long src, long dst, long bytes, List<KernelArgs> keep) {
+        if (bytes == 0) return;
+        KernelArgs a = new KernelArgs(3).pointer(src).pointer(dst).i64(bytes);
+        keep.add(a);
+        copy.launch(stream, Dim3.cover(Math.min(bytes / 16 + 1, 1L << 20), 256), Dim3.of(256), 0, a);
+    }
+
+    private static Dim3 dims(ExecutionPlan.Dims d) { return new Dim3(d.x(), d.y(), d.z()); }
+
+    public ExecutionPlan plan() { return plan; }
+
+    /** How each kernel was loaded (CUBIN, PTX or NVRTC), in kernel order. */
+    public List<KernelBinary.LoadMode> loadModes() { return List.copyOf(loadModes); }
+
+    /** Wall time of construction: kernel loading plus allocations and the weights upload. */
+    public double loadMillis() { return loadNanos / 1e6; }
+
+    /** Part of {@link #loadMillis()} spent compiling or loading kernels. */
+    public double compileMillis() { return compileNanos / 1e6; }
+
+    /** Device time of the last run's graph, measured with events (copies to and from the host excluded). */
+    public synchronized float lastRunMillis() { return lastRunMillis; }
+
+    public synchronized long runs() { return runs; }
+
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        closeAll();
+    }
+
+    private void closeAll() {
+        List<AutoCloseable> all = new ArrayList<>();
+        all.add(graph);
+        all.add(start);
+        all.add(end);
+        all.addAll(inBuffers);
+        all.addAll(outBuffers);
+        all.add(inStaging);
+        all.add(outStaging);
+        all.add(arena);
+        all.add(weights);
+        all.add(stream);
+        all.addAll(modules);
+        for (AutoCloseable c : all) {
+            if (c == null) continue;
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // free the rest regardless
+            }
+        }
+    }
+}

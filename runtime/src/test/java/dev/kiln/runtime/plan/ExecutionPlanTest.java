@@ -1,0 +1,57 @@
+package dev.kiln.runtime.plan;
+
+import dev.kiln.runtime.plan.ExecutionPlan.Arg;
+import dev.kiln.runtime.plan.ExecutionPlan.Dims;
+import dev.kiln.runtime.plan.ExecutionPlan.KernelSource;
+import dev.kiln.runtime.plan.ExecutionPlan.Launch;
+import dev.kiln.runtime.plan.ExecutionPlan.Slot;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ExecutionPlanTest {
+    static final KernelSource K = new KernelSource("k0", "extern \"C\" __global__ void k0(float* p) {}", "k0");
+
+    static ExecutionPlan plan(byte[] weights, List<Arg> args) {
+        return new ExecutionPlan("m", List.of(K), 512, weights, List.of(new Slot("w", 0, 4)),
+                List.of(new Launch(0, Dims.of(1), Dims.of(32), 0, args)), List.of(new Slot("x", 0, 24)), List.of(new Slot("y", 256, 24)));
+    }
+
+    @Test void equalityIsByContentIncludingWeightsAndNanArguments() {
+        ExecutionPlan a = plan(new byte[] {1, 2, 3, 4}, List.of(new Arg.ArenaPtr(256), new Arg.F32(Float.NaN)));
+        ExecutionPlan b = plan(new byte[] {1, 2, 3, 4}, List.of(new Arg.ArenaPtr(256), new Arg.F32(Float.NaN)));
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+        assertNotEquals(a, plan(new byte[] {1, 2, 3, 5}, List.of(new Arg.ArenaPtr(256), new Arg.F32(Float.NaN))));
+    }
+
+    @Test void weightsAreCopiedInAndOut() {
+        byte[] w = {1, 2, 3, 4};
+        ExecutionPlan p = plan(w, List.of());
+        w[0] = 9;
+        assertEquals(1, p.weights()[0]);
+        p.weights()[1] = 9;
+        assertEquals(2, p.weights()[1]);
+    }
+
+    @Test void pointersAndSlotsOutsideTheirBlocksAreRejected() {
+        assertThrows(IllegalArgumentException.class, () -> plan(new byte[4], List.of(new Arg.ArenaPtr(512))));
+        assertThrows(IllegalArgumentException.class, () -> plan(new byte[4], List.of(new Arg.WeightPtr(4))));
+        assertThrows(IllegalArgumentException.class, () -> new ExecutionPlan("m", List.of(K), 100, new byte[0], List.of(), List.of(),
+                List.of(new Slot("x", 90, 24)), List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new ExecutionPlan("m", List.of(K), 100, new byte[0], List.of(),
+                List.of(new Launch(1, Dims.of(1), Dims.of(1), 0, List.of())), List.of(), List.of()));
+        assertThrows(IllegalArgumentException.class, () -> Dims.of(0));
+    }
+
+    @Test void compileFlagsAddTheCudaIncludeFolderWhenFound(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir.resolve("include"));
+        java.nio.file.Files.writeString(dir.resolve("include/cuda_fp16.h"), "");
+        assertEquals(dir.resolve("include"), CompileFlags.cudaInclude(Map.of("CUDA_HOME", dir.toString())));
+        assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include")));
+    }
+}
