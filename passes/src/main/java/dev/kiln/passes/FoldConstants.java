@@ -38,15 +38,21 @@ public final class FoldConstants implements Pass {
     @Override public Graph run(Graph g, PassContext ctx) {
         Emitter e = new Emitter(g);
         for (Node n : g.nodes()) {
-            List<Tensor> folded = fold(n, e, ctx);
-            if (folded == null) { e.copy(n); continue; }
-            for (int i = 0; i < n.outputs().size(); i++) if (!n.output(i).isNone()) e.bind(n, i, e.constant(folded.get(i)));
-            ctx.count("folded " + n.op());
+            if (!foldInto(n, e, ctx, MAX_ELEMENTS)) e.copy(n);
         }
         return e.finish();
     }
 
-    private static List<Tensor> fold(Node n, Emitter e, PassContext ctx) {
+    /** Emits {@code n} as constants when it folds (results of at most {@code max} elements); false otherwise. */
+    static boolean foldInto(Node n, Emitter e, PassContext ctx, long max) {
+        List<Tensor> folded = fold(n, e, ctx, max);
+        if (folded == null) return false;
+        for (int i = 0; i < n.outputs().size(); i++) if (!n.output(i).isNone()) e.bind(n, i, e.constant(folded.get(i)));
+        ctx.count("folded " + n.op());
+        return true;
+    }
+
+    private static List<Tensor> fold(Node n, Emitter e, PassContext ctx, long max) {
         if (n.op().equals("Constant") || !REGISTRY.contains(n.op())) return null;
         OpDef def = REGISTRY.get(n.op());
         if (def.has(Trait.NONDETERMINISTIC)) return null;
@@ -61,7 +67,7 @@ public final class FoldConstants implements Pass {
             args.add(t);
         }
         for (Value o : n.outputs())
-            if (!o.isNone() && o.shape().isStatic() && o.shape().numel() > MAX_ELEMENTS) { ctx.count("too large to fold"); return null; }
+            if (!o.isNone() && o.shape().isStatic() && o.shape().numel() > max) { ctx.count("too large to fold"); return null; }
         List<Tensor> outs;
         try {
             outs = def.semantics().eval(Contexts.eval(n, args));
@@ -72,7 +78,7 @@ public final class FoldConstants implements Pass {
         for (int i = 0; i < n.outputs().size(); i++) {
             Value o = n.output(i);
             if (o.isNone()) continue;
-            if (i >= outs.size() || outs.get(i).numel() > MAX_ELEMENTS) { ctx.count("too large to fold"); return null; }
+            if (i >= outs.size() || outs.get(i).numel() > max) { ctx.count("too large to fold"); return null; }
             if (outs.get(i).dtype() != o.dtype()) return null; // a wrong shape rule is not ours to paper over
         }
         return outs;

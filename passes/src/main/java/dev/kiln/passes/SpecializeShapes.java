@@ -15,10 +15,13 @@ import java.util.Set;
  * specialize-shapes: gives the graph inputs concrete shapes (from a map of input name to sizes, else their
  * declared static types) and re-infers every node's output types from the op shape rules, in order, so
  * symbolic and unknown dims become sizes. Afterwards every value's shape is static; a value whose shape
- * stays symbolic (e.g. data-dependent, like NonZero) is an error naming it.
+ * stays symbolic (e.g. data-dependent, like NonZero) is an error naming it. Shape arithmetic is folded on
+ * the way (Shape/Size of static values, and integer nodes of constants with at most {@link #SHAPE_FOLD_LIMIT}
+ * elements), because a Reshape or Expand target computed by Shape→Gather→Concat has no static type otherwise.
  */
 public final class SpecializeShapes implements Pass {
     public static final String NAME = "specialize-shapes";
+    static final long SHAPE_FOLD_LIMIT = 64;
 
     private final Map<String, long[]> inputShapes;
 
@@ -45,6 +48,7 @@ public final class SpecializeShapes implements Pass {
             }
         }
         for (Node n : g.nodes()) {
+            if (isShapeArithmetic(n) && FoldConstants.foldInto(n, e, ctx, SHAPE_FOLD_LIMIT)) continue;
             Node m = e.copy(n);
             for (Value o : m.outputs()) {
                 if (o.isNone()) continue;
@@ -54,5 +58,10 @@ public final class SpecializeShapes implements Pass {
             if (!m.outputs().equals(n.outputs())) ctx.count("nodes retyped");
         }
         return e.finish();
+    }
+
+    private static boolean isShapeArithmetic(Node n) {
+        if (n.op().equals("Shape") || n.op().equals("Size")) return true;
+        return !n.op().equals("Constant") && !n.outputs().isEmpty() && !n.output(0).isNone() && n.output(0).dtype().isInteger();
     }
 }
