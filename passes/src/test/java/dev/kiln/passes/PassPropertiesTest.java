@@ -63,7 +63,7 @@ class PassPropertiesTest {
     void canonicalizeKeepsSemanticsAndLeavesOnlyPrimitives(@ForAll long seed, @ForAll @IntRange(min = 1, max = 10) int steps) {
         Random r = new Random(seed);
         Graph g = specialized(RandomGraphs.build(r, steps));
-        Graph c = RefCheck.run(g, java.util.Set.of(Property.STATIC_SHAPES), List.of(new Canonicalize()));
+        Graph c = RefCheck.run(g, java.util.Set.of(dev.kiln.passes.Property.STATIC_SHAPES), List.of(new Canonicalize()));
         c.nodes().forEach(n -> assertTrue(Primitives.isPrimitive(n), n.op()));
         RefCheck.assertSameSemantics(g, c, inputs(r), ATOL);
     }
