@@ -6,7 +6,6 @@ import dev.kiln.ir.Node;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.Value;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -33,7 +32,7 @@ public final class Simplify implements Pass {
             new Rule("pow-one", "Pow", (n, o, e) -> right(n, o, e, 1)),                    // x^1 -> x
             new Rule("neg-neg", "Neg", (n, o, e) -> inner(n, e, "Neg")),                   // --x -> x
             new Rule("identity", "Identity", (n, o, e) -> n.input(0)),                     // Identity(x) -> x
-            new Rule("cast-noop", "Cast", (n, o, e) -> sameType(n, o)),                    // Cast<T>(x:T) -> x
+            new Rule("cast-noop", "Cast", (n, o, e) -> n.input(0).dtype() == o.output(0).dtype() ? n.input(0) : null), // Cast<T>(x:T) -> x
             new Rule("expand-noop", "Expand", (n, o, e) -> sameType(n, o)),                // Expand(x, shape(x)) -> x
             new Rule("reshape-noop", "Reshape", (n, o, e) -> sameType(n, o)),              // Reshape(x, shape(x)) -> x
             new Rule("reshape-reshape", "Reshape", Simplify::reshapeReshape),              // Reshape(Reshape(x)) -> Reshape(x)
@@ -80,17 +79,21 @@ public final class Simplify implements Pass {
         return true;
     }
 
-    /** x op k -> x, when broadcasting against k changes neither x's shape nor dtype. */
+    /** x op k -> x, when broadcasting against k changes neither x's shape nor dtype (provably: static or k scalar). */
     private static Value right(Node n, Node old, Emitter e, double k) {
         Value x = n.input(0);
-        return isSplat(e, n.input(1), k) && x.type().equals(old.output(0).type()) ? x : null;
+        return isSplat(e, n.input(1), k) && keepsType(x, n.input(1), old) ? x : null;
+    }
+
+    private static boolean keepsType(Value x, Value k, Node old) {
+        return x.type().equals(old.output(0).type()) && (x.shape().isStatic() || k.shape().isStatic() && k.shape().numel() == 1);
     }
 
     private static Value either(Node n, Node old, Emitter e, double k) {
         Value r = right(n, old, e, k);
         if (r != null) return r;
         Value x = n.input(1);
-        return isSplat(e, n.input(0), k) && x.type().equals(old.output(0).type()) ? x : null;
+        return isSplat(e, n.input(0), k) && keepsType(x, n.input(0), old) ? x : null;
     }
 
     /** f(f(x)) -> x */
@@ -133,9 +136,4 @@ public final class Simplify implements Pass {
         return e.op("Transpose", Map.of("perm", Attr.ints(composed)), old.origin(), p.input(0));
     }
 
-    static List<String> ruleNames() {
-        List<String> l = new ArrayList<>();
-        for (Rule r : RULES) l.add(r.name());
-        return l;
-    }
 }
