@@ -20,7 +20,12 @@ public final class Kernels {
     public static boolean isView(Node n) { return n.op().equals("Reshape"); }
 
     public static List<KernelTemplate> templates() {
-        List<KernelTemplate> found = new ArrayList<>();
+        // the specific contraction templates first; templates found as services (tests, plug-ins) last
+        List<KernelTemplate> found = new ArrayList<>(List.of(
+                new dev.kiln.codegen.kernels.contract.AttentionTemplate(),
+                new dev.kiln.codegen.kernels.contract.MatMulTemplate(),
+                new dev.kiln.codegen.kernels.contract.ConvTemplate(),
+                new dev.kiln.codegen.kernels.contract.PoolTemplate()));
         ServiceLoader.load(KernelTemplate.class, Kernels.class.getClassLoader()).forEach(found::add);
         return found;
     }

@@ -1,5 +1,11 @@
 package dev.kiln.passes;
 
+import dev.kiln.passes.fusion.FuseElementwise;
+import dev.kiln.passes.fusion.FuseEpilogues;
+import dev.kiln.passes.fusion.FuseReductions;
+import dev.kiln.passes.fusion.GroupSingles;
+import dev.kiln.passes.fusion.RecognizeAttention;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,10 +34,18 @@ public final class Pipeline {
         // before dce, so merged duplicates become dead
         p.add(new EliminateCommonSubexpressions());
         p.add(new EliminateDeadCode());
-        // ---- FUSION GOES HERE ----------------------------------------------------------------------------
-        // The fusion passes (dev.kiln.passes.fusion: recognize-attention, fuse-*, group-singles) are added
-        // here, after dce: they need CANONICAL (one pattern per op) and a graph without dead nodes.
-        // e.g. p.addAll(dev.kiln.passes.fusion.Fusion.passes());
+        // fusion needs CANONICAL (one pattern per op) and no dead nodes (a dead user would block a fusion).
+        // recognize-attention first, so the softmax inside attention is not fused into a reduce group
+        p.add(new RecognizeAttention());
+        // it leaves the scale and axes constants of the matched pattern unused
+        p.add(new EliminateDeadCode());
+        // epilogues before elementwise chains: a bias+activation belongs in the matmul/conv kernel
+        p.add(new FuseEpilogues());
+        // reductions take their elementwise prologue/epilogue before fuse-elementwise can claim them
+        p.add(new FuseReductions());
+        p.add(new FuseElementwise());
+        // last: every remaining compute node becomes a one-node group of its kind (FUSED)
+        p.add(new GroupSingles());
         return p;
     }
 

@@ -24,7 +24,8 @@ class PipelineTest {
     void standardPipelineIsOrderedAndRoundTripsThroughItsString() {
         List<String> names = Pipeline.standard().stream().map(Pass::name).toList();
         assertEquals(List.of("specialize-shapes", "fold-constants", "fold-batchnorm", "simplify", "canonicalize",
-                "fold-constants", "simplify", "cse", "dce"), names);
+                "fold-constants", "simplify", "cse", "dce", "recognize-attention", "dce", "fuse-epilogues", "fuse-reductions",
+                "fuse-elementwise", "group-singles"), names);
         assertEquals(names, Passes.parse(Pipeline.standardString()).stream().map(Pass::name).toList());
         // the PassManager accepts the order (canonicalize's STATIC_SHAPES comes from specialize-shapes)
         assertDoesNotThrow(() -> new PassManager(Pipeline.standard(), Set.of(), PassManager.Options.defaults(), Graph::toString));
