@@ -13,8 +13,11 @@ import java.util.Objects;
  * @param dumpDir    folder for the IR after every pass, every kernel's {@code .cu} and crash reproducers; or null
  * @param verifyEach run the IR verifier after every pass
  * @param allowTf32  fp32 matmul/conv may use TF32 tensor cores (off: results stay close to the reference)
+ * @param dumpAfter  with a dump folder: the pass to dump the IR after, or "all" (system property kiln.dumpAfter)
+ * @param progress   print one line per pass to standard error while compiling (system property kiln.progress)
  */
-public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32) {
+public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
+                             String dumpAfter, boolean progress) {
 
     public enum Precision {
         FP32, FP16, BF16;
@@ -34,12 +37,15 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
-                !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"));
+                !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"),
+                System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress); }
 }

@@ -41,7 +41,8 @@ public final class ModelCompiler {
                         + "; compile needs static input shapes (specialize the model to concrete sizes first)")
                         .withContext(input.name(), null, null);
         PassManager pm = new PassManager(Pipelines.standard(options), Set.of(),
-                new PassManager.Options(options.verifyEach(), options.dumpDir(), options.dumpDir() == null ? null : "all", null),
+                new PassManager.Options(options.verifyEach(), options.dumpDir(), options.dumpDir() == null ? null : options.dumpAfter(),
+                        options.progress() ? line -> System.err.println("  " + line) : null),
                 IrPrinter::print);
         Graph g = pm.run(input);
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
