@@ -185,6 +185,7 @@ public final class ReduceKernel implements KernelTemplate {
                         ensure(o);
                         src.line("if (%s == 0) p%d[%s] = %s;", lane, ElementwiseKernel.outParam(b, o), rowOffset(o), CTypes.store(o.dtype(), ex.value(o)));
                     }
+                    for (Value o : colOuts) hoist(o, stages);
                     if (!colOuts.isEmpty()) try (var cl = colLoop(lane, step)) {
                         for (Value o : colOuts) ensure(o);
                         for (Value o : colOuts)
@@ -235,6 +236,7 @@ public final class ReduceKernel implements KernelTemplate {
                 src.line("%s a%d = %s;", r.ctype(), i, r.identity());
                 if (r.isArg()) src.line("long long ai%d = %s;", i, r.identityIndex());
             }
+            for (int i : now) hoist(reds.get(i).node().input(0), s - 1);
             try (var cl = colLoop(lane, step)) {
                 for (int i : now) ensure(reds.get(i).node().input(0));
                 for (int i : now) {
@@ -267,6 +269,14 @@ public final class ReduceKernel implements KernelTemplate {
                 ex.bind(out, r.isArg() ? "ai" + i : "a" + i);
                 rowAvail.add(out.name());
             }
+        }
+
+        /** Computes, before a col loop, the per-row values that {@code v} needs and stages up to {@code done} allow. */
+        private void hoist(Value v, int done) {
+            Node p = producer.get(v.name());
+            if (p == null || p.op().equals("Constant") || redOf.containsKey(v.name())) return;
+            if (!perCol(v) && level(v) <= done) ensure(v);
+            else for (Value i : p.inputs()) if (!i.isNone()) hoist(i, done);
         }
 
         /** Makes {@code v} available in the current scope, emitting the nodes it needs. */
