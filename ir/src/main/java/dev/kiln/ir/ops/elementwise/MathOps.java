@@ -35,7 +35,7 @@ public final class MathOps {
             fi("Neg", x -> -x, x -> -x, "-$0"),
             fi("Abs", Math::abs, Math::abs, "fabsf($0)"),
             fi("Sign", Math::signum, Long::signum, "$0 != $0 ? $0 : ($0 > 0.f) - ($0 < 0.f)"),   // signum keeps NaN
-            fi("Relu", x -> x < 0 ? 0 : x, x -> Math.max(x, 0), "fmaxf($0, 0.f)"),
+            fi("Relu", x -> x < 0 ? 0 : x, x -> Math.max(x, 0), "$0 < 0.f ? 0.f : $0"),        // NaN stays NaN
             f("Reciprocal", x -> 1 / x, "1.f / $0"),
             f("Sqrt", Math::sqrt, "sqrtf($0)"),
             f("Exp", Math::exp, "expf($0)"),
