@@ -57,9 +57,20 @@ public final class CTypes {
         };
     }
 
-    /** The headers every kernel source starts with (NVRTC gets the CUDA include folder). */
+    /**
+     * The headers every kernel source starts with (NVRTC gets the CUDA include folder), plus the few helpers
+     * that op C expressions call because one expression must serve float, double and integer compute:
+     * {@code kiln_fmod} (C remainder, sign of the dividend) and {@code kiln_mod} (sign of the divisor, as
+     * ONNX Mod with fmod=0 and Python).
+     */
     public static final String PRELUDE = """
             #include <cuda_fp16.h>
             #include <cuda_bf16.h>
+            __device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+            __device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+            template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+            __device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+            __device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+            template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
             """;
 }

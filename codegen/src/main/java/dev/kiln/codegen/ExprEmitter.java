@@ -16,7 +16,10 @@ import java.util.regex.Pattern;
 /**
  * Emits C statements for the elementwise nodes of a fused body, one local variable per value, from each
  * op's C expression ({@link OpDef#cExpr()}). Expressions are written for float compute: {@code $0, $1...}
- * are the operands and {@code ${name:default}} an attribute with its ONNX default. For double compute the
+ * are the operands, {@code $?1} is 1 when optional operand 1 is given and 0 when omitted, {@code ${name:default}} an
+ * attribute with its ONNX default, and {@code ${name:default==text}} is 1 when a string attribute (or its
+ * default) equals {@code text}, else 0 (so one row covers ops whose form depends on a string attribute, e.g.
+ * Gelu's {@code approximate}); the C compiler folds the constant condition. For double compute the
  * float math functions and literals are widened; for integer compute the few float functions that have
  * integer twins are mapped (fmaxf -> max); other integer uses are unsupported. Cast is built in.
  * Reads the IR only.
@@ -68,6 +71,10 @@ public final class ExprEmitter {
         DType work = n.inputs().isEmpty() || n.input(0).isNone() ? out : operandType(n);
         String expr = substituteAttrs(c, n);
         expr = adapt(expr, work, n);
+        // optional operands past the node's inputs are omitted: their guard is 0 and their value a dummy 0
+        for (int i = 9; i >= n.inputs().size(); i--)
+            if (expr.contains("$?" + i)) expr = expr.replace("$?" + i, "0").replace("$" + i, "0");
+        for (int i = n.inputs().size() - 1; i >= 0; i--) expr = expr.replace("$?" + i, n.hasInput(i) ? "1" : "0");
         for (int i = n.inputs().size() - 1; i >= 0; i--) {
             Value in = n.input(i);
             String operand = in.isNone() ? "0" : value(in);
@@ -75,6 +82,8 @@ public final class ExprEmitter {
                 operand = "(" + CTypes.compute(work) + ")(" + operand + ")";
             expr = expr.replace("$" + i, "(" + operand + ")");
         }
+        if (OPERAND.matcher(expr).find())
+            throw n.error(new UnsupportedException("op " + n.op() + " with " + n.inputs().size() + " inputs has no GPU code path"));
         if (!CTypes.compute(out).equals(CTypes.compute(work)) && out != DType.BOOL) expr = "(" + CTypes.compute(out) + ")(" + expr + ")";
         return expr;
     }
@@ -86,13 +95,16 @@ public final class ExprEmitter {
     }
 
     private static final Pattern ATTR = Pattern.compile("\\$\\{([A-Za-z_]+):([^}]*)}");
+    private static final Pattern OPERAND = Pattern.compile("\\$\\d");
 
     private static String substituteAttrs(String c, Node n) {
         Matcher m = ATTR.matcher(c);
         StringBuilder b = new StringBuilder();
         while (m.find()) {
             Attr a = n.attrs().get(m.group(1));
-            String lit = switch (a) {
+            int eq = m.group(2).indexOf("==");
+            String lit = eq >= 0 ? (n.attrString(m.group(1), m.group(2).substring(0, eq)).equals(m.group(2).substring(eq + 2)) ? "1" : "0")
+                    : switch (a) {
                 case null -> m.group(2);
                 case Attr.Float f -> floatLiteral(f.value());
                 case Attr.Int i -> Long.toString(i.value());

@@ -54,7 +54,7 @@ public final class ArithmeticOps {
         r.add(variadic("Max", ArithmeticOps::maxNaN, (a, b, u) -> Ew.cmp(a, b, u) >= 0 ? a : b, false, "fmaxf($0, $1)"));
         r.add(variadic("Min", ArithmeticOps::minNaN, (a, b, u) -> Ew.cmp(a, b, u) <= 0 ? a : b, false, "fminf($0, $1)"));
         r.add(variadic("Sum", Double::sum, (a, b, u) -> a + b, false, "$0 + $1"));
-        r.add(variadic("Mean", Double::sum, null, true, null));
+        r.add(variadic("Mean", Double::sum, null, true, "($0 + $1) * 0.5f"));   // two inputs; more are chained by canonicalize
         r.add(pow());
         r.add(mod());
         r.add(clip());
@@ -89,7 +89,8 @@ public final class ArithmeticOps {
                     // a shift by the width or more empties the value (C would leave it undefined)
                     return List.of(Ew.binary(ctx, ctx.input(0), ctx.input(1), ctx.input(0).dtype(), null,
                             (a, s, u) -> Long.compareUnsigned(s, bits) >= 0 ? 0 : left ? a << s : a >>> s));
-                }));
+                })
+                .c("$1 >= 8 * sizeof($0) ? 0 : ${direction:LEFT==LEFT} ? $0 << $1 : $0 >> $1"));
     }
 
     private static double maxNaN(double a, double b) { return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b); }
@@ -155,7 +156,7 @@ public final class ArithmeticOps {
                                 return !fmod && m != 0 && (m < 0) != (b < 0) ? m + b : m;
                             }));
                 })
-                .c("fmodf($0, $1)");
+                .c("${fmod:0} ? kiln_fmod($0, $1) : kiln_mod($0, $1)");   // helpers in CTypes.PRELUDE
     }
 
     /** Clip(x, min?, max?): min then max, so min > max gives max everywhere (as ONNX specifies). NaN stays NaN. */
@@ -188,6 +189,8 @@ public final class ArithmeticOps {
                         long w = l != null && Ew.cmp(v, l, u64) < 0 ? l : v;
                         return h != null && Ew.cmp(w, h, u64) > 0 ? h : w;
                     }));
-                });
+                })
+                // comparisons, not fmaxf/fminf, so NaN stays NaN; an omitted bound ($?i == 0) is no bound
+                .c("($?2 && (($?1 && $0 < $1) ? $1 : $0) > $2) ? $2 : (($?1 && $0 < $1) ? $1 : $0)");
     }
 }

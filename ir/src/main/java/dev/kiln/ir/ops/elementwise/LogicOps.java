@@ -76,7 +76,8 @@ public final class LogicOps {
                     boolean neg = ctx.node().attrInt("detect_negative", 1) != 0, pos = ctx.node().attrInt("detect_positive", 1) != 0;
                     return List.of(Ew.mapDouble(ctx.input(0), DType.BOOL,
                             v -> v == Double.POSITIVE_INFINITY && pos || v == Double.NEGATIVE_INFINITY && neg ? 1 : 0));
-                }));
+                })
+                .c("isinf($0) && ($0 > 0.f ? ${detect_positive:1} : ${detect_negative:1})"));
         r.add(OpDef.op("Where").traits(ELEMENTWISE).inputs(3).outputs(1)
                 .infer(ctx -> {
                     if (!ctx.inputType(0).dtype().isBool()) throw ctx.error("Where's condition must be bool, got " + ctx.inputType(0).dtype());

@@ -17,8 +17,7 @@ import static dev.kiln.ir.op.Trait.ELEMENTWISE;
 /**
  * Unary math and activations, one table row each: the double function (floats are computed in double and
  * rounded once), an exact integer function where ONNX allows integer inputs, and the float32 C expression.
- * Ops with attributes bind them from the node first; their C expression is left null because it would
- * need the attribute values.
+ * Ops with attributes bind them from the node first; their C expressions read them as {@code ${name:default}}.
  */
 public final class MathOps {
     private MathOps() {}
@@ -27,16 +26,16 @@ public final class MathOps {
 
     private static Row f(String name, DoubleUnaryOperator fd, String c) { return new Row(name, n -> fd, null, c); }
     private static Row fi(String name, DoubleUnaryOperator fd, LongUnaryOperator fi, String c) { return new Row(name, n -> fd, fi, c); }
-    private static Row attrs(String name, Function<Node, DoubleUnaryOperator> fd) { return new Row(name, fd, null, null); }
-    private static Row attrsInt(String name, Function<Node, DoubleUnaryOperator> fd) { return new Row(name, fd, x -> x, null); }
+    private static Row attrs(String name, String c, Function<Node, DoubleUnaryOperator> fd) { return new Row(name, fd, null, c); }
+    private static Row attrsInt(String name, String c, Function<Node, DoubleUnaryOperator> fd) { return new Row(name, fd, x -> x, c); }
 
     private static final double SELU_ALPHA = 1.67326319217681884765625, SELU_GAMMA = 1.05070102214813232421875;
 
     private static final List<Row> ROWS = List.of(
             fi("Neg", x -> -x, x -> -x, "-$0"),
             fi("Abs", Math::abs, Math::abs, "fabsf($0)"),
-            fi("Sign", Math::signum, Long::signum, "($0 > 0.f) - ($0 < 0.f)"),   // signum keeps NaN
-            fi("Relu", x -> x < 0 ? 0 : x, x -> Math.max(x, 0), "fmaxf($0, 0.f)"),
+            fi("Sign", Math::signum, Long::signum, "$0 != $0 ? $0 : ($0 > 0.f) - ($0 < 0.f)"),   // signum keeps NaN
+            fi("Relu", x -> x < 0 ? 0 : x, x -> Math.max(x, 0), "$0 < 0.f ? 0.f : $0"),        // NaN stays NaN
             f("Reciprocal", x -> 1 / x, "1.f / $0"),
             f("Sqrt", Math::sqrt, "sqrtf($0)"),
             f("Exp", Math::exp, "expf($0)"),
@@ -58,31 +57,32 @@ public final class MathOps {
             f("Floor", Math::floor, "floorf($0)"),
             f("Ceil", Math::ceil, "ceilf($0)"),
             f("Round", Math::rint, "rintf($0)"),                                 // half to even
-            attrs("LeakyRelu", n -> {
+            attrs("LeakyRelu", "$0 < 0.f ? ${alpha:0.01f} * $0 : $0", n -> {
                 double a = n.attrFloat("alpha", 0.01f);
                 return x -> x < 0 ? a * x : x;
             }),
-            attrs("Elu", n -> {
+            attrs("Elu", "$0 < 0.f ? ${alpha:1.0f} * expm1f($0) : $0", n -> {
                 double a = n.attrFloat("alpha", 1.0);
                 return x -> x < 0 ? a * Math.expm1(x) : x;
             }),
-            attrs("Selu", n -> {
+            attrs("Selu", "$0 > 0.f ? ${gamma:1.0507010221481323f} * $0 : ${gamma:1.0507010221481323f} * ${alpha:1.6732631921768188f} * expm1f($0)", n -> {
                 double a = n.attrFloat("alpha", SELU_ALPHA), g = n.attrFloat("gamma", SELU_GAMMA);
                 return x -> x > 0 ? g * x : g * a * Math.expm1(x);
             }),
-            attrs("Celu", n -> {
+            attrs("Celu", "fmaxf(0.f, $0) + fminf(0.f, ${alpha:1.0f} * expm1f($0 / ${alpha:1.0f}))", n -> {
                 double a = n.attrFloat("alpha", 1.0);
                 return x -> Math.max(0, x) + Math.min(0, a * Math.expm1(x / a));
             }),
-            attrs("HardSigmoid", n -> {
+            attrs("HardSigmoid", "fmaxf(0.f, fminf(1.f, ${alpha:0.2f} * $0 + ${beta:0.5f}))", n -> {
                 double a = n.attrFloat("alpha", 0.2f), b = n.attrFloat("beta", 0.5);
                 return x -> Math.max(0, Math.min(1, a * x + b));
             }),
-            attrs("Gelu", n -> n.attrString("approximate", "none").equals("tanh")
+            attrs("Gelu", "${approximate:none==tanh} ? 0.5f * $0 * (1.f + tanhf(0.7978845608028654f * ($0 + 0.044715f * $0 * $0 * $0)))"
+                    + " : 0.5f * $0 * (1.f + erff($0 * 0.7071067811865476f))", n -> n.attrString("approximate", "none").equals("tanh")
                     ? x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))
                     : x -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)))),
             // Shrink takes integers too; its results are whole numbers there, so double is exact
-            attrsInt("Shrink", n -> {
+            attrsInt("Shrink", "$0 < -${lambd:0.5f} ? $0 + ${bias:0.0f} : $0 > ${lambd:0.5f} ? $0 - ${bias:0.0f} : 0.f", n -> {
                 double l = n.attrFloat("lambd", 0.5), b = n.attrFloat("bias", 0.0);
                 return x -> x < -l ? x + b : x > l ? x - b : 0;
             }));

@@ -1,0 +1,351 @@
+package dev.kiln.codegen.kernels.ew;
+
+import dev.kiln.codegen.CTypes;
+import dev.kiln.codegen.CudaSource;
+import dev.kiln.codegen.ExprEmitter;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.Node;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.UnsupportedException;
+import dev.kiln.ir.Value;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Per-op source index math of the movement kernel. Inside the element loop, {@code i} is the output's linear
+ * index and {@code o0..o(r-1)} its coordinates; each op writes {@code out[i]}. Shape inputs (perm, starts,
+ * pads, repeats, scales...) must be constants; they are baked in.
+ */
+final class SourceIndex {
+    private final Body b;
+    private final Node m;
+    private final CudaSource src;
+    private final String idx, out;
+    private final long[] shape;
+
+    SourceIndex(Body b, Node m, CudaSource src, String idx, long[] shape, String out) {
+        this.b = b;
+        this.m = m;
+        this.src = src;
+        this.idx = idx;
+        this.shape = shape;
+        this.out = out;
+    }
+
+    private String p(int input) {
+        Value v = m.input(input);
+        int k = b.param(v);
+        if (k < 0) throw m.error(new UnsupportedException("input " + input + " of " + m.op() + " must be a kernel input here"));
+        return "p" + k;
+    }
+
+    private long[] in(int input) { return Body.sizes(m.input(input)); }
+
+    private long[] constLongs(int input, String what) {
+        if (!m.hasInput(input)) return null;
+        Tensor t = b.constant(m.input(input));
+        if (t == null) throw m.error(new UnsupportedException(m.op() + "'s " + what + " must be a constant for GPU code"));
+        return t.toLongs();
+    }
+
+    private static long norm(long a, long rank) { return a < 0 ? a + rank : a; }
+
+    /** {@code sum_d coord[d] * strides[d]} as C, skipping zero strides. */
+    private static String dot(List<String> coords, long[] strides) {
+        List<String> terms = new ArrayList<>();
+        for (int d = 0; d < strides.length; d++) {
+            if (strides[d] == 0) continue;
+            terms.add(strides[d] == 1 ? coords.get(d) : coords.get(d) + " * " + Index.lit(strides[d]));
+        }
+        return terms.isEmpty() ? "0" : String.join(" + ", terms);
+    }
+
+    private List<String> outCoords() {
+        List<String> l = new ArrayList<>();
+        for (int d = 0; d < shape.length; d++) l.add("o" + d);
+        return l;
+    }
+
+    private void copy(String from) { src.line("%s[i] = %s[%s];", out, p(0), from); }
+
+    /** File-scope tables, emitted before the kernel (Resize). */
+    void tables() {
+        if (m.op().equals("Resize")) resizeTables();
+    }
+
+    void body() {
+        switch (m.op()) {
+            case "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze" -> copy("i");
+            case "Expand" -> copy(Index.offset("i", shape, Index.broadcastStrides(in(0), shape)));
+            case "Transpose" -> transpose();
+            case "Slice" -> slice();
+            case "Tile" -> tile();
+            case "Concat" -> concat();
+            case "Gather" -> gather();
+            case "GatherElements" -> gatherElements();
+            case "Pad" -> pad();
+            case "DepthToSpace", "SpaceToDepth" -> blocks(m.op().equals("DepthToSpace"));
+            case "Trilu" -> trilu();
+            case "Resize" -> resize();
+            default -> throw m.error(new UnsupportedException("op " + m.op() + " has no movement kernel"));
+        }
+    }
+
+    private void transpose() {
+        long[] s = in(0), st = Index.strides(s), perm = m.attrInts("perm");
+        long[] strides = new long[shape.length];
+        for (int d = 0; d < shape.length; d++) strides[d] = st[(int) (perm == null ? shape.length - 1 - d : norm(perm[d], s.length))];
+        copy(Index.offset("i", shape, strides));
+    }
+
+    /** in[start_a + o_a * step_a]: a base offset plus one signed stride per axis. */
+    private void slice() {
+        long[] s = in(0), st = Index.strides(s);
+        long[] starts = constLongs(1, "starts"), ends = constLongs(2, "ends"), axes = constLongs(3, "axes"), steps = constLongs(4, "steps");
+        long[] first = new long[s.length], step = new long[s.length];
+        java.util.Arrays.fill(step, 1);
+        for (int k = 0; k < starts.length; k++) {
+            int a = (int) norm(axes == null ? k : axes[k], s.length);
+            step[a] = steps == null ? 1 : steps[k];
+            first[a] = sliceStart(starts[k], step[a], s[a]);
+        }
+        long base = 0;
+        long[] strides = new long[s.length];
+        for (int a = 0; a < s.length; a++) {
+            base += first[a] * st[a];
+            strides[a] = step[a] * st[a];
+        }
+        String off = Index.offset("i", shape, strides);
+        copy(base == 0 ? off : Index.lit(base) + " + " + off);
+    }
+
+    /** ONNX Slice's clamped first index (as SliceOps.sliceDim). */
+    static long sliceStart(long start, long step, long d) {
+        if (d == 0) return 0;
+        long s = start < 0 ? start + d : start;
+        return step > 0 ? Math.clamp(s, 0, d) : Math.clamp(s, 0, d - 1);
+    }
+
+    private void tile() {
+        long[] s = in(0), st = Index.strides(s);
+        List<String> c = new ArrayList<>();
+        for (int d = 0; d < s.length; d++) c.add(s[d] == shape[d] ? "o" + d : "(o" + d + " % " + Index.lit(s[d]) + ")");
+        copy(dot(c, st));
+    }
+
+    private void concat() {
+        int axis = (int) norm(m.attrInt("axis"), shape.length);
+        long start = 0;
+        List<Integer> live = new ArrayList<>();
+        for (int k = 0; k < m.inputs().size(); k++) if (in(k)[axis] > 0) live.add(k);
+        for (int j = 0; j < live.size(); j++) {
+            int k = live.get(j);
+            long[] s = in(k);
+            List<String> c = outCoords();
+            c.set(axis, start == 0 ? "o" + axis : "(o" + axis + " - " + Index.lit(start) + ")");
+            start += s[axis];
+            String cond = j == live.size() - 1 ? (j == 0 ? "" : "else ") : (j == 0 ? "" : "else ") + "if (o" + axis + " < " + Index.lit(start) + ") ";
+            src.line("%s%s[i] = %s[%s];", cond, out, p(k), dot(c, Index.strides(s)));
+        }
+    }
+
+    private void gather() {
+        long[] s = in(0), st = Index.strides(s), is = in(1);
+        int axis = (int) norm(m.attrInt("axis", 0), s.length), q = is.length;
+        List<String> ic = new ArrayList<>();
+        for (int j = 0; j < q; j++) ic.add("o" + (axis + j));
+        src.line("long long g = (long long)%s[%s];", p(1), dot(ic, Index.strides(is)));
+        src.line("if (g < 0) g += %s;", Index.lit(s[axis]));
+        List<String> c = new ArrayList<>();
+        for (int d = 0; d < s.length; d++) c.add(d < axis ? "o" + d : d == axis ? "g" : "o" + (d + q - 1));
+        copy(dot(c, st));
+    }
+
+    private void gatherElements() {
+        long[] s = in(0), st = Index.strides(s);
+        int axis = (int) norm(m.attrInt("axis", 0), s.length);
+        src.line("long long g = (long long)%s[i];", p(1));
+        src.line("if (g < 0) g += %s;", Index.lit(s[axis]));
+        List<String> c = outCoords();
+        c.set(axis, "g");
+        copy(dot(c, st));
+    }
+
+    private void pad() {
+        long[] s = in(0), st = Index.strides(s);
+        long[] pads = constLongs(1, "pads"), axes = constLongs(3, "axes");
+        int n = axes == null ? s.length : axes.length;
+        long[] begin = new long[s.length], end = new long[s.length];
+        for (int k = 0; k < n; k++) {
+            int a = (int) norm(axes == null ? k : axes[k], s.length);
+            begin[a] = pads[k];
+            end[a] = pads[n + k];
+        }
+        String mode = m.attrString("mode", "constant");
+        List<String> c = new ArrayList<>();
+        List<String> inside = new ArrayList<>();
+        for (int a = 0; a < s.length; a++) {
+            if (begin[a] == 0 && end[a] == 0) { c.add("o" + a); continue; }
+            String v = "s" + a;
+            src.line("long long %s = (long long)o%d - %s;", v, a, Index.lit(begin[a]));
+            long d = s[a];
+            switch (mode) {
+                case "constant" -> inside.add(v + " >= 0 && " + v + " < " + Index.lit(d));
+                case "edge" -> src.line("%s = %s < 0 ? 0 : %s >= %s ? %s : %s;", v, v, v, Index.lit(d), Index.lit(d - 1), v);
+                case "wrap" -> src.line("%s = ((%s %% %s) + %s) %% %s;", v, v, Index.lit(d), Index.lit(d), Index.lit(d));
+                case "reflect" -> {
+                    long period = 2 * (d - 1);
+                    if (period == 0) src.line("%s = 0;", v);
+                    else {
+                        src.line("%s = ((%s %% %s) + %s) %% %s;", v, v, Index.lit(period), Index.lit(period), Index.lit(period));
+                        src.line("if (%s >= %s) %s = %s - %s;", v, Index.lit(d), v, Index.lit(period), v);
+                    }
+                }
+                default -> throw m.error(new UnsupportedException("Pad mode '" + mode + "' has no GPU kernel"));
+            }
+            c.add(v);
+        }
+        if (inside.isEmpty()) { copy(dot(c, st)); return; }
+        String fill;
+        DType t = m.input(0).dtype();
+        if (!m.hasInput(2)) fill = CTypes.store(t, "0");
+        else if (b.constant(m.input(2)) != null) fill = CTypes.store(t, Literals.of(b.constant(m.input(2)), 0));
+        else fill = p(2) + "[0]";
+        src.line("%s[i] = (%s) ? %s[%s] : %s;", out, String.join(" && ", inside), p(0), dot(c, st), fill);
+    }
+
+    /** DepthToSpace (DCR or CRD) and SpaceToDepth (inverse of DCR), on [N,C,H,W]. */
+    private void blocks(boolean toSpace) {
+        long[] s = in(0), st = Index.strides(s);
+        long bs = m.attrInt("blocksize");
+        String bl = Index.lit(bs);
+        if (toSpace) {
+            boolean crd = m.attrString("mode", "DCR").equals("CRD");
+            src.line("%s bi = o2 %% %s, bj = o3 %% %s;", idx, bl, bl);
+            String ch = crd ? "(o1 * " + Index.lit(bs * bs) + " + bi * " + bl + " + bj)" : "((bi * " + bl + " + bj) * " + Index.lit(shape[1]) + " + o1)";
+            copy(dot(List.of("o0", ch, "(o2 / " + bl + ")", "(o3 / " + bl + ")"), st));
+        } else {
+            src.line("%s blk = o1 / %s, ch = o1 %% %s;", idx, Index.lit(s[1]), Index.lit(s[1]));
+            copy(dot(List.of("o0", "ch", "(o2 * " + bl + " + blk / " + bl + ")", "(o3 * " + bl + " + blk % " + bl + ")"), st));
+        }
+    }
+
+    private void trilu() {
+        int r = shape.length;
+        String k;
+        if (!m.hasInput(1)) k = "0LL";
+        else if (b.constant(m.input(1)) != null) k = Index.lit(b.constant(m.input(1)).getLong(0)) + "LL";
+        else k = "(long long)" + p(1) + "[0]";
+        boolean upper = m.attrInt("upper", 1) != 0;
+        src.line("long long dd = (long long)o%d - (long long)o%d;", r - 1, r - 2);
+        src.line("%s[i] = (dd %s %s) ? %s[i] : %s;", out, upper ? ">=" : "<=", k, p(0), CTypes.store(m.input(0).dtype(), "0"));
+    }
+
+    // ---- Resize: nearest and linear, per-axis index/weight tables computed here as the reference does ----
+
+    private List<Integer> resized;
+    private String mode;
+
+    private void resizeTables() {
+        mode = m.attrString("mode", "nearest");
+        String transform = m.attrString("coordinate_transformation_mode", "half_pixel");
+        if (!mode.equals("nearest") && !mode.equals("linear"))
+            throw m.error(new UnsupportedException("Resize mode '" + mode + "' has no GPU kernel yet (nearest and linear do)"));
+        if (transform.equals("tf_crop_and_resize")) throw m.error(new UnsupportedException("Resize tf_crop_and_resize has no GPU kernel yet"));
+        if (m.attrInt("antialias", 0) != 0 && mode.equals("linear")) throw m.error(new UnsupportedException("antialiased Resize has no GPU kernel yet"));
+        if (m.attrInt("exclude_outside", 0) != 0) throw m.error(new UnsupportedException("Resize exclude_outside has no GPU kernel yet"));
+        if (!m.attrString("keep_aspect_ratio_policy", "stretch").equals("stretch"))
+            throw m.error(new UnsupportedException("Resize keep_aspect_ratio_policy other than stretch has no GPU kernel yet"));
+        DType t = m.input(0).dtype();
+        if (mode.equals("linear") && !t.isFloat()) throw m.error(new UnsupportedException("linear Resize of " + t + " has no GPU kernel"));
+        long[] s = in(0);
+        double[] scale = scales(s);
+        resized = new ArrayList<>();
+        for (int a = 0; a < s.length; a++) {
+            if (s[a] == shape[a] && scale[a] == 1.0) continue;
+            resized.add(a);
+            long inLen = s[a], outLen = shape[a];
+            long[] i0 = new long[(int) outLen], i1 = new long[(int) outLen];
+            double[] w = new double[(int) outLen];
+            String nearest = m.attrString("nearest_mode", "round_prefer_floor");
+            double outWidth = scale[a] * inLen;
+            for (int x = 0; x < outLen; x++) {
+                double srcX = switch (transform) {
+                    case "align_corners" -> outWidth == 1 ? 0 : x * (inLen - 1) / (outWidth - 1);
+                    case "asymmetric" -> x / scale[a];
+                    case "pytorch_half_pixel" -> outWidth == 1 ? -0.5 : (x + 0.5) / scale[a] - 0.5;
+                    case "half_pixel_symmetric" -> inLen / 2.0 * (1 - outLen / outWidth) + (x + 0.5) / scale[a] - 0.5;
+                    default -> (x + 0.5) / scale[a] - 0.5;
+                };
+                double floor = Math.floor(srcX), ratio = srcX == floor ? 1 : srcX - floor;
+                long left = (long) (srcX - ratio);
+                i0[x] = Math.clamp(left, 0, inLen - 1);
+                i1[x] = Math.clamp(left + 1, 0, inLen - 1);
+                if (mode.equals("nearest")) {
+                    boolean right = ratio == 1 || switch (nearest) {
+                        case "round_prefer_ceil" -> ratio >= 0.5;
+                        case "floor" -> false;
+                        case "ceil" -> true;
+                        default -> ratio > 0.5;
+                    };
+                    i0[x] = right ? i1[x] : i0[x];
+                } else w[x] = ratio;
+            }
+            table("int", "r" + a + "_i0", i0, null);
+            if (mode.equals("linear")) {
+                table("int", "r" + a + "_i1", i1, null);
+                table(CTypes.compute(t), "r" + a + "_w", null, w);
+            }
+        }
+    }
+
+    private void table(String type, String name, long[] l, double[] d) {
+        int n = l != null ? l.length : d.length;
+        StringBuilder sb = new StringBuilder("static __device__ const " + type + " " + name + "[" + Math.max(1, n) + "] = {");
+        for (int k = 0; k < n; k++) {
+            if (k > 0) sb.append(", ");
+            sb.append(l != null ? Long.toString(l[k]) : type.equals("double") ? Literals.doubleLiteral(d[k]) : ExprEmitter.floatLiteral(d[k]));
+        }
+        src.line(sb.append("};").toString());
+    }
+
+    /** Per-axis scales as the reference's plan computes them (scales input, or sizes / input sizes). */
+    private double[] scales(long[] s) {
+        double[] scale = new double[s.length];
+        java.util.Arrays.fill(scale, 1.0);
+        long[] ax = m.attrInts("axes");
+        int[] axes = new int[ax == null ? s.length : ax.length];
+        for (int k = 0; k < axes.length; k++) axes[k] = (int) norm(ax == null ? k : ax[k], s.length);
+        Tensor sc = m.hasInput(2) ? b.constant(m.input(2)) : null, sz = m.hasInput(3) ? b.constant(m.input(3)) : null;
+        if (m.hasInput(2) && sc == null || m.hasInput(3) && sz == null)
+            throw m.error(new UnsupportedException("Resize scales/sizes must be constants for GPU code"));
+        if (sc != null && sc.numel() > 0) for (int k = 0; k < axes.length; k++) scale[axes[k]] = sc.getDouble(k);
+        else if (sz != null) for (int k = 0; k < axes.length; k++) scale[axes[k]] = (double) sz.getLong(k) / s[axes[k]];
+        return scale;
+    }
+
+    private void resize() {
+        long[] s = in(0), st = Index.strides(s);
+        DType t = m.input(0).dtype();
+        List<String> c = outCoords();
+        if (mode.equals("nearest")) {
+            for (int a : resized) c.set(a, "r" + a + "_i0[o" + a + "]");
+            copy(dot(c, st));
+            return;
+        }
+        String ct = CTypes.compute(t);
+        src.line("%s acc = 0;", ct);
+        try (var corners = src.block("for (int corner = 0; corner < " + (1 << resized.size()) + "; corner++)")) {
+            src.line("%s w = 1;", ct);
+            for (int j = 0; j < resized.size(); j++) {
+                int a = resized.get(j);
+                src.line("bool hi%d = (corner >> %d) & 1;", a, j);
+                src.line("w *= hi%d ? r%d_w[o%d] : 1 - r%d_w[o%d];", a, a, a, a, a);
+                c.set(a, "(hi" + a + " ? r" + a + "_i1[o" + a + "] : r" + a + "_i0[o" + a + "])");
+            }
+            src.line("acc += w * %s;", CTypes.load(t, p(0) + "[" + dot(c, st) + "]"));
+        }
+        src.line("%s[i] = %s;", out, CTypes.store(t, "acc"));
+    }
+}

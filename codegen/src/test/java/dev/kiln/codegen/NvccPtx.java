@@ -1,0 +1,123 @@
+package dev.kiln.codegen;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Test helper: compiles CUDA sources to PTX with {@code nvcc -ptx -arch=sm_90}. Tests are skipped (not failed)
+ * when nvcc is not on the PATH (or under $CUDA_HOME/bin). A compile error fails with nvcc's log and the
+ * offending source lines, numbered.
+ */
+public final class NvccPtx {
+    private NvccPtx() {}
+
+    private static volatile String nvcc;
+
+    /** The nvcc executable, or skips the calling test when there is none. */
+    public static String nvccOrSkip() {
+        String n = nvcc;
+        if (n == null) {
+            n = find();
+            nvcc = n;
+        }
+        Assumptions.assumeTrue(!n.isEmpty(), "nvcc not found on PATH or in $CUDA_HOME/bin: CUDA compile checks skipped");
+        return n;
+    }
+
+    private static String find() {
+        List<Path> dirs = new ArrayList<>();
+        String cudaHome = System.getenv("CUDA_HOME");
+        if (cudaHome != null) dirs.add(Path.of(cudaHome, "bin"));
+        String path = System.getenv("PATH");
+        if (path != null) for (String d : path.split(java.io.File.pathSeparator)) if (!d.isEmpty()) dirs.add(Path.of(d));
+        dirs.add(Path.of("/usr/local/cuda/bin"));
+        for (Path d : dirs) if (Files.isExecutable(d.resolve("nvcc"))) return d.resolve("nvcc").toString();
+        return "";
+    }
+
+    /** Compiles one source; returns the PTX. Fails the test with the log and the offending lines on error. */
+    public static String compile(String source) {
+        return run(source);
+    }
+
+    /**
+     * Compiles all sources in one nvcc run (one process is much cheaper than many): each source's
+     * {@code #include} lines are hoisted and the rest is wrapped in its own namespace, so helper functions may
+     * repeat; {@code extern "C"} entry names must differ. Returns the PTX of the whole batch.
+     */
+    public static String compileAll(List<String> sources) {
+        StringBuilder includes = new StringBuilder(), body = new StringBuilder();
+        java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < sources.size(); i++) {
+            body.append("namespace kiln_src").append(i).append(" {\n");
+            for (String l : sources.get(i).split("\n", -1)) {
+                if (l.startsWith("#include")) { if (seen.add(l)) includes.append(l).append('\n'); body.append("\n"); }
+                else body.append(l).append('\n');
+            }
+            body.append("}\n");
+        }
+        return run(includes + body.toString());
+    }
+
+    private static String run(String source) {
+        String exe = nvccOrSkip();
+        try {
+            Path dir = Files.createTempDirectory("kiln-nvcc");
+            Path cu = dir.resolve("k.cu");
+            Files.writeString(cu, source);
+            Process p = new ProcessBuilder(exe, "-ptx", "-arch=sm_90", "-o", dir.resolve("k.ptx").toString(), cu.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("k.log").toFile()).start();
+            return finish(p, dir, source);
+        } catch (IOException e) {
+            throw new AssertionError("could not run nvcc: " + e, e);
+        }
+    }
+
+    private static String finish(Process p, Path dir, String source) throws IOException {
+        try {
+            if (!p.waitFor(300, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("nvcc timed out on:\n" + numbered(source));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+        String log = Files.readString(dir.resolve("k.log"), StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) throw new AssertionError("nvcc failed:\n" + log + "\noffending lines:\n" + offending(log, source)
+                + "\nfull source:\n" + numbered(source));
+        return Files.readString(dir.resolve("k.ptx"), StandardCharsets.UTF_8);
+    }
+
+    private static final Pattern LINE = Pattern.compile("\\.cu\\((\\d+)\\)");
+
+    /** The source lines nvcc's log points at, with two lines of context. */
+    static String offending(String log, String source) {
+        String[] lines = source.split("\n", -1);
+        StringBuilder b = new StringBuilder();
+        Matcher m = LINE.matcher(log);
+        while (m.find()) {
+            int l = Integer.parseInt(m.group(1));
+            for (int k = Math.max(1, l - 2); k <= Math.min(lines.length, l + 2); k++)
+                b.append(k == l ? ">" : " ").append(String.format("%4d| ", k)).append(lines[k - 1]).append('\n');
+            b.append("----\n");
+        }
+        return b.toString();
+    }
+
+    static String numbered(String source) {
+        String[] lines = source.split("\n", -1);
+        StringBuilder b = new StringBuilder();
+        for (int k = 0; k < lines.length; k++) b.append(String.format("%4d| ", k + 1)).append(lines[k]).append('\n');
+        return b.toString();
+    }
+}
