@@ -26,6 +26,8 @@ public final class Kernels {
                 new dev.kiln.codegen.kernels.contract.MatMulTemplate(),
                 new dev.kiln.codegen.kernels.contract.ConvTemplate(),
                 new dev.kiln.codegen.kernels.contract.PoolTemplate()));
+        // elementwise before movement, so a lone Identity gets the elementwise kernel
+        found.addAll(dev.kiln.codegen.kernels.ew.EwTemplates.all());
         ServiceLoader.load(KernelTemplate.class, Kernels.class.getClassLoader()).forEach(found::add);
         return found;
     }
