@@ -18,7 +18,8 @@ import java.util.Set;
  * value has that one user, is not a graph output, and the op keeps the contraction's output shape (other
  * operands broadcast to it). Because every intermediate has one user nothing outside can depend on the group,
  * so no cycle can arise. Chains only: an epilogue that reads the output twice (decomposed Gelu) stops at the
- * fork; canonical Gelu is one op.
+ * fork; canonical Gelu is one op. A link that joins two chains ({@code MatMul(x, a) + MatMul(x, b)}) goes to
+ * the first only: the groups must be disjoint.
  * <p>Run after {@code recognize-attention} (QK^T's scale would otherwise become an epilogue) and before
  * {@code fuse-reductions} and {@code fuse-elementwise}, so bias and residual adds land in the GEMM.
  */
@@ -32,6 +33,7 @@ public final class FuseEpilogues implements Pass {
     @Override public Graph run(Graph g, PassContext ctx) {
         FusionGroups.Index ix = new FusionGroups.Index(g);
         List<FusionGroups.Group> groups = new ArrayList<>();
+        Set<Integer> taken = new HashSet<>();
         for (int i = 0; i < ix.nodes.size(); i++) {
             Node c = ix.node(i);
             if (!FusionGroups.isContraction(c) || !FusionGroups.staticShape(c.output(0))) continue;
@@ -41,11 +43,12 @@ public final class FuseEpilogues implements Pass {
                 List<Integer> users = ix.users(cur);
                 if (users.size() != 1 || ix.isGraphOutput(cur)) break;
                 Node u = ix.node(users.get(0));
-                if (!FusionGroups.elementwise(u) || !FusionGroups.sameShape(u.output(0), c.output(0))) break;
+                if (taken.contains(users.get(0)) || !FusionGroups.elementwise(u) || !FusionGroups.sameShape(u.output(0), c.output(0))) break;
                 members.add(users.get(0));
                 cur = u.output(0);
             }
             if (members.size() == 1) continue;
+            taken.addAll(members);
             String kind = c.op().equals("MatMul") ? "matmul" : "conv";
             groups.add(new FusionGroups.Group(members, kind));
             ctx.count(kind + " epilogues");

@@ -27,9 +27,9 @@ import java.util.TreeSet;
 /**
  * The group extraction shared by the fusion passes: a use index over a graph, the convexity check (no path
  * leaves a group and re-enters it, so the group can become one node without a cycle), and {@link #apply},
- * which turns disjoint sets of nodes into {@code Fused} nodes. A body is closed: values from outside are
- * body inputs (the node's inputs, in first-use order), except small constants, which are copied into the body
- * so codegen sees them as literals and reductions see constant axes. Member outputs read outside the group or
+ * which turns disjoint sets of nodes into {@code Fused} nodes (it rejects overlapping ones). A body is closed:
+ * values from outside are body inputs (the node's inputs, in first-use order), except small constants, which
+ * are copied into the body so codegen sees them as literals and reductions see constant axes. Member outputs read outside the group or
  * exposed as graph outputs become the node's outputs. Body values are renamed {@code <group>.<name>} so names
  * stay unique across nesting (the text form requires it). Nodes are then re-sorted topologically, stably.
  */
@@ -160,7 +160,10 @@ final class FusionGroups {
     static Graph apply(Index ix, List<Group> groups) {
         if (groups.isEmpty()) return ix.graph;
         Map<Integer, Group> groupOf = new HashMap<>();
-        for (Group gr : groups) for (int m : gr.members()) groupOf.put(m, gr);
+        for (Group gr : groups)
+            for (int m : gr.members())
+                if (groupOf.putIfAbsent(m, gr) != null) // a shared member would leave one group reading a value nobody defines
+                    throw new IllegalArgumentException("fusion groups overlap at node '" + ix.node(m).output(0).name() + "'");
         List<Node> out = new ArrayList<>();
         List<Integer> rank = new ArrayList<>();
         for (Group gr : groups) {

@@ -165,4 +165,35 @@ class FusionPassesTest {
         assertEquals(Map.of("elementwise", 1, "reduce", 1), kernels(out));
         assertSameResults(g, out, 4, 1e-5, 1e-6);
     }
+
+    /** Regression (property seed -233, size 10): both MatMul chains claimed the Add, leaving one group reading b undefined. */
+    @Test
+    void epilogueJoiningTwoContractionsGoesToOneGroup() {
+        Random r = new Random(6);
+        GraphBuilder b = new GraphBuilder("join");
+        Value x = b.input("x", TensorType.of(DType.F32, 2, 3));
+        Value m1 = b.op("MatMul", x, constant(b, r, 3, 3));
+        Value m2 = b.op("MatMul", x, constant(b, r, 3, 3));
+        Graph g = b.output(b.op("Add", m1, m2)).build();
+        PassContext ctx = new PassContext();
+        Graph out = Verifier.verify(new FuseEpilogues().run(g, ctx));
+        assertEquals("matmul epilogues 1, ops fused 1", ctx.summary());
+        assertEquals(Map.of("matmul", 1, "other:MatMul", 1), kernels(out));
+        assertSameResults(g, out, 6, 1e-5, 1e-6);
+        out = Verifier.verify(run(pipeline(), g, null));
+        assertEquals(Map.of("matmul", 2), kernels(out));
+        assertSameResults(g, out, 6, 1e-5, 1e-6);
+    }
+
+    @Test
+    void overlappingGroupsAreRejected() {
+        GraphBuilder b = new GraphBuilder("overlap");
+        Value x = b.input("x", TensorType.of(DType.F32, 2, 3));
+        Value a = b.op("Neg", x);
+        Graph g = b.output(b.op("Add", a, b.op("Exp", x))).build();
+        FusionGroups.Index ix = new FusionGroups.Index(g);
+        List<FusionGroups.Group> groups = List.of(new FusionGroups.Group(java.util.Set.of(0, 2), "elementwise"),
+                new FusionGroups.Group(java.util.Set.of(1, 2), "elementwise"));
+        assertThrows(IllegalArgumentException.class, () -> FusionGroups.apply(ix, groups));
+    }
 }
