@@ -1,6 +1,11 @@
 package dev.kiln.cli;
 
+import dev.kiln.CompileOptions;
+import dev.kiln.CompiledModel;
+import dev.kiln.Kiln;
+import dev.kiln.bundle.BundleReader;
 import dev.kiln.frontend.ImportedModel;
+import dev.kiln.ir.UnsupportedException;
 import dev.kiln.frontend.OnnxImporter;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Tensor;
@@ -15,15 +20,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code kiln run MODEL}: runs a model and prints a summary of each output and the time taken. */
-@Command(name = "run", description = "Run a model on inputs from .pb files or random data; print outputs and timing.")
+/**
+ * {@code kiln run MODEL|BUNDLE}: runs an ONNX model (compiled just in time, or on the reference interpreter) or
+ * an AOT bundle (loaded with no compilation), and prints a summary of each output and the timings.
+ */
+@Command(name = "run", description = "Run a model (.onnx) or a bundle (.kiln) on inputs from .pb files or random data; print outputs and timing.")
 final class RunCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "MODEL", description = "the .onnx file") Path model;
+    @Parameters(paramLabel = "MODEL", description = "a .onnx model or a .kiln bundle") Path model;
+
+    @Option(names = "--runs", defaultValue = "1", description = "run this many times and report the median GPU time") int runs;
 
     @Option(names = "--inputs", paramLabel = "DIR", description = "folder with input_0.pb, input_1.pb, ... (default: random data)")
     Path inputs;
 
-    @Option(names = "--backend", defaultValue = "reference", description = "reference (CPU interpreter)")
+    @Option(names = "--backend", defaultValue = "gpu", description = "gpu (compiled kernels, the default) or reference (CPU interpreter)")
     String backend;
 
     @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "size of a symbolic input dim for random inputs")
@@ -32,16 +42,57 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed for random inputs") long seed;
 
     @Override public Integer call() {
-        if (!backend.equals("reference"))
-            throw new dev.kiln.ir.UnsupportedException("unknown backend '" + backend + "' (known: reference)");
+        if (model.toString().endsWith(".kiln")) return runBundle();
+        if (backend.equals("reference")) return runReference();
+        if (!backend.equals("gpu")) throw new UnsupportedException("unknown backend '" + backend + "' (known: gpu, reference)");
+        ImportedModel m = new OnnxImporter().importModel(model);
+        List<Tensor> in = inputs(m.graph());
+        long t0 = System.nanoTime();
+        System.err.println("compiling " + m.modelName() + " ...");
+        try (CompiledModel c = Kiln.compile(m.graph(), CompileOptions.defaults().withProgress(false))) {
+            System.out.printf("compiled in %.1f ms: %s%n", (System.nanoTime() - t0) / 1e6, c.report().toString().lines().findFirst().orElse(""));
+            return runCompiled(c, in);
+        }
+    }
+
+    private int runBundle() {
+        long t0 = System.nanoTime();
+        BundleReader.Bundle b = BundleReader.read(model);
+        try (CompiledModel c = b.model()) {
+            List<Tensor> in = inputs(c.graph());
+            c.executor(); // load kernels, allocate, upload weights
+            System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
+                    (System.nanoTime() - t0) / 1e6, c.loadModes());
+            return runCompiled(c, in);
+        }
+    }
+
+    private int runCompiled(CompiledModel c, List<Tensor> in) {
+        List<Tensor> out = c.run(in);
+        double[] ms = new double[Math.max(1, runs)];
+        ms[0] = c.executor().lastRunMillis();
+        for (int i = 1; i < ms.length; i++) {
+            c.run(in);
+            ms[i] = c.executor().lastRunMillis();
+        }
+        for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.graph().outputs().get(i).name(), out.get(i)));
+        java.util.Arrays.sort(ms);
+        System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d kernels)%n", c.name(), ms[ms.length / 2],
+                ms.length, c.plan().launches().size());
+        return 0;
+    }
+
+    private int runReference() {
         ImportedModel m = new OnnxImporter().importModel(model);
         Graph g = m.graph();
-        List<Tensor> in = inputs != null ? Inputs.fromFolder(g, inputs) : Inputs.random(g, dims, seed);
+        List<Tensor> in = inputs(g);
         long t0 = System.nanoTime();
         List<Tensor> out = Interpreter.run(g, in);
         long us = (System.nanoTime() - t0) / 1000;
         for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(g.outputs().get(i).name(), out.get(i)));
-        System.out.printf("ran %s on the %s backend in %.3f ms%n", m.modelName(), backend, us / 1000.0);
+        System.out.printf("ran %s on the reference backend in %.3f ms%n", m.modelName(), us / 1000.0);
         return 0;
     }
+
+    private List<Tensor> inputs(Graph g) { return inputs != null ? Inputs.fromFolder(g, inputs) : Inputs.random(g, dims, seed); }
 }

@@ -61,6 +61,10 @@ public final class Canonicalize implements Pass {
     @Override public Graph run(Graph g, PassContext ctx) {
         Emitter e = new Emitter(g);
         for (Node n : g.nodes()) {
+            if (n.op().equals("Split") && Decompositions.split(n, e)) { // the one multi-output rule: one Slice per part
+                ctx.count("rule Split");
+                continue;
+            }
             Decompositions.Rule rule = RULES.get(n.op());
             // an Identity that names a graph output stays: removing it would only re-add it
             boolean keep = n.op().equals("Identity") && e.isGraphOutput(n.output(0));

@@ -93,6 +93,21 @@ final class Decompositions {
 
     // ---- the rules ----
 
+    /** Split(x) -> Slice(x, [off_i], [off_i + size_i], [axis]) per output; false when a part's size is unknown. */
+    static boolean split(Node n, Emitter e) {
+        Value x = n.input(0);
+        if (!x.shape().isStatic()) return false;
+        for (Value o : n.outputs()) if (o.isNone() || !o.shape().isStatic()) return false;
+        int axis = dev.kiln.ir.op.Shapes.axis(n.attrInt("axis", 0), x.shape().rank());
+        long off = 0;
+        for (int i = 0; i < n.outputs().size(); i++) {
+            long size = n.output(i).shape().dim(axis).size();
+            e.bind(n, i, op(e, n, "Slice", e.get(x), e.longs(off), e.longs(off + size), e.longs(axis)));
+            off += size;
+        }
+        return true;
+    }
+
     static Value gemm(Node n, Emitter e) {
         Value a = e.get(n.input(0)), b = e.get(n.input(1));
         double alpha = n.attrFloat("alpha", 1.0), beta = n.attrFloat("beta", 1.0);

@@ -62,6 +62,8 @@ public final class SpecializeShapes implements Pass {
 
     private static boolean isShapeArithmetic(Node n) {
         if (n.op().equals("Shape") || n.op().equals("Size")) return true;
-        return !n.op().equals("Constant") && !n.outputs().isEmpty() && !n.output(0).isNone() && n.output(0).dtype().isInteger();
+        // bool too: exported models compute shapes with Equal/Where chains (torch's Expand of -1 dims)
+        return !n.op().equals("Constant") && !n.outputs().isEmpty() && !n.output(0).isNone()
+                && (n.output(0).dtype().isInteger() || n.output(0).dtype().isBool());
     }
 }

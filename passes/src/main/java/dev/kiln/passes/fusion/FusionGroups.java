@@ -38,6 +38,9 @@ final class FusionGroups {
     /** Constants up to this many elements are copied into bodies instead of passed in. */
     static final int INLINE_CONSTANT_LIMIT = 64;
 
+    /** Ops whose kernels read every operand from memory: their constants stay inputs (weights, biases). */
+    private static final Set<String> CONTRACTIONS = Set.of("MatMul", "Conv", "ConvTranspose", "Attention", "MaxPool", "AveragePool");
+
     private FusionGroups() {}
 
     /** Producer and users of every value of one graph, by node position. */
@@ -209,7 +212,7 @@ final class FusionGroups {
                 if (b == null) {
                     b = new Value(prefix + v.name(), v.type());
                     Tensor c = ix.constant(v);
-                    if (c != null && c.numel() <= INLINE_CONSTANT_LIMIT) {
+                    if (c != null && c.numel() <= INLINE_CONSTANT_LIMIT && !CONTRACTIONS.contains(n.op())) {
                         body.add(Node.of("Constant", List.of(), List.of(b), Map.of("value", Attr.of(c)), ix.node(ix.producer(v)).origin()));
                     } else {
                         outerIn.add(v);

@@ -1,0 +1,48 @@
+package dev.kiln.cli;
+
+import dev.kiln.CompileOptions;
+import dev.kiln.CompiledModel;
+import dev.kiln.Kiln;
+import dev.kiln.bundle.BundleReader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code kiln compile MODEL -o OUT.kiln}: compiles ahead of time into one bundle file. */
+@Command(name = "compile", description = "Compile a model ahead of time into one bundle (IR, CUDA, PTX/CUBIN, weights, plans).")
+final class CompileCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL", description = "the .onnx file") Path model;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "the bundle to write (default: MODEL with .kiln)")
+    Path output;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (recorded; fp32 is what is wired today)")
+    String dtype;
+
+    @Option(names = "--arch", description = "target GPU, e.g. sm_90 (default: this machine's GPU, else sm_90)") String arch;
+
+    @Option(names = "--allow-tf32", description = "let fp32 matmul/conv use TF32 tensor cores") boolean tf32;
+
+    @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
+    Path dumpDir;
+
+    @Override public Integer call() {
+        Path out = output != null ? output : Path.of(model.toString().replaceAll("\\.onnx$", "") + ".kiln");
+        CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
+                .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true);
+        if (arch != null) o = o.withArch(arch);
+        System.err.println("compiling " + model + " ...");
+        try (CompiledModel m = Kiln.compile(model, o)) {
+            System.out.println(m.report());
+            System.err.println("writing " + out + " ...");
+            m.save(out);
+        }
+        var b = BundleReader.read(out);
+        System.out.printf("wrote %s: %d kernels for %s, binaries: %s%n", out, b.model().plan().kernels().size(),
+                b.model().arch(), b.binariesTool());
+        return 0;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.kiln.cli;
+
+import dev.kiln.CompileOptions;
+import dev.kiln.Kiln;
+import dev.kiln.passes.Passes;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/**
+ * {@code kiln dump MODEL --after PASS|all --dump-dir D}: the IR after each pass (or one) in the parseable text
+ * form, plus every kernel's {@code .cu}; a compiler crash leaves a reproducer there too.
+ */
+@Command(name = "dump", description = "Write the IR after a pass (or all) as parseable text, plus every kernel's .cu.")
+final class DumpCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL", description = "the .onnx file") Path model;
+
+    @Option(names = "--after", defaultValue = "all", paramLabel = "PASS", description = "a pass name or 'all'") String after;
+
+    @Option(names = "--dump-dir", defaultValue = "kiln-dump", paramLabel = "DIR", description = "output folder (default: kiln-dump)")
+    Path dir;
+
+    @Option(names = "--arch", description = "target GPU for the kernels (default sm_90)") String arch;
+
+    @Override public Integer call() throws Exception {
+        if (!after.equals("all")) Passes.byName(after); // unknown names fail here, listing the known ones
+        CompileOptions o = CompileOptions.defaults().withDumpDir(dir).withDumpAfter(after).withProgress(true)
+                .withArch(arch != null ? arch : "sm_90");
+        try (var m = Kiln.compile(model, o)) {
+            System.out.println(m.report());
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            s.sorted().forEach(p -> System.out.println("wrote " + p));
+        }
+        return 0;
+    }
+}
