@@ -46,7 +46,7 @@ class OnnxSuiteGpuTest {
         Assumptions.assumeTrue(SuiteData.available(), SuiteData::missingMessage);
         ExpectedFailures reference = ExpectedFailures.load("/expected-failures-reference.txt");
         ExpectedFailures expected = ExpectedFailures.load("/expected-failures-gpu.txt");
-        CaseRunner runner = new CaseRunner(GPU, expected, 300);
+        CaseRunner runner = new CaseRunner(GPU, expected, 60);
         return SuiteData.cases().stream().filter(c -> !reference.contains(c.id())).map(c -> DynamicTest.dynamicTest(c.id(), () -> {
             CaseResult r = runner.run(c);
             results.add(r);
