@@ -54,6 +54,8 @@ public final class BundleReader {
     }
 
     public static Bundle read(Path file) {
+        if (!java.nio.file.Files.isRegularFile(file))
+            throw new BundleException("bundle " + file + " does not exist (make one with `kiln compile MODEL -o " + file + "`)");
         Map<String, byte[]> entries = unzip(file);
         byte[] manifestBytes = entries.get(MANIFEST);
         if (manifestBytes == null) throw fail(file, "not a Kiln bundle: it has no " + MANIFEST);

@@ -66,6 +66,9 @@ public final class CTypes {
     public static final String PRELUDE = """
             #include <cuda_fp16.h>
             #include <cuda_bf16.h>
+            // constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+            struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+            struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
             __device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
             __device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
             template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }

@@ -119,9 +119,9 @@ public final class ExprEmitter {
     /** A C float literal that reads back as exactly {@code v} (as float). */
     public static String floatLiteral(double v) {
         float f = (float) v;
-        // builtins, not __int_as_float: these literals also initialize __device__ constant arrays
-        if (Float.isNaN(f)) return "__builtin_nanf(\"\")";
-        if (Float.isInfinite(f)) return f > 0 ? "__builtin_huge_valf()" : "(-__builtin_huge_valf())";
+        // NVRTC has no __builtin_huge_valf; constant arrays with these use bit patterns (see Literals.array)
+        if (Float.isNaN(f)) return "__int_as_float(0x7fc00000)";
+        if (Float.isInfinite(f)) return f > 0 ? "__int_as_float(0x7f800000)" : "__int_as_float(0xff800000)";
         String s = Float.toString(f);
         if (s.contains("E")) s = s.replace("E", "e");
         return s + "f";

@@ -136,7 +136,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         if (c != null) {
             if (c.numel() != 1) throw fused.error(new UnsupportedException("epilogue constant %" + v.name() + " is not a scalar; pass it as an input"));
             double x = c.toDoubles()[0];
-            return v.dtype() == DType.F64 ? "(" + Double.toString(x).replace("Infinity", "HUGE_VAL") + ")" : ExprEmitter.floatLiteral(x);
+            return v.dtype() == DType.F64 ? dev.kiln.codegen.kernels.ew.Literals.doubleLiteral(x) : ExprEmitter.floatLiteral(x);
         }
         Integer i = inputIndex.get(v.name());
         if (i == null) throw fused.error(new UnsupportedException("epilogue operand %" + v.name() + " is neither a body input nor a constant"));

@@ -8,7 +8,7 @@ import dev.kiln.ir.Tensor;
 import dev.kiln.ir.UnsupportedException;
 
 /** C literals for constant tensor elements, in the compute type of their dtype. */
-final class Literals {
+public final class Literals {
     private Literals() {}
 
     /** Constants larger than this are not baked into kernel source. */
@@ -26,16 +26,38 @@ final class Literals {
         };
     }
 
-    static String doubleLiteral(double v) {
+    public static String doubleLiteral(double v) {
         if (Double.isNaN(v)) return "__longlong_as_double(0x7ff8000000000000LL)";
         if (Double.isInfinite(v)) return v > 0 ? "__longlong_as_double(0x7ff0000000000000LL)" : "__longlong_as_double(0xfff0000000000000LL)";
         return Double.toString(v).replace("E", "e");
+    }
+
+    static boolean hasNonFinite(Tensor t) {
+        for (int i = 0; i < t.numel(); i++) if (!Double.isFinite(t.getDouble(i))) return true;
+        return false;
+    }
+
+    /**
+     * A float/double table as bit patterns (KilnF32Bits/KilnF64Bits from the prelude convert implicitly):
+     * inf and NaN have no literal NVRTC accepts in a constant initializer.
+     */
+    static String bitsArray(String name, boolean f64, double[] v) {
+        StringBuilder b = new StringBuilder("static __device__ const " + (f64 ? "KilnF64Bits " : "KilnF32Bits ") + name
+                + "[" + Math.max(1, v.length) + "] = {");
+        for (int i = 0; i < v.length; i++)
+            b.append(i == 0 ? "{" : ", {").append(f64 ? "0x" + Long.toHexString(Double.doubleToRawLongBits(v[i])) + "ULL"
+                    : "0x" + Integer.toHexString(Float.floatToRawIntBits((float) v[i])) + "u").append('}');
+        return b.append("};").toString();
     }
 
     /** Declares {@code static __device__ const T name[] = {...}} (compute type) at file scope. */
     static void array(CudaSource src, String name, Tensor t) {
         if (t.numel() > MAX_BAKED)
             throw new UnsupportedException("a constant of " + t.numel() + " elements inside a fused group is too large to bake into a kernel");
+        if (t.dtype().isFloat() && hasNonFinite(t)) {
+            src.line(bitsArray(name, t.dtype() == DType.F64, t.toDoubles()));
+            return;
+        }
         StringBuilder b = new StringBuilder("static __device__ const " + CTypes.compute(t.dtype()) + " " + name + "[" + Math.max(1, t.numel()) + "] = {");
         for (int i = 0; i < t.numel(); i++) b.append(i == 0 ? "" : ", ").append(of(t, i));
         src.line(b.append("};").toString());

@@ -301,6 +301,7 @@ final class SourceIndex {
     }
 
     private void table(String type, String name, long[] l, double[] d) {
+        if (d != null) for (double x : d) if (!Double.isFinite(x)) { src.line(Literals.bitsArray(name, type.equals("double"), d)); return; }
         int n = l != null ? l.length : d.length;
         StringBuilder sb = new StringBuilder("static __device__ const " + type + " " + name + "[" + Math.max(1, n) + "] = {");
         for (int k = 0; k < n; k++) {
