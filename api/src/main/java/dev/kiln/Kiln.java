@@ -9,6 +9,8 @@ import dev.kiln.runtime.Device;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import dev.kiln.ir.Tensor;
 
 /**
  * Kiln's entry point: compile an ONNX model (file or bytes) or a {@link dev.kiln.ir.GraphBuilder} graph into a
@@ -29,9 +31,17 @@ public final class Kiln {
     }
 
     /** JIT from an IR graph; its input shapes must be static. */
-    public static CompiledModel compile(Graph graph, CompileOptions options) {
+    public static CompiledModel compile(Graph graph, CompileOptions options) { return compile(graph, options, Map.of()); }
+
+    /**
+     * JIT from an IR graph, specialized on the values of some inputs: each input named in {@code boundInputs}
+     * becomes a constant (so shapes computed from it, as with ConstantOfShape, Expand or Pad, are static) and
+     * is no longer an input of the compiled model. {@link dev.kiln.exec.ShapeInputs#select} picks the integer
+     * inputs that determine shapes.
+     */
+    public static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs) {
         String arch = targetArch(options);
-        ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch);
+        ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch, boundInputs);
         return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
     }
 

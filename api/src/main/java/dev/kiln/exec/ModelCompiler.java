@@ -33,14 +33,19 @@ public final class ModelCompiler {
     public record Result(Graph graph, MemoryPlan memory, List<KernelSpec> kernels, ExecutionPlan plan, CompileReport report) {}
 
     public static Result compile(Graph input, CompileOptions options, String arch) {
+        return compile(input, options, arch, java.util.Map.of());
+    }
+
+    /** {@code bound}: inputs specialized on their values (they become constants; see SpecializeShapes). */
+    public static Result compile(Graph input, CompileOptions options, String arch, java.util.Map<String, dev.kiln.ir.Tensor> bound) {
         long t0 = System.nanoTime();
         Verifier.verify(input);
         for (Value v : input.inputs())
-            if (!v.shape().isStatic())
+            if (!bound.containsKey(v.name()) && !v.shape().isStatic())
                 throw new ShapeException("input %" + v.name() + " has shape " + v.shape()
                         + "; compile needs static input shapes (specialize the model to concrete sizes first)")
                         .withContext(input.name(), null, null);
-        PassManager pm = new PassManager(Pipelines.standard(options), Set.of(),
+        PassManager pm = new PassManager(Pipelines.standard(options, bound), Set.of(),
                 new PassManager.Options(options.verifyEach(), options.dumpDir(), options.dumpDir() == null ? null : options.dumpAfter(),
                         options.progress() ? line -> System.err.println("  " + line) : null),
                 IrPrinter::print);

@@ -3,6 +3,7 @@ package dev.kiln.golden;
 import dev.kiln.CompileOptions;
 import dev.kiln.CompiledModel;
 import dev.kiln.Kiln;
+import dev.kiln.exec.ShapeInputs;
 import dev.kiln.frontend.ImportedModel;
 import dev.kiln.ir.Tensor;
 import dev.kiln.runtime.Cuda;
@@ -32,8 +33,10 @@ class OnnxSuiteGpuTest {
     static final Backend GPU = new Backend() {
         public String name() { return "gpu"; }
         public List<Tensor> run(ImportedModel m, List<Tensor> inputs) {
-            try (CompiledModel c = Kiln.compile(m.graph(), CompileOptions.defaults())) {
-                return c.run(inputs);
+            // shape tensors among the inputs are specialized on their values (see ShapeInputs)
+            var bound = ShapeInputs.select(m.graph(), inputs);
+            try (CompiledModel c = Kiln.compile(m.graph(), CompileOptions.defaults(), bound)) {
+                return c.run(ShapeInputs.remaining(m.graph(), inputs, bound));
             }
         }
     };

@@ -41,7 +41,8 @@ class PtxCheckTest {
             cases++;
             try {
                 var m = new OnnxImporter().importModel(c.dir().resolve("model.onnx"));
-                var r = ModelCompiler.compile(m.graph(), CompileOptions.defaults(), "sm_90");
+                var bound = dev.kiln.exec.ShapeInputs.select(m.graph(), inputs(c));
+                var r = ModelCompiler.compile(m.graph(), CompileOptions.defaults(), "sm_90", bound);
                 for (KernelSpec k : r.kernels()) kernels.add(new String[] {c.id(), k.name(), k.source()});
                 compiled++;
             } catch (KilnException e) {
@@ -61,6 +62,14 @@ class PtxCheckTest {
                 compiled, cases, kernels.size(), errors.isEmpty() ? "ok" : errors.size() + " batch(es) failed");
         notCompiled.forEach((why, n) -> System.out.println("  not compiled for the GPU (" + n + "): " + why));
         if (!errors.isEmpty()) fail("nvcc rejected generated kernels:\n" + String.join("\n", errors));
+    }
+
+    private static List<dev.kiln.ir.Tensor> inputs(SuiteData.Case c) throws IOException {
+        List<dev.kiln.ir.Tensor> in = new ArrayList<>();
+        List<Path> sets = c.dataSets();
+        if (sets.isEmpty()) return in;
+        for (Path p : SuiteData.numbered(sets.get(0), "input")) in.add(dev.kiln.frontend.TensorCodec.readFile(p));
+        return in;
     }
 
     /** One file: every kernel in its own namespace, extern "C" dropped (names would clash), includes hoisted. */

@@ -53,6 +53,16 @@ final class Emitter {
 
     Emitter(Graph old) { this(old, false); }
 
+    private final java.util.Set<String> boundInputs = new java.util.HashSet<>();
+
+    /** Turns a graph input into a constant of the given value (specialization on values); before any copy. */
+    void bindInput(Value in, Tensor value) {
+        Value c = new Value(in.name(), value.type());
+        append(Node.of("Constant", List.of(), List.of(c), Map.of("value", Attr.of(value)), "bound input " + in.name()), null);
+        map.put(in.name(), c);
+        boundInputs.add(in.name());
+    }
+
     /** Replaces a graph input (specialization); call before any node is copied. */
     void retypeInput(Value in, TensorType t) { map.put(in.name(), in.withType(t)); }
 
@@ -195,6 +205,6 @@ final class Emitter {
     Graph finish() {
         List<Value> outs = new ArrayList<>();
         for (Value o : old.outputs()) outs.add(get(o));
-        return new Graph(old.name(), old.inputs().collect(this::get).castToList(), nodes, outs);
+        return new Graph(old.name(), old.inputs().reject(v -> boundInputs.contains(v.name())).collect(this::get).castToList(), nodes, outs);
     }
 }

@@ -15,10 +15,13 @@ public final class Pipeline {
     private Pipeline() {}
 
     /** The standard pipeline; {@code inputShapes} specializes symbolic inputs (may be empty). */
-    public static List<Pass> standard(Map<String, long[]> inputShapes) {
+    public static List<Pass> standard(Map<String, long[]> inputShapes) { return standard(inputShapes, Map.of()); }
+
+    /** {@code inputValues}: inputs specialized on their values (shape tensors), see {@link SpecializeShapes}. */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
-        p.add(new SpecializeShapes(inputShapes));
+        p.add(new SpecializeShapes(inputShapes, inputValues));
         // before fold-batchnorm, so Conv/BN parameters computed from constants are constants
         p.add(new FoldConstants());
         // before canonicalize, which would otherwise decompose the BN into elementwise ops

@@ -24,10 +24,20 @@ public final class SpecializeShapes implements Pass {
     static final long SHAPE_FOLD_LIMIT = 64;
 
     private final Map<String, long[]> inputShapes;
+    private final Map<String, dev.kiln.ir.Tensor> inputValues;
 
     public SpecializeShapes() { this(Map.of()); }
 
-    public SpecializeShapes(Map<String, long[]> inputShapes) { this.inputShapes = new HashMap<>(inputShapes); }
+    public SpecializeShapes(Map<String, long[]> inputShapes) { this(inputShapes, Map.of()); }
+
+    /**
+     * @param inputValues graph inputs to specialize on their value: they become constants (and leave the
+     *                    graph's inputs), so shapes computed from them become static
+     */
+    public SpecializeShapes(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues) {
+        this.inputShapes = new HashMap<>(inputShapes);
+        this.inputValues = new HashMap<>(inputValues);
+    }
 
     @Override public String name() { return NAME; }
 
@@ -37,7 +47,13 @@ public final class SpecializeShapes implements Pass {
         Emitter e = new Emitter(g, true);
         for (Value in : g.inputs()) {
             long[] given = inputShapes.get(in.name());
-            if (given != null) {
+            dev.kiln.ir.Tensor value = inputValues.get(in.name());
+            if (value != null) {
+                if (value.dtype() != in.dtype())
+                    throw new ShapeException("input %" + in.name() + " is " + in.type() + " but is bound to a " + value.dtype() + " value");
+                e.bindInput(in, value);
+                ctx.count("inputs bound to values");
+            } else if (given != null) {
                 if (in.shape().ranked() && in.shape().rank() != given.length)
                     throw new ShapeException("input %" + in.name() + " is " + in.type() + "; cannot specialize it to rank " + given.length);
                 e.retypeInput(in, new TensorType(in.dtype(), Shape.of(given)));

@@ -80,7 +80,7 @@ public final class AttentionTemplate implements KernelTemplate {
         }
 
         String f = t == DType.F64 ? "" : "f"; // math function suffix
-        String ninf = "(-INFINITY)";
+        String ninf = "__int_as_float(0xff800000)"; // NVRTC has no math.h INFINITY
         int acc = (int) Index.ceilDiv(tt * dv, THREADS);
         CudaSource src = new CudaSource();
         fb.header(src, "Attention Q " + at.input(0).type() + " K " + at.input(1).type() + " V " + at.input(2).type()
