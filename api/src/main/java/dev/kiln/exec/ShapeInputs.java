@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Graph inputs that are shape tensors: small integer inputs that an op reads in a position that sets an output
+ * Graph inputs that are shape tensors: small numeric inputs (integers, or Resize scales and Range bounds) that an op reads in a position that sets an output
  * shape (a Reshape/Expand/Tile target, ConstantOfShape's shape, pads, slice bounds, axes, Resize sizes, TopK's k,
  * Range bounds...). GPU kernels need static shapes, so the compiler specializes on their values, as it does on
  * input shapes; the compiled model is valid for those values only.
@@ -37,7 +37,7 @@ public final class ShapeInputs {
         for (int i = 0; i < g.inputs().size() && i < inputs.size(); i++) {
             Value v = g.inputs().get(i);
             Tensor t = inputs.get(i);
-            if (!v.dtype().isInteger() || t.numel() > 64 || !readAsShape(g, v)) continue;
+            if (!(v.dtype().isInteger() || v.dtype().isFloat()) || t.numel() > 64 || !readAsShape(g, v)) continue;
             out.put(v.name(), t);
         }
         return out;
