@@ -9,7 +9,8 @@ import java.util.concurrent.Callable;
 @Command(name = "doctor", description = "Report CUDA driver, NVRTC and GPU found or not, with reasons and what to install.")
 final class DoctorCommand implements Callable<Integer> {
     @Override public Integer call() {
-        System.out.println(Doctor.report());
-        return 0;
+        Doctor.Report r = Doctor.report();
+        System.out.println(r);
+        return r.ok() ? 0 : 1; // scripts can test for a usable GPU
     }
 }

@@ -33,7 +33,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--inputs", paramLabel = "DIR", description = "folder with input_0.pb, input_1.pb, ... (default: random data)")
     Path inputs;
 
-    @Option(names = "--backend", defaultValue = "gpu", description = "gpu (compiled kernels, the default) or reference (CPU interpreter)")
+    @Option(names = "--backend", defaultValue = "auto", description = "gpu (compiled kernels), reference (CPU interpreter), or auto (gpu when one is usable, else reference)")
     String backend;
 
     @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "size of a symbolic input dim for random inputs")
@@ -43,6 +43,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         if (model.toString().endsWith(".kiln")) return runBundle();
+        if (backend.equals("auto")) {
+            backend = dev.kiln.runtime.Cuda.available() ? "gpu" : "reference";
+            if (backend.equals("reference")) System.err.println("no usable GPU (see `kiln doctor`): running on the reference backend");
+        }
         if (backend.equals("reference")) return runReference();
         if (!backend.equals("gpu")) throw new UnsupportedException("unknown backend '" + backend + "' (known: gpu, reference)");
         ImportedModel m = new OnnxImporter().importModel(model);

@@ -212,7 +212,9 @@ final class FusionGroups {
                 if (b == null) {
                     b = new Value(prefix + v.name(), v.type());
                     Tensor c = ix.constant(v);
-                    if (c != null && c.numel() <= INLINE_CONSTANT_LIMIT && !CONTRACTIONS.contains(n.op())) {
+                    // contraction groups (matmul, conv) keep non-scalar constants as inputs: their kernels read operands from memory
+                    boolean contractionGroup = kind.equals("matmul") || kind.equals("conv");
+                    if (c != null && c.numel() <= (contractionGroup ? 1 : INLINE_CONSTANT_LIMIT) && !CONTRACTIONS.contains(n.op())) {
                         body.add(Node.of("Constant", List.of(), List.of(b), Map.of("value", Attr.of(c)), ix.node(ix.producer(v)).origin()));
                     } else {
                         outerIn.add(v);
