@@ -231,14 +231,15 @@ final class Decompositions {
     }
 
     /**
-     * ReduceSum/Max/Min/Prod whose axes are a runtime input of static size 0: constant all-axes (or the input,
-     * for noop_with_empty_axes), so codegen sees constant axes. Other forms are already primitive: null.
+     * ReduceSum/Max/Min/Prod whose axes are empty with noop_with_empty_axes: the input; a runtime axes input of
+     * static size 0 otherwise: constant all-axes, so codegen sees constant axes. Other forms are already primitive: null.
      */
     static Value reduceEmptyAxes(Node n, Emitter e) {
         if (!n.hasInput(1)) return null;
         Value x = e.get(n.input(0)), a = e.get(n.input(1));
-        if (e.constant(a) != null || !a.shape().isStatic() || a.shape().numel() != 0 || !x.shape().ranked()) return null;
+        if (!a.shape().isStatic() || a.shape().numel() != 0 || !x.shape().ranked()) return null;
         if (n.attrInt("noop_with_empty_axes", 0) != 0) return x;
+        if (e.constant(a) != null) return null; // constant empty axes: codegen reduces every axis
         return reduce(e, n, n.op(), x, range(0, x.shape().rank()), n.attrInt("keepdims", 1) != 0);
     }
 
@@ -395,7 +396,10 @@ final class Decompositions {
 
     // ---- multi-output forms ----
 
-    /** Inference Dropout whose mask is used: the data is x, the mask a constant all-true tensor. */
+    /**
+     * Inference Dropout whose mask is used: the data is x, the mask a constant all-true tensor (a mask that is a
+     * graph output is computed from x as Or(IsNaN(x), Not(IsNaN(x))), since outputs cannot be constants on the GPU).
+     */
     static boolean dropoutWithMask(Node n, Emitter e) {
         if (n.outputs().size() < 2 || n.output(1).isNone()) return false;
         if (n.hasInput(2)) {
@@ -404,9 +408,16 @@ final class Decompositions {
         }
         Value m = n.output(1);
         if (!m.shape().isStatic() || m.dtype() != DType.BOOL) return false;
-        boolean[] ones = new boolean[(int) m.shape().numel()];
-        java.util.Arrays.fill(ones, true);
-        e.bind(n, 1, e.constant(Tensor.ofBools(m.shape().sizes(), ones)));
+        Value mask;
+        if (e.isGraphOutput(m)) { // graph outputs must be computed on the device: IsNaN(x) or not, true everywhere
+            Value nan = op(e, n, "IsNaN", e.get(n.input(0)));
+            mask = op(e, n, "Or", nan, op(e, n, "Not", nan));
+        } else {
+            boolean[] ones = new boolean[(int) m.shape().numel()];
+            java.util.Arrays.fill(ones, true);
+            mask = e.constant(Tensor.ofBools(m.shape().sizes(), ones));
+        }
+        e.bind(n, 1, mask);
         e.bind(n, 0, e.get(n.input(0)));
         return true;
     }
@@ -449,8 +460,9 @@ final class Decompositions {
      */
     static Value einsum(Node n, Emitter e) {
         String eq = n.attrString("equation", "").replace(" ", "");
+        if (!eq.contains("->")) eq = eq + "->" + implicitOutput(eq);
         int arrow = eq.indexOf("->");
-        if (arrow < 0 || n.inputs().size() > 2 || !n.output(0).shape().isStatic()) return null;
+        if (n.inputs().size() > 2 || !n.output(0).shape().isStatic()) return null;
         String[] terms = eq.substring(0, arrow).split(",", -1);
         if (terms.length != n.inputs().size()) return null;
         Value[] in = new Value[terms.length];
@@ -509,6 +521,15 @@ final class Decompositions {
         if (yl.length != out.length) return null; // cannot happen: every kept label is an output label here
         y = permute(e, n, y, yl, out);
         return y.shape().equals(n.output(0).shape()) ? y : reshape(e, n, y, n.output(0).shape().sizes());
+    }
+
+    /** The output term of an equation without "->": "..." (if any operand has it), then the letters used once, sorted. */
+    private static String implicitOutput(String lhs) {
+        int[] count = new int[128];
+        for (char c : lhs.replace("...", "").toCharArray()) if (c < 128) count[c]++;
+        StringBuilder o = new StringBuilder(lhs.contains("...") ? "..." : "");
+        for (int c = 0; c < 128; c++) if (count[c] == 1 && Character.isLetter(c)) o.append((char) c);
+        return o.toString();
     }
 
     /** A term's labels with "..." as labels 0..w-1 (w of them); null for characters other than letters. */

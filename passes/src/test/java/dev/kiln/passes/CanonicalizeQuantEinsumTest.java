@@ -97,17 +97,19 @@ class CanonicalizeQuantEinsumTest {
         });
         CASES.put("Einsum", (r, b) -> {
             long i = 1 + r.nextInt(3), j = 1 + r.nextInt(3), k = 1 + r.nextInt(3), bb = 1 + r.nextInt(3), c = 1 + r.nextInt(2);
-            int form = r.nextInt(7);
-            String eq = List.of("ij->ji", "bij,bjk->bik", "ij,jk->ik", "...ij,...jk->...ik", "ij->i", "ij->j", "bij,bkj->bki").get(form);
+            int form = r.nextInt(9);
+            String eq = List.of("ij->ji", "bij,bjk->bik", "ij,jk->ik", "...ij,...jk->...ik", "ij->i", "ij->j", "bij,bkj->bki",
+                    "ij,ij", "ji").get(form); // the last two with implicit outputs: "" (a scalar) and "ij" (a transpose)
             Value x = b.input("x", TensorType.of(F, switch (form) {
                 case 1, 6 -> new long[] {bb, i, j};
                 case 3 -> new long[] {c, bb, i, j};
                 default -> new long[] {i, j};
             }));
-            if (form == 0 || form == 4 || form == 5) return b.op("Einsum", Map.of("equation", Attr.of(eq)), x);
+            if (form == 0 || form == 4 || form == 5 || form == 8) return b.op("Einsum", Map.of("equation", Attr.of(eq)), x);
             Value y = b.input("y", TensorType.of(F, switch (form) {
                 case 1 -> new long[] {bb, j, k};
                 case 6 -> new long[] {bb, k, j};
+                case 7 -> new long[] {i, j};
                 case 3 -> new long[] {c, bb, j, k};
                 default -> new long[] {j, k};
             }));
@@ -150,7 +152,9 @@ class CanonicalizeQuantEinsumTest {
                     : List.of(b.input("x", TensorType.of(F, shape(r, 2))), b.constant(Tensor.scalar(F, 0.5)),
                             b.constant(Tensor.ofBools(new long[0], new boolean[] {false})));
             List<Value> o = b.node("Dropout", in, Map.of(), List.of("y", "mask"), "");
-            return b.output(b.op("Relu", o.get(0))).output(o.get(1)).build();
+            // the mask as a graph output (computed from x) or used inside (a constant)
+            if (r.nextBoolean()) return b.output(b.op("Relu", o.get(0))).output(o.get(1)).build();
+            return b.output(b.op("Where", o.get(1), o.get(0), b.constant(Tensor.scalar(F, -1)))).build();
         });
     }
 
