@@ -47,6 +47,23 @@ public final class Canonicalize implements Pass {
         RULES.put("Dropout", Decompositions::dropout);                    // inference: x
         RULES.put("CastLike", Decompositions::castLike);                  // Cast to like's dtype
         RULES.put("Identity", Decompositions::identity);                  // x
+        RULES.put("DequantizeLinear", Decompositions::dequantizeLinear);  // (f32(x) - f32(zp))·scale
+        RULES.put("QuantizeLinear", Decompositions::quantizeLinear);      // Cast(Clip(Round(x/scale) + zp))
+        RULES.put("MatMul", Decompositions::matMul);                      // 1-D operands reshaped to 2-D
+        RULES.put("Einsum", Decompositions::einsum);                      // Transpose/Reshape/MatMul/ReduceSum
+        for (String op : java.util.List.of("ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"))
+            RULES.put(op, Decompositions::reduceEmptyAxes);               // empty runtime axes -> all axes
+    }
+
+    /** Rules that bind every output of the node themselves (Emitter.bind(n, i, v)); false when they do not apply. */
+    interface MultiRule { boolean apply(Node n, Emitter e); }
+
+    static final Map<String, MultiRule> MULTI_RULES = new LinkedHashMap<>();
+    static {
+        MULTI_RULES.put("Split", Decompositions::split);                          // one Slice per part
+        MULTI_RULES.put("DynamicQuantizeLinear", Decompositions::dynamicQuantizeLinear); // y, scale, zero point
+        MULTI_RULES.put("LayerNormalization", Decompositions::layerNormWithStats); // with Mean/InvStdDev used
+        MULTI_RULES.put("Dropout", Decompositions::dropoutWithMask);              // with the mask used
     }
 
     @Override public String name() { return NAME; }
@@ -61,8 +78,9 @@ public final class Canonicalize implements Pass {
     @Override public Graph run(Graph g, PassContext ctx) {
         Emitter e = new Emitter(g);
         for (Node n : g.nodes()) {
-            if (n.op().equals("Split") && Decompositions.split(n, e)) { // the one multi-output rule: one Slice per part
-                ctx.count("rule Split");
+            MultiRule multi = MULTI_RULES.get(n.op());
+            if (multi != null && multi.apply(n, e)) {
+                ctx.count("rule " + n.op());
                 continue;
             }
             Decompositions.Rule rule = RULES.get(n.op());

@@ -77,15 +77,21 @@ final class Decompositions {
         return widen ? e.op("Cast", Map.of("to", Attr.of(dt.onnxCode())), n.origin(), y) : y;
     }
 
-    /** The reduction axes of a ReduceX node (sorted, non-negative), {@code []} for a no-op, null when unknown. */
+    /**
+     * The reduction axes of a ReduceX node (sorted, non-negative), null when unknown. Absent axes and an empty
+     * axes input (constant, or a runtime input of static size 0 as in ONNX's default_axes tests) reduce every
+     * axis; with noop_with_empty_axes the caller passes the input through (see {@link #noopReduce}).
+     */
     private static long[] reduceAxes(Node n, Emitter e, Value x) {
         long[] axes;
         if (n.hasInput(1)) {
-            Tensor t = e.constant(e.get(n.input(1)));
-            if (t == null) return null;
-            axes = t.toLongs();
+            Value a = e.get(n.input(1));
+            Tensor t = e.constant(a);
+            if (t != null) axes = t.toLongs();
+            else if (a.shape().isStatic() && a.shape().numel() == 0) axes = new long[0];
+            else return null;
         } else axes = new long[0];
-        if (axes.length == 0) return n.attrInt("noop_with_empty_axes", 0) != 0 ? axes : range(0, x.shape().rank());
+        if (axes.length == 0) return range(0, x.shape().rank());
         for (int i = 0; i < axes.length; i++) axes[i] = Shapes.axis(axes[i], x.shape().rank());
         java.util.Arrays.sort(axes);
         return axes;
@@ -200,7 +206,7 @@ final class Decompositions {
         if (!staticFloat(x)) return null;
         long[] axes = reduceAxes(n, e, x);
         if (axes == null) return null;
-        if (axes.length == 0) return x; // noop_with_empty_axes: the input passes through
+        if (noopReduce(n, e)) return x; // noop_with_empty_axes: the input passes through
         boolean keep = n.attrInt("keepdims", 1) != 0;
         return switch (kind) {
             case "mean" -> op(e, n, "Div", reduce(e, n, "ReduceSum", x, axes, keep), e.scalar(x.dtype(), count(x, axes)));
@@ -214,6 +220,27 @@ final class Decompositions {
                 yield op(e, n, "Add", op(e, n, "Log", s), keep ? m : reshape(e, n, m, n.output(0).shape().sizes()));
             }
         };
+    }
+
+    /** Empty (or absent) axes with noop_with_empty_axes set: the reduction is the identity. */
+    private static boolean noopReduce(Node n, Emitter e) {
+        if (n.attrInt("noop_with_empty_axes", 0) == 0) return false;
+        if (!n.hasInput(1)) return true;
+        Value a = e.get(n.input(1));
+        return a.shape().isStatic() && a.shape().numel() == 0;
+    }
+
+    /**
+     * ReduceSum/Max/Min/Prod whose axes are empty with noop_with_empty_axes: the input; a runtime axes input of
+     * static size 0 otherwise: constant all-axes, so codegen sees constant axes. Other forms are already primitive: null.
+     */
+    static Value reduceEmptyAxes(Node n, Emitter e) {
+        if (!n.hasInput(1)) return null;
+        Value x = e.get(n.input(0)), a = e.get(n.input(1));
+        if (!a.shape().isStatic() || a.shape().numel() != 0 || !x.shape().ranked()) return null;
+        if (n.attrInt("noop_with_empty_axes", 0) != 0) return x;
+        if (e.constant(a) != null) return null; // constant empty axes: codegen reduces every axis
+        return reduce(e, n, n.op(), x, range(0, x.shape().rank()), n.attrInt("keepdims", 1) != 0);
     }
 
     static Value globalAveragePool(Node n, Emitter e) {
@@ -261,6 +288,288 @@ final class Decompositions {
         Map<String, Attr> a = new HashMap<>(n.attrs().castToSortedMap());
         a.put("to", Attr.of(e.get(n.input(1)).dtype().onnxCode()));
         return e.op("Cast", a, n.origin(), e.get(n.input(0)));
+    }
+
+    // ---- quantization ----
+
+    private static Value cast(Emitter e, Node n, Value x, DType to) {
+        return x.dtype() == to ? x : e.op("Cast", Map.of("to", Attr.of(to.onnxCode())), n.origin(), x);
+    }
+
+    /**
+     * A quantization parameter (scale or zero point) shaped to broadcast against x: per-tensor as is, per-axis
+     * (1-D, the size of x's axis) as [C,1,...,1]; null for other (blocked) shapes.
+     */
+    private static Value quantParam(Emitter e, Node n, Value p, Value x) {
+        if (p.shape().numel() == 1) return p;
+        int r = x.shape().rank();
+        if (p.shape().rank() != 1 || r == 0) return null;
+        long a = n.attrInt("axis", 1);
+        if (a < -r || a >= r) return null;
+        int axis = (int) (a < 0 ? a + r : a);
+        if (p.shape().dim(0).size() != x.shape().dim(axis).size()) return null;
+        long[] s = new long[r - axis];
+        java.util.Arrays.fill(s, 1);
+        s[0] = p.shape().numel();
+        return s.length == 1 ? p : reshape(e, n, p, s);
+    }
+
+    private static boolean smallInt(DType t) {
+        return t == DType.U8 || t == DType.I8 || t == DType.U16 || t == DType.I16 || t == DType.I32;
+    }
+
+    /** (Cast(x, f32) - Cast(zp, f32)) · scale, cast to the output dtype; per-tensor and per-axis, 8/16/32-bit x. */
+    static Value dequantizeLinear(Node n, Emitter e) {
+        Value x = e.get(n.input(0)), scale = e.get(n.input(1)), zp = n.hasInput(2) ? e.get(n.input(2)) : null;
+        DType out = n.output(0).dtype();
+        if (n.attrInt("block_size", 0) != 0 || !smallInt(x.dtype()) || !x.shape().isStatic() || !scale.shape().isStatic()
+                || out != DType.F32 && out != DType.F16 && out != DType.BF16) return null;
+        if (zp != null && (!zp.shape().isStatic() || zp.shape().numel() != scale.shape().numel())) return null;
+        Value s = quantParam(e, n, scale, x), z = zp == null ? null : quantParam(e, n, zp, x);
+        if (s == null || zp != null && z == null) return null;
+        Value v = cast(e, n, x, DType.F32);
+        if (z != null) v = op(e, n, "Sub", v, cast(e, n, z, DType.F32));
+        return cast(e, n, op(e, n, "Mul", v, cast(e, n, s, DType.F32)), out);
+    }
+
+    /**
+     * Clip(Round(x / scale) + zp, lo, hi) cast to the 8/16-bit integer output: the division in the scale's
+     * precision (x of that dtype), rounding half to even, the rest in f32 (exact for these integers).
+     */
+    static Value quantizeLinear(Node n, Emitter e) {
+        Value x = e.get(n.input(0)), scale = e.get(n.input(1)), zp = n.hasInput(2) ? e.get(n.input(2)) : null;
+        DType t = n.output(0).dtype();
+        long prec = n.attrInt("precision", 0);
+        if (n.attrInt("block_size", 0) != 0 || !x.shape().isStatic() || !scale.shape().isStatic()
+                || !(t == DType.U8 || t == DType.I8 || t == DType.U16 || t == DType.I16)
+                || x.dtype() != scale.dtype() || !x.dtype().isFloat() || x.dtype() == DType.F64
+                || prec != 0 && prec != scale.dtype().onnxCode()) return null;
+        if (zp != null && (!zp.shape().isStatic() || zp.shape().numel() != scale.shape().numel())) return null;
+        Value s = quantParam(e, n, scale, x), z = zp == null ? null : quantParam(e, n, zp, x);
+        if (s == null || zp != null && z == null) return null;
+        Value v = cast(e, n, op(e, n, "Round", op(e, n, "Div", x, s)), DType.F32);
+        if (z != null) v = op(e, n, "Add", v, cast(e, n, z, DType.F32));
+        double lo = t.isUnsigned() ? 0 : -Math.scalb(1.0, t.bits() - 1);
+        double hi = t.isUnsigned() ? Math.scalb(1.0, t.bits()) - 1 : Math.scalb(1.0, t.bits() - 1) - 1;
+        v = op(e, n, "Clip", v, e.scalar(DType.F32, lo), e.scalar(DType.F32, hi));
+        return cast(e, n, v, t);
+    }
+
+    /**
+     * DynamicQuantizeLinear (uint8), all in f32 as ONNX's function body: scale = (max(0, max x) - min(0, min x)) / 255,
+     * zp = Round(Clip(-lo / scale, 0, 255)), y = Clip(Round(x / scale) + zp, 0, 255); a zero scale (x all zero)
+     * gives zp = 0 and y = zp. Binds all three outputs; false when x is not static float.
+     */
+    static boolean dynamicQuantizeLinear(Node n, Emitter e) {
+        Value x0 = e.get(n.input(0));
+        if (!staticFloat(x0) || x0.dtype() == DType.F64 || x0.shape().numel() == 0) return false;
+        Value x = cast(e, n, x0, DType.F32);
+        long[] all = range(0, x.shape().rank());
+        Value zero = e.scalar(DType.F32, 0), top = e.scalar(DType.F32, 255);
+        Value hi = op(e, n, "Max", reduce(e, n, "ReduceMax", x, all, false), zero);
+        Value lo = op(e, n, "Min", reduce(e, n, "ReduceMin", x, all, false), zero);
+        Value scale = op(e, n, "Div", op(e, n, "Sub", hi, lo), top);
+        Value isZero = op(e, n, "Equal", scale, zero);
+        Value zpRaw = op(e, n, "Round", op(e, n, "Clip", op(e, n, "Sub", zero, op(e, n, "Div", lo, scale)), zero, top));
+        Value zp = op(e, n, "Where", isZero, zero, zpRaw);
+        Value y = op(e, n, "Clip", op(e, n, "Add", op(e, n, "Round", op(e, n, "Div", x, scale)), zp), zero, top);
+        y = op(e, n, "Where", isZero, zp, y);
+        Value yq = cast(e, n, y, DType.U8), zq = cast(e, n, zp, DType.U8);
+        e.bind(n, 1, scale);
+        e.bind(n, 2, zq);
+        e.bind(n, 0, yq);
+        return true;
+    }
+
+    // ---- contraction ----
+
+    /** MatMul with a 1-D operand: Reshape it to [1,K] (left) or [K,1] (right), MatMul, Reshape to the result. */
+    static Value matMul(Node n, Emitter e) {
+        Value a = e.get(n.input(0)), b = e.get(n.input(1));
+        if (!a.shape().isStatic() || !b.shape().isStatic() || !n.output(0).shape().isStatic()) return null;
+        if (a.shape().rank() != 1 && b.shape().rank() != 1) return null;
+        if (a.shape().rank() == 0 || b.shape().rank() == 0) return null;
+        if (a.shape().rank() == 1) a = reshape(e, n, a, 1, a.shape().numel());
+        if (b.shape().rank() == 1) b = reshape(e, n, b, b.shape().numel(), 1);
+        return reshape(e, n, op(e, n, "MatMul", a, b), n.output(0).shape().sizes());
+    }
+
+    // ---- multi-output forms ----
+
+    /**
+     * Inference Dropout whose mask is used: the data is x, the mask a constant all-true tensor (a mask that is a
+     * graph output is computed from x as Or(IsNaN(x), Not(IsNaN(x))), since outputs cannot be constants on the GPU).
+     */
+    static boolean dropoutWithMask(Node n, Emitter e) {
+        if (n.outputs().size() < 2 || n.output(1).isNone()) return false;
+        if (n.hasInput(2)) {
+            Tensor t = e.constant(e.get(n.input(2)));
+            if (t == null || t.getBool(0)) return false;
+        }
+        Value m = n.output(1);
+        if (!m.shape().isStatic() || m.dtype() != DType.BOOL) return false;
+        Value mask;
+        if (e.isGraphOutput(m)) { // graph outputs must be computed on the device: IsNaN(x) or not, true everywhere
+            Value nan = op(e, n, "IsNaN", e.get(n.input(0)));
+            mask = op(e, n, "Or", nan, op(e, n, "Not", nan));
+        } else {
+            boolean[] ones = new boolean[(int) m.shape().numel()];
+            java.util.Arrays.fill(ones, true);
+            mask = e.constant(Tensor.ofBools(m.shape().sizes(), ones));
+        }
+        e.bind(n, 1, mask);
+        e.bind(n, 0, e.get(n.input(0)));
+        return true;
+    }
+
+    /**
+     * LayerNormalization whose Mean or InvStdDev output is used: the same decomposition in f32 (stash_type 1),
+     * Mean = ReduceSum(x)/n and InvStdDev = Reciprocal(Sqrt(var + eps)) with keepdims (the [d0..d(axis-1),1,...,1]
+     * of the shape rule).
+     */
+    static boolean layerNormWithStats(Node n, Emitter e) {
+        Value x = e.get(n.input(0));
+        if (onlyFirstOutput(n) || !staticFloat(x) || x.dtype() == DType.F64 || n.attrInt("stash_type", 1) != 1) return false;
+        for (int i = 1; i < n.outputs().size(); i++) if (!n.output(i).isNone() && n.output(i).dtype() != DType.F32) return false;
+        int r = x.shape().rank();
+        long[] axes = range(Shapes.axis(n.attrInt("axis", -1), r), r);
+        Value xf = cast(e, n, x, DType.F32);
+        Value k = e.scalar(DType.F32, count(x, axes));
+        Value mean = op(e, n, "Div", reduce(e, n, "ReduceSum", xf, axes, true), k);
+        Value d = op(e, n, "Sub", xf, mean);
+        Value var = op(e, n, "Div", reduce(e, n, "ReduceSum", op(e, n, "Mul", d, d), axes, true), k);
+        Value sd = op(e, n, "Sqrt", op(e, n, "Add", var, e.scalar(DType.F32, n.attrFloat("epsilon", 1e-5))));
+        Value y = cast(e, n, op(e, n, "Div", d, sd), x.dtype());
+        y = op(e, n, "Mul", y, e.get(n.input(1)));
+        if (n.hasInput(2)) y = op(e, n, "Add", y, e.get(n.input(2)));
+        Value inv = n.outputs().size() > 2 && !n.output(2).isNone() ? op(e, n, "Reciprocal", sd) : null;
+        e.bind(n, 0, y);
+        e.bind(n, 1, mean);
+        if (inv != null) e.bind(n, 2, inv);
+        return true;
+    }
+
+    // ---- Einsum ----
+
+    /**
+     * Einsum without repeated labels in a term, over one operand (ReduceSum of the labels not in the output,
+     * then Transpose) or two (batch labels in both operands and the output, contracted ones in both operands
+     * only, free ones in one: Transpose each to [batch, free, contracted] / [batch, contracted, free], Reshape to
+     * 3-D, MatMul, Reshape, Transpose to the output order). Labels in one operand only and not in the output
+     * are summed first. "..." becomes labels of its own. Null for other forms (diagonals, broadcast batch dims).
+     */
+    static Value einsum(Node n, Emitter e) {
+        String eq = n.attrString("equation", "").replace(" ", "");
+        if (!eq.contains("->")) eq = eq + "->" + implicitOutput(eq);
+        int arrow = eq.indexOf("->");
+        if (n.inputs().size() > 2 || !n.output(0).shape().isStatic()) return null;
+        String[] terms = eq.substring(0, arrow).split(",", -1);
+        if (terms.length != n.inputs().size()) return null;
+        Value[] in = new Value[terms.length];
+        int[][] labels = new int[terms.length][];
+        int width = -1;
+        for (int i = 0; i < terms.length; i++) {
+            in[i] = e.get(n.input(i));
+            if (!in[i].shape().isStatic()) return null;
+            String t = terms[i];
+            int letters = t.replace("...", "").length();
+            int ew = t.contains("...") ? in[i].shape().rank() - letters : 0;
+            if (ew < 0 || !t.contains("...") && in[i].shape().rank() != letters) return null;
+            if (t.contains("...")) { if (width >= 0 && width != ew) return null; width = ew; }
+            labels[i] = expand(t, ew);
+            if (labels[i] == null || hasRepeats(labels[i])) return null;
+        }
+        int[] out = expand(eq.substring(arrow + 2), Math.max(width, 0));
+        if (out == null || hasRepeats(out)) return null;
+        Map<Integer, Long> size = new HashMap<>();
+        for (int i = 0; i < in.length; i++)
+            for (int a = 0; a < labels[i].length; a++) {
+                long d = in[i].shape().dim(a).size();
+                Long prev = size.putIfAbsent(labels[i][a], d);
+                if (prev != null && prev != d) return null; // broadcast (size-1) labels: not handled
+            }
+        // sum away the labels of one operand that no other term has
+        for (int i = 0; i < in.length; i++) {
+            java.util.List<Integer> keep = new java.util.ArrayList<>(), drop = new java.util.ArrayList<>();
+            for (int a = 0; a < labels[i].length; a++) {
+                int l = labels[i][a];
+                boolean elsewhere = contains(out, l) || in.length == 2 && contains(labels[1 - i], l);
+                if (elsewhere) keep.add(l); else drop.add(a);
+            }
+            if (!drop.isEmpty()) {
+                in[i] = reduce(e, n, "ReduceSum", in[i], drop.stream().mapToLong(Integer::longValue).toArray(), false);
+                labels[i] = keep.stream().mapToInt(Integer::intValue).toArray();
+            }
+        }
+        Value y;
+        int[] yl;
+        if (in.length == 1) { y = in[0]; yl = labels[0]; }
+        else {
+            int[] a = labels[0], b = labels[1];
+            java.util.List<Integer> batch = new java.util.ArrayList<>(), m = new java.util.ArrayList<>(),
+                    k = new java.util.ArrayList<>(), nn = new java.util.ArrayList<>();
+            for (int l : a) (contains(b, l) ? (contains(out, l) ? batch : k) : m).add(l);
+            for (int l : b) if (!contains(a, l)) nn.add(l);
+            long bs = prod(batch, size), ms = prod(m, size), ks = prod(k, size), ns = prod(nn, size);
+            Value a3 = reshape(e, n, permute(e, n, in[0], a, concat(batch, m, k)), bs, ms, ks);
+            Value b3 = reshape(e, n, permute(e, n, in[1], b, concat(batch, k, nn)), bs, ks, ns);
+            yl = concat(batch, m, nn);
+            long[] ys = new long[yl.length];
+            for (int i = 0; i < yl.length; i++) ys[i] = size.get(yl[i]);
+            y = reshape(e, n, op(e, n, "MatMul", a3, b3), ys);
+        }
+        if (yl.length != out.length) return null; // cannot happen: every kept label is an output label here
+        y = permute(e, n, y, yl, out);
+        return y.shape().equals(n.output(0).shape()) ? y : reshape(e, n, y, n.output(0).shape().sizes());
+    }
+
+    /** The output term of an equation without "->": "..." (if any operand has it), then the letters used once, sorted. */
+    private static String implicitOutput(String lhs) {
+        int[] count = new int[128];
+        for (char c : lhs.replace("...", "").toCharArray()) if (c < 128) count[c]++;
+        StringBuilder o = new StringBuilder(lhs.contains("...") ? "..." : "");
+        for (int c = 0; c < 128; c++) if (count[c] == 1 && Character.isLetter(c)) o.append((char) c);
+        return o.toString();
+    }
+
+    /** A term's labels with "..." as labels 0..w-1 (w of them); null for characters other than letters. */
+    private static int[] expand(String t, int w) {
+        java.util.List<Integer> r = new java.util.ArrayList<>();
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (t.startsWith("...", i)) { for (int j = 0; j < w; j++) r.add(j); i += 2; }
+            else if (Character.isLetter(c) && c < 128) r.add((int) c);
+            else return null;
+        }
+        return r.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static boolean hasRepeats(int[] l) { return java.util.Arrays.stream(l).distinct().count() != l.length; }
+
+    private static boolean contains(int[] l, int x) { for (int v : l) if (v == x) return true; return false; }
+
+    private static long prod(java.util.List<Integer> ls, Map<Integer, Long> size) {
+        long p = 1;
+        for (int l : ls) p *= size.get(l);
+        return p;
+    }
+
+    @SafeVarargs
+    private static int[] concat(java.util.List<Integer>... parts) {
+        return java.util.Arrays.stream(parts).flatMap(java.util.List::stream).mapToInt(Integer::intValue).toArray();
+    }
+
+    /** x with labels {@code from} transposed to label order {@code to} (a no-op when already in order). */
+    private static Value permute(Emitter e, Node n, Value x, int[] from, int[] to) {
+        long[] perm = new long[to.length];
+        boolean id = true;
+        for (int i = 0; i < to.length; i++) {
+            int j = 0;
+            while (from[j] != to[i]) j++;
+            perm[i] = j;
+            id &= j == i;
+        }
+        return id ? x : e.op("Transpose", Map.of("perm", Attr.ints(perm)), n.origin(), x);
     }
 
     static Value identity(Node n, Emitter e) { return e.get(n.input(0)); }
