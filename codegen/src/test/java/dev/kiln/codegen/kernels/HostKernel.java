@@ -30,6 +30,7 @@ public final class HostKernel {
             #define __restrict__
             #define __device__
             #define __forceinline__ inline
+            #define __launch_bounds__(...)
             """;
 
     /** A buffer parameter: an input tensor, or an output of {@code dtype} and {@code numel} elements (tensor null). */
@@ -44,8 +45,9 @@ public final class HostKernel {
         for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
             if (Files.isExecutable(Path.of(d, "g++"))) { gxx = Path.of(d, "g++").toString(); break; }
         Assumptions.assumeTrue(gxx != null, "g++ not on PATH: host run of the kernel's index math skipped");
-        if (!source.contains(CTypes.PRELUDE)) throw new IllegalArgumentException("kernel source without the standard prelude");
-        StringBuilder c = new StringBuilder(source.replace(CTypes.PRELUDE, HOST_PRELUDE)).append("\nint main() {\n");
+        String prelude = CTypes.PRELUDE.strip();
+        if (!source.contains(prelude)) throw new IllegalArgumentException("kernel source without the standard prelude");
+        StringBuilder c = new StringBuilder(source.replace(prelude, HOST_PRELUDE)).append("\nint main() {\n");
         StringBuilder call = new StringBuilder(entry).append('(');
         List<Integer> outs = new ArrayList<>();
         for (int k = 0; k < params.size(); k++) {
