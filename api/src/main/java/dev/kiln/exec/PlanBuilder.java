@@ -54,19 +54,58 @@ public final class PlanBuilder {
             }
             launches.add(new ExecutionPlan.Launch(kernels.size() - 1, dims(k.grid()), dims(k.block()), k.sharedBytes(), args));
         }
-        return new ExecutionPlan(g.name(), kernels, memory.peakBytes(), weights, weightSlots, launches,
-                io(g.inputs().castToList(), memory, "input"), io(g.outputs().castToList(), memory, "output"));
+        List<ExecutionPlan.Slot> inputs = new ArrayList<>();
+        for (Value v : g.inputs()) {
+            if (memory.isWeight(v.name()))
+                throw new UnsupportedException("graph input %" + v.name() + " is a constant; Kiln cannot feed it at run time");
+            inputs.add(new ExecutionPlan.Slot(v.name(), memory.slot(v.name()).offset(), hostBytes(v)));
+        }
+        // constant outputs: an arena slot past the memory plan's peak, filled from the weights by a copy kernel
+        long arena = memory.peakBytes();
+        java.util.Map<String, ExecutionPlan.Slot> constantOuts = new java.util.HashMap<>();
+        List<ExecutionPlan.Slot> outputs = new ArrayList<>();
+        for (Value v : g.outputs()) {
+            if (!memory.isWeight(v.name())) {
+                outputs.add(new ExecutionPlan.Slot(v.name(), memory.slot(v.name()).offset(), hostBytes(v)));
+                continue;
+            }
+            ExecutionPlan.Slot slot = constantOuts.get(v.name());
+            if (slot == null) {
+                if (v.dtype().isString()) throw new UnsupportedException("graph output %" + v.name() + " is a string constant; strings have no GPU path");
+                long bytes = hostBytes(v), offset = align(arena, OUT_ALIGN);
+                arena = offset + Math.max(bytes, 1);
+                slot = new ExecutionPlan.Slot(v.name(), offset, bytes);
+                constantOuts.put(v.name(), slot);
+                if (bytes > 0) {
+                    if (kernels.stream().noneMatch(k -> k.entry().equals(CONST_COPY_ENTRY)))
+                        kernels.add(new ExecutionPlan.KernelSource(CONST_COPY_ENTRY, CONST_COPY_SOURCE, CONST_COPY_ENTRY));
+                    int kernel = -1;
+                    for (int i = 0; i < kernels.size(); i++) if (kernels.get(i).entry().equals(CONST_COPY_ENTRY)) kernel = i;
+                    launches.add(new ExecutionPlan.Launch(kernel, new ExecutionPlan.Dims((int) Math.min(4096, (bytes + 255) / 256), 1, 1),
+                            ExecutionPlan.Dims.of(256), 0, List.of(new Arg.WeightPtr(memory.slot(v.name()).offset()),
+                            new Arg.ArenaPtr(offset), new Arg.I64(bytes))));
+                }
+            }
+            outputs.add(slot);
+        }
+        return new ExecutionPlan(g.name(), kernels, arena, weights, weightSlots, launches, inputs, outputs);
     }
 
-    private static List<ExecutionPlan.Slot> io(List<Value> values, MemoryPlan memory, String what) {
-        List<ExecutionPlan.Slot> out = new ArrayList<>();
-        for (Value v : values) {
-            if (memory.isWeight(v.name()))
-                throw new UnsupportedException("graph " + what + " %" + v.name() + " is a constant; Kiln needs outputs computed on the GPU");
-            out.add(new ExecutionPlan.Slot(v.name(), memory.slot(v.name()).offset(), hostBytes(v)));
-        }
-        return out;
-    }
+    /** Entry (and kernel name) of the copy that fills a constant graph output's arena slot from the weights. */
+    public static final String CONST_COPY_ENTRY = "kiln_constant_output";
+
+    /** Byte copy, grid-stride; constant outputs are small, so no vector loads. */
+    static final String CONST_COPY_SOURCE = """
+            // Kiln: copies a constant graph output from the weights block into its arena slot
+            extern "C" __global__ void kiln_constant_output(const unsigned char* __restrict__ src, unsigned char* __restrict__ dst, long long n) {
+              for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
+                dst[i] = src[i];
+            }
+            """;
+
+    private static final long OUT_ALIGN = 256;
+
+    private static long align(long x, long a) { return (x + a - 1) / a * a; }
 
     /** The bytes of a value as a host {@link Tensor} stores it (the arena slot may be larger). */
     public static long hostBytes(Value v) { return v.shape().numel() * v.dtype().storageBytes(); }

@@ -61,7 +61,8 @@ public final class CTypes {
      * The headers every kernel source starts with (NVRTC gets the CUDA include folder), plus the few helpers
      * that op C expressions call because one expression must serve float, double and integer compute:
      * {@code kiln_fmod} (C remainder, sign of the dividend) and {@code kiln_mod} (sign of the divisor, as
-     * ONNX Mod with fmod=0 and Python).
+     * ONNX Mod with fmod=0 and Python) and {@code kiln_ipow} (exact integer power, wrapping as
+     * two's complement; a negative exponent gives the truncated reciprocal: 1, +-1 for base -1, else 0).
      */
     public static final String PRELUDE = """
             #include <cuda_fp16.h>
@@ -75,5 +76,11 @@ public final class CTypes {
             __device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
             __device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
             template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+            template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+              if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+              unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+              while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+              return (T)r;
+            }
             """;
 }

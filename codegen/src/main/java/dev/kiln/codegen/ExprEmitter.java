@@ -64,6 +64,13 @@ public final class ExprEmitter {
             if (from.isFloat() && out.isInteger()) return "(" + CTypes.compute(out) + ")(" + x + ")";
             return "(" + CTypes.compute(out) + ")(" + x + ")";
         }
+        if (n.op().equals("Pow") && n.input(0).dtype().isInteger()) {
+            // ONNX Pow keeps the base's type: exact repeated squaring for integer exponents, double pow for float ones
+            String x = "(" + CTypes.compute(out) + ")(" + value(n.input(0)) + ")", y = value(n.input(1));
+            DType e = n.input(1).dtype();
+            if (e.isInteger()) return "kiln_ipow(" + x + ", (" + CTypes.compute(e) + ")(" + y + "))";
+            return "(" + CTypes.compute(out) + ")(pow((double)" + x + ", (double)(" + y + ")))";
+        }
         OpDef def = OpRegistry.standard().get(n.op());
         String c = def.cExpr();
         if (c == null) throw n.error(new UnsupportedException("op " + n.op() + " has no C expression for GPU code"));
@@ -138,7 +145,7 @@ public final class ExprEmitter {
             return FLOAT_LIT.matcher(e).replaceAll("$1$2");
         }
         if (work.isInteger()) {
-            String e = expr.replace("fmaxf(", "max(").replace("fminf(", "min(");
+            String e = expr.replace("fmaxf(", "max(").replace("fminf(", "min(").replace("powf(", "kiln_ipow(");
             if (e.contains("fabsf(")) e = e.replace("fabsf(", work.isUnsigned() ? "(" : "abs(");
             e = FLOAT_LIT.matcher(e).replaceAll(m -> m.group(1).replaceAll("\\.\\d*$", "").replaceAll("^\\.", "0"));
             if (FLOAT_FN.matcher(e).find())

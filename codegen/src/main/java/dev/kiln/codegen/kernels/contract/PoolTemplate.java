@@ -19,7 +19,7 @@ import java.util.Set;
 /**
  * Fused kind {@code pool}: one MaxPool or AveragePool over 1-D to 3-D spatial axes, one thread per output
  * element (grid-stride). The output shape (and so ceil_mode) comes from the static type; windows are clipped to
- * the input. MaxPool's optional Indices output is the row-major flat index into X (storage_order 0 only); the
+ * the input. MaxPool's optional Indices output is the row-major flat index into X (storage_order 0) or column-major over the spatial axes (storage_order 1); the
  * first maximum wins. AveragePool divides by the taps inside the input, or with count_include_pad by the taps
  * inside the explicitly padded input (taps beyond it that ceil_mode adds never count).
  */
@@ -38,8 +38,7 @@ public final class PoolTemplate implements KernelTemplate {
         DType t = pool.input(0).dtype();
         CTypes.storage(t); // rejects dtypes without a GPU path
         if (!max && !t.isFloat()) throw node.error(new UnsupportedException("AveragePool on " + t + " has no GPU kernel"));
-        if (max && pool.attrInt("storage_order", 0) != 0)
-            throw node.error(new UnsupportedException("MaxPool storage_order 1 (column-major Indices) is not supported"));
+        boolean colMajor = max && pool.attrInt("storage_order", 0) != 0;
         long[] x = pool.input(0).shape().sizes(), y = pool.output(0).shape().sizes();
         int r = x.length - 2;
         if (r < 1 || r > 3 || y.length != x.length) throw node.error(new UnsupportedException(pool.op() + " needs 1-D to 3-D spatial input, got " + pool.input(0).shape()));
@@ -90,7 +89,8 @@ public final class PoolTemplate implements KernelTemplate {
                     src.line("if (!(%s)) continue;", inside);
                     src.line("const long long at = %s;", Window.offset("i", in));
                     src.line("const %s v = %s;", acc, CTypes.load(t, "xp[at]"));
-                    src.line("if (best < 0 || v > res) { res = v; best = base + at; }");
+                    // storage_order 1: Indices count the spatial axes column-major (the first fastest), as ONNX does
+                    src.line("if (best < 0 || v > res) { res = v; best = base + %s; }", colMajor ? columnMajorOffset(in) : "at");
                 } else if (includePad) {
                     src.line("count++;");
                     src.line("if (%s) res += (%s)%s;", inside, acc, CTypes.load(t, "xp[" + Window.offset("i", in) + "]"));
@@ -107,6 +107,17 @@ public final class PoolTemplate implements KernelTemplate {
         long blocks = Math.min(Index.ceilDiv(total, THREADS), 1L << 20);
         return List.of(new KernelSpec(entry, src.toString(), entry, KernelSpec.Dim3.of(blocks), KernelSpec.Dim3.of(THREADS), 0,
                 fb.params(), fb.origins()));
+    }
+
+    /** {@code i0 + i1 * in[0] + i2 * in[0] * in[1]...}: the spatial offset with the first axis fastest. */
+    static String columnMajorOffset(long[] in) {
+        List<String> t = new ArrayList<>();
+        long stride = 1;
+        for (int a = 0; a < in.length; a++) {
+            t.add(stride == 1 ? "i" + a : "i" + a + " * " + Index.ll(stride));
+            stride *= in[a];
+        }
+        return "(" + String.join(" + ", t) + ")";
     }
 
     private static String insideTest(int r, long[] in) {

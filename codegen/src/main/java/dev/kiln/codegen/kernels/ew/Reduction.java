@@ -25,13 +25,14 @@ record Reduction(Node node, String op, Set<Integer> axes, boolean keepdims, DTyp
             axes.add((int) norm(n.attrInt("axis", 0), in.length));
         } else if (n.hasInput(1)) {
             Tensor t = b.constant(n.input(1));
-            if (t == null) throw n.error(new UnsupportedException("reduction axes must be a constant for GPU code"));
-            for (long a : t.toLongs()) axes.add((int) norm(a, in.length));
+            // an axes input of static shape [0] is empty whether or not its (absent) values are known
+            boolean empty = t == null && n.input(1).shape().isStatic() && n.input(1).shape().numel() == 0;
+            if (t == null && !empty) throw n.error(new UnsupportedException("reduction axes must be a constant for GPU code"));
+            if (t != null) for (long a : t.toLongs()) axes.add((int) norm(a, in.length));
         }
-        if (axes.isEmpty()) {
-            if (n.attrInt("noop_with_empty_axes", 0) != 0) throw n.error(new UnsupportedException("a no-op reduction should have been canonicalized away"));
+        // absent or empty axes: all axes, unless noop_with_empty_axes=1, which reduces none (each element alone)
+        if (axes.isEmpty() && !n.op().startsWith("Arg") && n.attrInt("noop_with_empty_axes", 0) == 0)
             for (int d = 0; d < in.length; d++) axes.add(d);
-        }
         DType t = n.input(0).dtype();
         CTypes.compute(t);
         return new Reduction(n, n.op(), axes, keep, t);

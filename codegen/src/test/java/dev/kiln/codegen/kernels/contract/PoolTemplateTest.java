@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.kiln.codegen.kernels.contract.Fixtures.type;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PoolTemplateTest {
@@ -52,14 +52,22 @@ class PoolTemplateTest {
         if (attrs.get(name) instanceof Attr.Ints i) attrs.put(name, Attr.of(i.values().get(0)));
     }
 
+    /** x[h][w] = 4h + w: each 2x2 window's max is its bottom-right tap; storage_order 1 numbers it w * H + h. */
     @Test
-    void columnMajorIndicesAreUnsupported() {
+    void columnMajorIndicesCountTheFirstSpatialAxisFastest() throws Exception {
         TensorType y = type("f32", "1x1x2x2");
         Graph outer = Fixtures.outer("pool", "p", Fixtures.oneOp("MaxPool",
                 Map.of("kernel_shape", Fixtures.ints("2,2"), "strides", Fixtures.ints("2,2"), "storage_order", Attr.of(1L)),
                 List.of(type("f32", "1x1x4x4")), List.of(y, TensorType.of(DType.I64, 1, 1, 2, 2)), false));
-        UnsupportedException e = assertThrows(UnsupportedException.class,
-                () -> t.emit(Fixtures.fused(outer), outer, new CodegenContext(CodegenOptions.defaults())));
-        assertTrue(e.getMessage().contains("storage_order"), e.getMessage());
+        KernelSpec k = Fixtures.emit(t, outer);
+        assertEquals(3, k.params().size());
+        Nvcc.compile(k);
+        double[] x = new double[16];
+        for (int i = 0; i < 16; i++) x[i] = i;
+        List<double[]> out = dev.kiln.codegen.kernels.HostKernel.run(k.source(), k.entry(), List.of(
+                dev.kiln.codegen.kernels.HostKernel.Buf.in(dev.kiln.ir.Tensor.ofDoubles(DType.F32, new long[] {1, 1, 4, 4}, x)),
+                dev.kiln.codegen.kernels.HostKernel.Buf.out(DType.F32, 4), dev.kiln.codegen.kernels.HostKernel.Buf.out(DType.I64, 4)));
+        assertArrayEquals(new double[] {5, 7, 13, 15}, out.get(0));
+        assertArrayEquals(new double[] {5, 13, 7, 15}, out.get(1));   // row-major would be 5, 7, 13, 15
     }
 }

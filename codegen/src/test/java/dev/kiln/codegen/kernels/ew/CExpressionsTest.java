@@ -29,10 +29,7 @@ class CExpressionsTest {
     /** op -> why it has no GPU expression (it never reaches codegen, or only for some dtypes). */
     static final Map<String, String> UNSUPPORTED = Map.of(
             "CastLike", "canonicalize turns it into Cast",
-            "Dropout", "canonicalize turns inference Dropout into Identity; training mode draws random masks",
-            "Pow/i32", "integer powers need an exact loop, not powf (falls back to the reference backend)",
-            "Pow/i64", "integer powers need an exact loop, not powf (falls back to the reference backend)",
-            "Pow/u8", "integer powers need an exact loop, not powf (falls back to the reference backend)");
+            "Dropout", "canonicalize turns inference Dropout into Identity; training mode draws random masks");
 
     static final List<DType> DTYPES = List.of(DType.F32, DType.F64, DType.F16, DType.I32, DType.I64, DType.U8, DType.BOOL);
 

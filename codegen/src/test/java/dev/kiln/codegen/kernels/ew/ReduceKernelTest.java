@@ -102,4 +102,16 @@ class ReduceKernelTest {
         Graph g = fused("reduce", b, "bad");
         assertThrows(UnsupportedException.class, () -> emit(g));
     }
+
+    /** ONNX's default-axes cases pass axes as an int64[0] input: all axes, or none with noop_with_empty_axes=1. */
+    @Test void emptyAxesInputReducesAllAxesOrNone() {
+        KernelSpec all = emit(single("ReduceSum", Map.of("keepdims", Attr.of(1L)), List.of(t(DType.F32, 3, 2, 2), t(DType.I64, 0))));
+        assertEquals(1, all.grid().x(), "one row: everything reduces to one value");
+        assertTrue(all.source().contains("12"), "the row has 3*2*2 = 12 columns");
+        KernelSpec none = emit(single("ReduceSum", Map.of("noop_with_empty_axes", Attr.of(1L)), List.of(t(DType.F32, 3, 2, 2), t(DType.I64, 0))));
+        assertEquals(3, none.grid().x(), "12 rows of one element, 4 rows per block");
+        NvccPtx.compileAll(List.of(all.source(), none.source()));
+        // axes of unknown values still cannot be compiled
+        assertThrows(UnsupportedException.class, () -> emit(single("ReduceSum", Map.of(), List.of(t(DType.F32, 3, 2, 2), t(DType.I64, 1)))));
+    }
 }
