@@ -99,10 +99,10 @@ class FusionPassesTest {
         assertEquals(Map.of("conv", 1), kernels(out));
         assertEquals("conv epilogues 1, ops fused 2", rec.get(1).counters());
         Graph body = ((Attr.GraphValue) out.nodes().select(n -> n.op().equals("Fused")).getFirst().attrs().get("body")).value();
-        // the conv weight stays a kernel input (contraction kernels read operands from memory); the small
-        // epilogue bias is inlined into the body
-        assertEquals(List.of("Conv", "Constant", "Add", "Relu"), body.nodes().collect(Node::op).castToList());
-        assertEquals(2, body.inputs().size());
+        // contraction groups keep non-scalar constants (weight, epilogue bias) as kernel inputs: their
+        // kernels read operands from memory
+        assertEquals(List.of("Conv", "Add", "Relu"), body.nodes().collect(Node::op).castToList());
+        assertEquals(3, body.inputs().size());
         assertEquals("x", body.inputs().get(0).name().substring(body.inputs().get(0).name().indexOf('.') + 1));
         assertSameResults(g, out, 2, 1e-5, 1e-6);
     }
