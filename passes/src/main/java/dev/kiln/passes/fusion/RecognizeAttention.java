@@ -97,6 +97,14 @@ public final class RecognizeAttention implements Pass {
         int p = sole(ix, pv.input(0), pvAt);
         if (p < 0) return null;
         Node pn = ix.node(p);
+        // torch's export guards the softmax: Where(IsNaN(P), 0, P) makes fully masked rows 0, as Attention does
+        if (pn.op().equals("Where") && isNanGuard(ix, pn, p)) {
+            nodes.add(p);
+            nodes.add(ix.producer(pn.input(0)));
+            p = ix.producer(pn.input(2));
+            if (p < 0) return null;
+            pn = ix.node(p);
+        }
         Value x;
         if (pn.op().equals("Softmax")) {
             if (Shapes.axis(pn.attrInt("axis", -1), 4) != 3) return null;
@@ -165,6 +173,11 @@ public final class RecognizeAttention implements Pass {
         Node qkn = ix.node(qkAt);
         nodes.add(qkAt);
         Value q = qkn.input(0), kt = qkn.input(1), v = pv.input(1);
+        // torch's SDPA export scales both operands by sqrt(scale): MatMul(Mul(Q, c), Mul(Kt, c))
+        double[] operandScale = {1};
+        q = unscale(ix, q, qkAt, nodes, operandScale);
+        kt = unscale(ix, kt, qkAt, nodes, operandScale);
+        scale *= operandScale[0];
         if (!rank4(q) || !rank4(kt) || !shapesFit(q, kt, v)) return null;
         DType dt = q.dtype();
         if (!dt.isFloat() || kt.dtype() != dt || v.dtype() != dt) return null;
@@ -172,6 +185,35 @@ public final class RecognizeAttention implements Pass {
         int t = ix.producer(kt);
         if (t >= 0 && ix.node(t).op().equals("Transpose") && ix.soleUse(kt, qkAt)) nodes.add(t); // replaced by keyOf
         return new Match(q, kt, v, mask, invert, scale, nodes);
+    }
+
+    /** {@code Where(IsNaN(s), 0, s)} where s is read by nothing else and the IsNaN only by the Where. */
+    private static boolean isNanGuard(FusionGroups.Index ix, Node where, int whereAt) {
+        Value s = where.input(2);
+        int isNan = ix.producer(where.input(0));
+        Tensor zero = ix.constant(where.input(1));
+        if (isNan < 0 || zero == null || zero.numel() != 1 || zero.getDouble(0) != 0 || ix.producer(s) < 0) return false;
+        Node in = ix.node(isNan);
+        return in.op().equals("IsNaN") && in.input(0).equals(s) && ix.soleUse(where.input(0), whereAt)
+                && ix.users(s).size() == 2 && !ix.isGraphOutput(s) && where.output(0).shape().equals(s.shape());
+    }
+
+    /** {@code x} for {@code x * c} or {@code x / c} (c a scalar constant, read only by {@code user}); else {@code v}. */
+    private static Value unscale(FusionGroups.Index ix, Value v, int user, Set<Integer> nodes, double[] scale) {
+        int p = ix.producer(v);
+        if (p < 0 || !ix.soleUse(v, user)) return v;
+        Node n = ix.node(p);
+        if (!n.op().equals("Mul") && !n.op().equals("Div")) return v;
+        Tensor c1 = ix.constant(n.input(1)), c0 = ix.constant(n.input(0));
+        int side;
+        double c;
+        if (c1 != null && c1.numel() == 1) { side = 0; c = c1.getDouble(0); }
+        else if (c0 != null && c0.numel() == 1 && n.op().equals("Mul")) { side = 1; c = c0.getDouble(0); }
+        else return v;
+        if (!n.input(side).shape().equals(v.shape())) return v;
+        scale[0] *= n.op().equals("Div") ? 1 / c : c;
+        nodes.add(p);
+        return n.input(side);
     }
 
     private static boolean fromScale(FusionGroups.Index ix, Value v) {
