@@ -7,8 +7,10 @@ import java.util.Objects;
 /**
  * How to compile a model. Immutable; start from {@link #defaults()} and change with the {@code with*} methods.
  *
- * @param precision  element type for float weights and activations; FP16/BF16 are recorded (report, bundle
- *                   manifest) but not converted yet: the model compiles in its own float types
+ * @param precision  element type for f32 weights and activations: FP32 keeps the model's types; FP16/BF16 convert
+ *                   f32 constants and values to that type ({@code convert-precision}, before fusion), keeping
+ *                   reductions (softmax sums, normalization statistics), Pow and shape arithmetic in f32; the
+ *                   compiled model's inputs and outputs stay f32, so it is fed and read exactly like the FP32 one
  * @param arch       target GPU architecture ({@code sm_90}); null means the GPU of this machine, else sm_90
  * @param dumpDir    folder for the IR after every pass, every kernel's {@code .cu} and crash reproducers; or null
  * @param verifyEach run the IR verifier after every pass

@@ -124,10 +124,12 @@ class CompileTest {
         try (var s = Files.list(dir.resolve("kernels"))) { assertEquals(1, s.count()); }
     }
 
-    @Test void fp16IsRecordedAndSaidToBeUnapplied() {
+    @Test void fp16IsRecordedAndApplied() {
         CompiledModel m = Kiln.compile(TestModels.reluAdd(), OPTS.withPrecision(CompileOptions.Precision.FP16));
         assertEquals(CompileOptions.Precision.FP16, m.report().precision());
-        assertTrue(m.report().precisionNote().contains("not applied"));
+        assertTrue(m.report().precisionNote().contains("computed in fp16"), m.report().precisionNote());
+        // relu(x + w) with these values is exact in f16: the same hand values through the converted IR
+        assertEquals(List.of(TestModels.RELU_X_PLUS_W), m.runReference(List.of(TestModels.X)));
     }
 
     /** Tiny helper so a test reads as one expression. */

@@ -54,11 +54,18 @@ public final class ModelCompiler {
         List<KernelSpec> specs = Kernels.codegen().generate(g, new CodegenOptions(options.allowTf32(), arch));
         ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
         if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
-        String note = options.precision() == CompileOptions.Precision.FP32 ? ""
-                : "precision " + options.precision().text() + " requested: recorded, not applied yet (float types kept as in the model)";
+        String note = options.precision() == CompileOptions.Precision.FP32 ? "" : precisionNote(options.precision(), pm.records());
         CompileReport report = new CompileReport(g.name(), pm.records(), specs.size(), memory.peakBytes(), memory.weightBytes(),
                 memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000);
         return new Result(g, memory, specs, plan, report);
+    }
+
+    /** "f32 computed in f16 (inputs and outputs stay f32): constants converted 12, ..." from convert-precision's counters. */
+    private static String precisionNote(CompileOptions.Precision p, List<PassManager.Record> records) {
+        String counters = records.stream().filter(r -> r.pass().equals(dev.kiln.passes.ConvertPrecision.NAME))
+                .map(PassManager.Record::counters).filter(c -> !c.isEmpty()).findFirst().orElse("no f32 values");
+        return "precision " + p.text() + ": f32 computed in " + p.text() + " (inputs and outputs stay f32; reductions, Pow and "
+                + "shape arithmetic in f32): " + counters;
     }
 
     private static void dumpKernels(Path dir, List<KernelSpec> specs) {

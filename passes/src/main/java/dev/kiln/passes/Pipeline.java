@@ -19,6 +19,12 @@ public final class Pipeline {
 
     /** {@code inputValues}: inputs specialized on their values (shape tensors), see {@link SpecializeShapes}. */
     public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues) {
+        return standard(inputShapes, inputValues, dev.kiln.ir.DType.F32);
+    }
+
+    /** {@code precision}: F32 (as the model is), F16 or BF16 (see {@link ConvertPrecision}). */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
+                                      dev.kiln.ir.DType precision) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
         p.add(new SpecializeShapes(inputShapes, inputValues));
@@ -42,6 +48,9 @@ public final class Pipeline {
         p.add(new RecognizeAttention());
         // it leaves the scale and axes constants of the matched pattern unused
         p.add(new EliminateDeadCode());
+        // after canonicalize/folding and recognize-attention (no Casts inside the patterns), before fusion,
+        // so the Casts it adds fuse into the kernels around them; absent for f32
+        if (precision != dev.kiln.ir.DType.F32) p.add(new ConvertPrecision(precision));
         // epilogues before elementwise chains: a bias+activation belongs in the matmul/conv kernel
         p.add(new FuseEpilogues());
         // reductions take their elementwise prologue/epilogue before fuse-elementwise can claim them
