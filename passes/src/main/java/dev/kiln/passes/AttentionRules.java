@@ -1,0 +1,234 @@
+package dev.kiln.passes;
+
+import dev.kiln.ir.Attr;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.Node;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.Value;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The {@link Canonicalize} rules for the attention family, in a file of their own so Decompositions stays
+ * small. Attention is a primitive only in the form the GPU kernel takes: 4-D Q[B,Hq,S,D], K[B,Hkv,L,D],
+ * V[B,Hkv,L,Dv], an optional attn_mask, is_causal with the diagonal at offset 0, scale and softcap. The other
+ * forms become that one (see ir/ops/linalg/Attention for the semantics):
+ * <ul>
+ * <li>3-D inputs [B,S,H·D]: Reshape [B,S,H,D] + Transpose to [B,H,S,D]; the result goes back the same way.</li>
+ * <li>past_key/past_value: Concat(past, K/V) on the sequence axis, which also is present_key/present_value.</li>
+ * <li>causal with a past (diagonal offset by the past length P: key j is kept for query i iff j <= i + P) or
+ * with nonpad_kv_seqlen (offset nonpad[b] - S) and nonpad_kv_seqlen itself (key j kept iff j < nonpad[b]):
+ * an explicit boolean keep-mask, And-ed into a bool attn_mask or applied to an additive one by Where(keep,
+ * m, -inf). A user mask shorter than the keys is first padded with "masked" (false, or -inf), as the
+ * reference reads it.</li>
+ * </ul>
+ * The qk_matmul_output 4th output has no rewrite: such a node stays and is reported non-primitive.
+ *
+ * <p>RotaryEmbedding becomes Gather (cos/sin rows by position_ids), Slice, Mul, Sub/Add and Concat, with
+ * Reshape for 3-D inputs and for the interleaved pairs; f16/bf16 compute in f32 like the reference's wider
+ * arithmetic.
+ */
+final class AttentionRules {
+    private AttentionRules() {}
+
+    private static Value op(Emitter e, Node n, String op, Value... in) { return e.op(op, Map.of(), n.origin(), in); }
+
+    private static Value reshape(Emitter e, Node n, Value x, long... shape) { return op(e, n, "Reshape", x, e.longs(shape)); }
+
+    private static Value transpose(Emitter e, Node n, Value x, long... perm) {
+        return e.op("Transpose", Map.of("perm", Attr.ints(perm)), n.origin(), x);
+    }
+
+    private static Value concat(Emitter e, Node n, long axis, Value... in) {
+        return e.op("Concat", Map.of("axis", Attr.of(axis)), n.origin(), in);
+    }
+
+    private static Value slice(Emitter e, Node n, Value x, long axis, long from, long to) {
+        return op(e, n, "Slice", x, e.longs(from), e.longs(to), e.longs(axis));
+    }
+
+    private static Value cast(Emitter e, Node n, Value x, DType to) {
+        return x.dtype() == to ? x : e.op("Cast", Map.of("to", Attr.of(to.onnxCode())), n.origin(), x);
+    }
+
+    private static boolean isStatic(Node n, int i) { return !n.hasInput(i) || n.input(i).shape().isStatic(); }
+
+    // ---- Attention ----
+
+    /** Binds Y (and present_key/present_value) of a non-kernel Attention form; false for the kernel's own form. */
+    static boolean attention(Node n, Emitter e) {
+        for (int i = 0; i < n.inputs().size(); i++) if (!isStatic(n, i)) return false;
+        if (n.outputs().size() > 3 && !n.output(3).isNone()) return false; // qk_matmul_output: no rewrite
+        Value q0 = e.get(n.input(0)), k0 = e.get(n.input(1)), v0 = e.get(n.input(2));
+        boolean threeD = q0.shape().rank() == 3, past = n.hasInput(4), nonpad = n.hasInput(6);
+        boolean presentUsed = n.outputs().size() > 1 && !n.output(1).isNone() || n.outputs().size() > 2 && !n.output(2).isNone();
+        if (!threeD && !past && !nonpad && !presentUsed) return false; // already the kernel's form
+        if (past && e.get(n.input(4)).shape().rank() != 4) return false;
+        long hq, hkv;
+        Value q = q0, k = k0, v = v0;
+        if (threeD) {
+            hq = n.attrInt("q_num_heads", 0);
+            hkv = n.attrInt("kv_num_heads", 0);
+            q = toHeads(e, n, q0, hq);
+            k = toHeads(e, n, k0, hkv);
+            v = toHeads(e, n, v0, hkv);
+        }
+        long b = q.shape().dim(0).size(), sq = q.shape().dim(2).size();
+        long pastLen = 0;
+        if (past) {
+            pastLen = e.get(n.input(4)).shape().dim(2).size();
+            k = concat(e, n, 2, e.get(n.input(4)), k);
+            v = concat(e, n, 2, e.get(n.input(5)), v);
+        }
+        long t = k.shape().dim(2).size();
+        boolean causal = n.attrInt("is_causal", 0) != 0;
+        boolean kernelCausal = causal && !past && !nonpad; // the kernel's diagonal has offset 0
+
+        Value keep = null; // [B|1, 1, S, T] bool, true where a key is kept
+        if (causal && !kernelCausal) {
+            if (past) keep = e.constant(causalKeep(sq, t, pastLen)); // j <= i + P
+            else keep = op(e, n, "LessOrEqual", e.constant(shifted(sq, t)), nonpad4(e, n, b)); // j - i + S <= nonpad[b]
+        }
+        if (nonpad) {
+            Value np = op(e, n, "Less", e.constant(keyIndex(t)), nonpad4(e, n, b)); // j < nonpad[b]
+            keep = keep == null ? np : op(e, n, "And", keep, np);
+        }
+        Value mask = n.hasInput(3) ? e.get(n.input(3)) : Value.NONE;
+        if (keep != null) {
+            if (mask.isNone()) mask = keep;
+            else {
+                mask = padKeys(e, n, mask, t);
+                mask = mask.dtype().isBool() ? op(e, n, "And", mask, keep)
+                        : op(e, n, "Where", keep, mask, e.scalar(mask.dtype(), Double.NEGATIVE_INFINITY));
+            }
+        }
+
+        Map<String, Attr> attrs = new HashMap<>();
+        for (String a : new String[] {"scale", "softcap", "softmax_precision"})
+            if (n.hasAttr(a)) attrs.put(a, n.attrs().castToSortedMap().get(a));
+        if (kernelCausal) attrs.put("is_causal", Attr.of(1));
+        Value y = mask.isNone() ? e.op("Attention", attrs, n.origin(), q, k, v) : e.op("Attention", attrs, n.origin(), q, k, v, mask);
+        if (threeD) {
+            long hqN = y.shape().dim(1).size(), dv = y.shape().dim(3).size();
+            y = reshape(e, n, transpose(e, n, y, 0, 2, 1, 3), b, sq, hqN * dv);
+        }
+        if (presentUsed) { // without a past, present_key/present_value are K and V in heads form
+            if (n.outputs().size() > 1) e.bind(n, 1, k);
+            if (n.outputs().size() > 2) e.bind(n, 2, v);
+        }
+        e.bind(n, 0, y);
+        return true;
+    }
+
+    /** [B,S,H·D] as [B,H,S,D]. */
+    private static Value toHeads(Emitter e, Node n, Value x, long heads) {
+        long[] s = x.shape().sizes();
+        return transpose(e, n, reshape(e, n, x, s[0], s[1], heads, s[2] / heads), 0, 2, 1, 3);
+    }
+
+    /** nonpad_kv_seqlen [B] as [B,1,1,1]. */
+    private static Value nonpad4(Emitter e, Node n, long b) { return reshape(e, n, e.get(n.input(6)), b, 1, 1, 1); }
+
+    /** [1,1,1,T]: the key index j. */
+    private static Tensor keyIndex(long t) {
+        long[] v = new long[(int) t];
+        for (int j = 0; j < t; j++) v[j] = j;
+        return Tensor.ofLongs(DType.I64, new long[] {1, 1, 1, t}, v);
+    }
+
+    /** [1,1,S,T]: j - i + S, which is <= nonpad[b] exactly where j <= i + (nonpad[b] - S). */
+    private static Tensor shifted(long s, long t) {
+        long[] v = new long[(int) (s * t)];
+        for (int i = 0; i < s; i++) for (int j = 0; j < t; j++) v[(int) (i * t + j)] = j - i + s;
+        return Tensor.ofLongs(DType.I64, new long[] {1, 1, s, t}, v);
+    }
+
+    /** [1,1,S,T] bool: j <= i + past. */
+    private static Tensor causalKeep(long s, long t, long past) {
+        boolean[] v = new boolean[(int) (s * t)];
+        for (int i = 0; i < s; i++) for (int j = 0; j < t; j++) v[(int) (i * t + j)] = j <= i + past;
+        return Tensor.ofBools(new long[] {1, 1, s, t}, v);
+    }
+
+    /** A mask whose last axis is shorter than T, padded with "masked" keys (false / -inf) to T. */
+    private static Value padKeys(Emitter e, Node n, Value m, long t) {
+        long[] s = m.shape().sizes();
+        long last = s[s.length - 1];
+        if (last == t) return m;
+        long[] fill = s.clone();
+        fill[s.length - 1] = t - last;
+        Tensor pad = m.dtype().isBool() ? Tensor.ofBools(fill, new boolean[(int) Tensor.numel(fill)])
+                : Tensor.ofDoubles(m.dtype(), fill, filled((int) Tensor.numel(fill), Double.NEGATIVE_INFINITY));
+        return concat(e, n, s.length - 1, m, e.constant(pad));
+    }
+
+    private static double[] filled(int k, double x) {
+        double[] r = new double[k];
+        Arrays.fill(r, x);
+        return r;
+    }
+
+    // ---- RotaryEmbedding ----
+
+    /**
+     * y1 = c·x1 - s·x2, y2 = s·x1 + c·x2 over the first R features of each head, (x1, x2) the halves (or the
+     * even/odd features when interleaved); the remaining D - R features pass through.
+     */
+    static Value rotaryEmbedding(Node n, Emitter e) {
+        for (int i = 0; i < n.inputs().size(); i++) if (!isStatic(n, i)) return null;
+        Value x0 = e.get(n.input(0));
+        DType dt = x0.dtype();
+        long[] xs = x0.shape().sizes();
+        boolean four = xs.length == 4;
+        long b = xs[0], h, s, d;
+        if (four) { h = xs[1]; s = xs[2]; d = xs[3]; }
+        else {
+            h = n.attrInt("num_heads", 0);
+            s = xs[1];
+            if (h <= 0 || xs[2] % h != 0) return null;
+            d = xs[2] / h;
+        }
+        long rot = n.attrInt("rotary_embedding_dim", 0);
+        if (rot == 0) rot = d;
+        if (rot > d || rot % 2 != 0) return null;
+        long half = rot / 2;
+        Value cos = e.get(n.input(1)), sin = e.get(n.input(2));
+        if (cos.shape().dim(cos.shape().rank() - 1).size() != half) return null;
+        if (n.hasInput(3)) {
+            if (cos.shape().rank() != 2) return null;
+            Value pos = e.get(n.input(3));
+            cos = e.op("Gather", Map.of("axis", Attr.of(0)), n.origin(), cos, pos);
+            sin = e.op("Gather", Map.of("axis", Attr.of(0)), n.origin(), sin, pos);
+        } else if (cos.shape().rank() != 3) return null;
+        // work on x as [B,H,S,D] (4-D) or [B,S,H,D] (3-D); the [B,S,R/2] caches broadcast over the head axis
+        long[] cs = four ? new long[] {b, 1, s, half} : new long[] {b, s, 1, half};
+        DType ct = dt.isLowPrecisionFloat() ? DType.F32 : dt;
+        Value x = cast(e, n, four ? x0 : reshape(e, n, x0, b, s, h, d), ct);
+        Value c = cast(e, n, reshape(e, n, cos, cs), ct), sn = cast(e, n, reshape(e, n, sin, cs), ct);
+        long[] xd = x.shape().sizes();
+        Value xr = rot == d ? x : slice(e, n, x, 3, 0, rot);
+        Value x1, x2;
+        boolean il = n.attrInt("interleaved", 0) != 0;
+        long[] pairs = {xd[0], xd[1], xd[2], half, 2};
+        if (il) {
+            Value p = reshape(e, n, xr, pairs);
+            x1 = reshape(e, n, slice(e, n, p, 4, 0, 1), xd[0], xd[1], xd[2], half);
+            x2 = reshape(e, n, slice(e, n, p, 4, 1, 2), xd[0], xd[1], xd[2], half);
+        } else {
+            x1 = slice(e, n, xr, 3, 0, half);
+            x2 = slice(e, n, xr, 3, half, rot);
+        }
+        Value y1 = op(e, n, "Sub", op(e, n, "Mul", c, x1), op(e, n, "Mul", sn, x2));
+        Value y2 = op(e, n, "Add", op(e, n, "Mul", sn, x1), op(e, n, "Mul", c, x2));
+        Value y;
+        if (il) {
+            long[] one = {xd[0], xd[1], xd[2], half, 1};
+            y = reshape(e, n, concat(e, n, 4, reshape(e, n, y1, one), reshape(e, n, y2, one)), xd[0], xd[1], xd[2], rot);
+        } else y = concat(e, n, 3, y1, y2);
+        if (rot < d) y = concat(e, n, 3, y, slice(e, n, x, 3, rot, d));
+        y = cast(e, n, y, dt);
+        return four ? y : reshape(e, n, y, xs);
+    }
+}
