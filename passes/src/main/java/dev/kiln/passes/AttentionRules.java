@@ -53,6 +53,8 @@ final class AttentionRules {
         return x.dtype() == to ? x : e.op("Cast", Map.of("to", Attr.of(to.onnxCode())), n.origin(), x);
     }
 
+    private static boolean used(Node n, int output) { return n.outputs().size() > output && !n.output(output).isNone(); }
+
     private static boolean isStatic(Node n, int i) { return !n.hasInput(i) || n.input(i).shape().isStatic(); }
 
     // ---- Attention ----
@@ -60,10 +62,10 @@ final class AttentionRules {
     /** Binds Y (and present_key/present_value) of a non-kernel Attention form; false for the kernel's own form. */
     static boolean attention(Node n, Emitter e) {
         for (int i = 0; i < n.inputs().size(); i++) if (!isStatic(n, i)) return false;
-        if (n.outputs().size() > 3 && !n.output(3).isNone()) return false; // qk_matmul_output: no rewrite
+        if (used(n, 3)) return false; // qk_matmul_output: no rewrite
         Value q0 = e.get(n.input(0)), k0 = e.get(n.input(1)), v0 = e.get(n.input(2));
         boolean threeD = q0.shape().rank() == 3, past = n.hasInput(4), nonpad = n.hasInput(6);
-        boolean presentUsed = n.outputs().size() > 1 && !n.output(1).isNone() || n.outputs().size() > 2 && !n.output(2).isNone();
+        boolean presentUsed = used(n, 1) || used(n, 2);
         if (!threeD && !past && !nonpad && !presentUsed) return false; // already the kernel's form
         if (past && e.get(n.input(4)).shape().rank() != 4) return false;
         long hq, hkv;
@@ -80,7 +82,9 @@ final class AttentionRules {
         if (past) {
             pastLen = e.get(n.input(4)).shape().dim(2).size();
             k = concat(e, n, 2, e.get(n.input(4)), k);
+            if (used(n, 1)) { e.bind(n, 1, k); k = e.get(n.output(1)); } // right away: the Concat takes the output's name
             v = concat(e, n, 2, e.get(n.input(5)), v);
+            if (used(n, 2)) { e.bind(n, 2, v); v = e.get(n.output(2)); }
         }
         long t = k.shape().dim(2).size();
         boolean causal = n.attrInt("is_causal", 0) != 0;
@@ -114,11 +118,11 @@ final class AttentionRules {
             long hqN = y.shape().dim(1).size(), dv = y.shape().dim(3).size();
             y = reshape(e, n, transpose(e, n, y, 0, 2, 1, 3), b, sq, hqN * dv);
         }
-        if (presentUsed) { // without a past, present_key/present_value are K and V in heads form
-            if (n.outputs().size() > 1) e.bind(n, 1, k);
-            if (n.outputs().size() > 2) e.bind(n, 2, v);
-        }
         e.bind(n, 0, y);
+        if (!past) { // present_key/present_value are K and V in heads form
+            if (used(n, 1)) e.bind(n, 1, k);
+            if (used(n, 2)) e.bind(n, 2, v);
+        }
         return true;
     }
 
