@@ -6,7 +6,6 @@ import dev.kiln.ir.Node;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.Value;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -21,7 +20,7 @@ import java.util.Map;
  * <li>causal with a past (diagonal offset by the past length P: key j is kept for query i iff j <= i + P) or
  * with nonpad_kv_seqlen (offset nonpad[b] - S) and nonpad_kv_seqlen itself (key j kept iff j < nonpad[b]):
  * an explicit boolean keep-mask, And-ed into a bool attn_mask or applied to an additive one by Where(keep,
- * m, -inf). A user mask shorter than the keys is first padded with "masked" (false, or -inf), as the
+ * m, -inf). A user mask shorter than the keys is first Pad-ded with "masked" (false, or -inf), as the
  * reference reads it.</li>
  * </ul>
  * The qk_matmul_output 4th output has no rewrite: such a node stays and is reported non-primitive.
@@ -156,22 +155,16 @@ final class AttentionRules {
         return Tensor.ofBools(new long[] {1, 1, s, t}, v);
     }
 
-    /** A mask whose last axis is shorter than T, padded with "masked" keys (false / -inf) to T. */
+    /** A mask whose last axis is shorter than T, Pad-ded with "masked" keys (false / -inf) to T. */
     private static Value padKeys(Emitter e, Node n, Value m, long t) {
         long[] s = m.shape().sizes();
         long last = s[s.length - 1];
         if (last == t) return m;
-        long[] fill = s.clone();
-        fill[s.length - 1] = t - last;
-        Tensor pad = m.dtype().isBool() ? Tensor.ofBools(fill, new boolean[(int) Tensor.numel(fill)])
-                : Tensor.ofDoubles(m.dtype(), fill, filled((int) Tensor.numel(fill), Double.NEGATIVE_INFINITY));
-        return concat(e, n, s.length - 1, m, e.constant(pad));
-    }
-
-    private static double[] filled(int k, double x) {
-        double[] r = new double[k];
-        Arrays.fill(r, x);
-        return r;
+        long[] pads = new long[2 * s.length];
+        pads[2 * s.length - 1] = t - last;
+        // a scalar fill (or none: false for bool), which the movement kernel takes as a literal
+        return m.dtype().isBool() ? op(e, n, "Pad", m, e.longs(pads))
+                : op(e, n, "Pad", m, e.longs(pads), e.scalar(m.dtype(), Double.NEGATIVE_INFINITY));
     }
 
     // ---- RotaryEmbedding ----
