@@ -23,7 +23,8 @@ import java.util.Map;
  * m, -inf). A user mask shorter than the keys is first Pad-ded with "masked" (false, or -inf), as the
  * reference reads it.</li>
  * </ul>
- * The qk_matmul_output 4th output has no rewrite: such a node stays and is reported non-primitive.
+ * With the qk_matmul_output 4th output used (the kernel never writes the scores) attention is written out in
+ * MatMul, Tanh, Where/Add, a zero-safe softmax and MatMul, and no Attention is left.
  *
  * <p>RotaryEmbedding becomes Gather (cos/sin rows by position_ids), Slice, Mul, Sub/Add and Concat, with
  * Reshape for 3-D inputs and for the interleaved pairs; f16/bf16 compute in f32 like the reference's wider
@@ -61,11 +62,11 @@ final class AttentionRules {
     /** Binds Y (and present_key/present_value) of a non-kernel Attention form; false for the kernel's own form. */
     static boolean attention(Node n, Emitter e) {
         for (int i = 0; i < n.inputs().size(); i++) if (!isStatic(n, i)) return false;
-        if (used(n, 3)) return false; // qk_matmul_output: no rewrite
         Value q0 = e.get(n.input(0)), k0 = e.get(n.input(1)), v0 = e.get(n.input(2));
         boolean threeD = q0.shape().rank() == 3, past = n.hasInput(4), nonpad = n.hasInput(6);
         boolean presentUsed = used(n, 1) || used(n, 2);
-        if (!threeD && !past && !nonpad && !presentUsed) return false; // already the kernel's form
+        boolean explicit = used(n, 3); // qk_matmul_output: no Attention left, the scores are computed in the open
+        if (!threeD && !past && !nonpad && !presentUsed && !explicit) return false; // already the kernel's form
         if (past && e.get(n.input(4)).shape().rank() != 4) return false;
         long hq, hkv;
         Value q = q0, k = k0, v = v0;
@@ -87,11 +88,11 @@ final class AttentionRules {
         }
         long t = k.shape().dim(2).size();
         boolean causal = n.attrInt("is_causal", 0) != 0;
-        boolean kernelCausal = causal && !past && !nonpad; // the kernel's diagonal has offset 0
+        boolean kernelCausal = causal && !past && !nonpad && !explicit; // the kernel's diagonal has offset 0
 
         Value keep = null; // [B|1, 1, S, T] bool, true where a key is kept
         if (causal && !kernelCausal) {
-            if (past) keep = e.constant(causalKeep(sq, t, pastLen)); // j <= i + P
+            if (!nonpad || past) keep = e.constant(causalKeep(sq, t, pastLen)); // j <= i + P
             else keep = op(e, n, "LessOrEqual", e.constant(shifted(sq, t)), nonpad4(e, n, b)); // j - i + S <= nonpad[b]
         }
         if (nonpad) {
@@ -99,6 +100,7 @@ final class AttentionRules {
             keep = keep == null ? np : op(e, n, "And", keep, np);
         }
         Value mask = n.hasInput(3) ? e.get(n.input(3)) : Value.NONE;
+        if (!mask.isNone() && explicit) mask = padKeys(e, n, mask, t);
         if (keep != null) {
             if (mask.isNone()) mask = keep;
             else {
@@ -108,11 +110,12 @@ final class AttentionRules {
             }
         }
 
-        Map<String, Attr> attrs = new HashMap<>();
-        for (String a : new String[] {"scale", "softcap", "softmax_precision"})
-            if (n.hasAttr(a)) attrs.put(a, n.attrs().castToSortedMap().get(a));
-        if (kernelCausal) attrs.put("is_causal", Attr.of(1));
-        Value y = mask.isNone() ? e.op("Attention", attrs, n.origin(), q, k, v) : e.op("Attention", attrs, n.origin(), q, k, v, mask);
+        Value y;
+        if (explicit) {
+            Value[] yq = explicitScores(n, e, q, k, v, mask);
+            e.bind(n, 3, yq[1]);
+            y = yq[0];
+        } else y = kernelAttention(n, e, q, k, v, mask, kernelCausal);
         if (threeD) {
             long hqN = y.shape().dim(1).size(), dv = y.shape().dim(3).size();
             y = reshape(e, n, transpose(e, n, y, 0, 2, 1, 3), b, sq, hqN * dv);
@@ -123,6 +126,57 @@ final class AttentionRules {
             if (used(n, 2)) e.bind(n, 2, v);
         }
         return true;
+    }
+
+    /** The kernel's form: 4-D, an optional mask, is_causal at offset 0, scale, softcap. */
+    private static Value kernelAttention(Node n, Emitter e, Value q, Value k, Value v, Value mask, boolean causal) {
+        Map<String, Attr> attrs = new HashMap<>();
+        for (String a : new String[] {"scale", "softcap", "softmax_precision"})
+            if (n.hasAttr(a)) attrs.put(a, n.attrs().castToSortedMap().get(a));
+        if (causal) attrs.put("is_causal", Attr.of(1));
+        return mask.isNone() ? e.op("Attention", attrs, n.origin(), q, k, v) : e.op("Attention", attrs, n.origin(), q, k, v, mask);
+    }
+
+    /**
+     * Attention written out, for the qk_matmul_output form: s = Q·K^T·scale (mode 0), softcap c·tanh(s/c) (mode 1),
+     * plus the mask (bool: Where(keep, s, -inf)) (mode 2), softmax with a fully masked row giving zeros (mode 3),
+     * times V. GQA repeats each kv head Hq/Hkv times (Reshape, Expand, Reshape); f16/bf16 compute in f32.
+     * Returns {Y, qk}.
+     */
+    private static Value[] explicitScores(Node n, Emitter e, Value q0, Value k0, Value v0, Value mask) {
+        DType dt = q0.dtype(), ct = dt.isLowPrecisionFloat() ? DType.F32 : dt;
+        Value q = cast(e, n, q0, ct), k = repeatHeads(e, n, cast(e, n, k0, ct), q0), v = repeatHeads(e, n, cast(e, n, v0, ct), q0);
+        long d = q.shape().dim(3).size();
+        double scale = n.hasAttr("scale") ? n.attrFloat("scale", 0) : 1 / Math.sqrt(d);
+        Value sc = op(e, n, "Mul", op(e, n, "MatMul", q, transpose(e, n, k, 0, 1, 3, 2)), e.scalar(ct, scale));
+        Value[] modes = new Value[4];
+        modes[0] = sc;
+        double cap = n.attrFloat("softcap", 0);
+        if (cap > 0) sc = op(e, n, "Mul", op(e, n, "Tanh", op(e, n, "Div", sc, e.scalar(ct, cap))), e.scalar(ct, cap));
+        modes[1] = sc;
+        Value ninf = e.scalar(ct, Double.NEGATIVE_INFINITY);
+        if (!mask.isNone()) sc = mask.dtype().isBool() ? op(e, n, "Where", mask, sc, ninf) : op(e, n, "Add", sc, cast(e, n, mask, ct));
+        modes[2] = sc;
+        long[] last = {3};
+        Value m = e.op("ReduceMax", Map.of("keepdims", Attr.of(1)), n.origin(), sc, e.longs(last));
+        Value zero = e.scalar(ct, 0);
+        m = op(e, n, "Where", op(e, n, "Equal", m, ninf), zero, m); // a fully masked row: exp(-inf - 0) = 0
+        Value ex = op(e, n, "Exp", op(e, n, "Sub", sc, m));
+        Value sum = e.op("ReduceSum", Map.of("keepdims", Attr.of(1)), n.origin(), ex, e.longs(last));
+        sum = op(e, n, "Where", op(e, n, "Equal", sum, zero), e.scalar(ct, 1), sum); // 0 / 1: zeros, not NaN
+        Value p = op(e, n, "Div", ex, sum);
+        modes[3] = p;
+        Value y = cast(e, n, op(e, n, "MatMul", p, v), dt);
+        return new Value[] {y, cast(e, n, modes[(int) n.attrInt("qk_matmul_output_mode", 0)], dt)};
+    }
+
+    /** K or V [B,Hkv,T,D] with each kv head repeated Hq/Hkv times: [B,Hq,T,D]. */
+    private static Value repeatHeads(Emitter e, Node n, Value x, Value q) {
+        long[] s = x.shape().sizes();
+        long hq = q.shape().dim(1).size(), g = hq / s[1];
+        if (g == 1) return x;
+        Value r = op(e, n, "Expand", reshape(e, n, x, s[0], s[1], 1, s[2], s[3]), e.longs(s[0], s[1], g, s[2], s[3]));
+        return reshape(e, n, r, s[0], hq, s[2], s[3]);
     }
 
     /** [B,S,H·D] as [B,H,S,D]. */

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The Attention (3-D, past, nonpad, causal offsets) and RotaryEmbedding rules against the reference semantics:
  * random forms must leave only the kernel's 4-D Attention, and worked examples check the causal offsets and
- * the padding mask by hand. Tolerance f32: {@link RefCheck} (the reference rounds once from double; the
+ * the padding mask by hand; the qk_matmul_output form is written out in primitives. Tolerance f32: {@link RefCheck} (the reference rounds once from double; the
  * rewrite of Attention keeps one Attention, RotaryEmbedding rounds a few f32 products and sums).
  */
 class AttentionRulesTest {
@@ -67,6 +67,7 @@ class AttentionRulesTest {
         int b = 1 + r.nextInt(2), hkv = 1 + r.nextInt(2), hq = hkv * (1 + r.nextInt(2)), s = 1 + r.nextInt(4), l = 1 + r.nextInt(4);
         int d = 1 + r.nextInt(4), dv = 1 + r.nextInt(4);
         boolean three = r.nextBoolean(), past = r.nextBoolean(), nonpad = r.nextInt(3) == 0, present = past && r.nextBoolean();
+        boolean qk = r.nextInt(3) == 0;
         int p = past ? r.nextInt(4) : 0, t = p + l;
         GraphBuilder g = new GraphBuilder("attention");
         Map<String, Attr> a = new HashMap<>();
@@ -74,6 +75,7 @@ class AttentionRulesTest {
         if (r.nextBoolean()) a.put("is_causal", Attr.of(1));
         if (r.nextInt(3) == 0) a.put("scale", Attr.of(0.3));
         if (r.nextInt(3) == 0) a.put("softcap", Attr.of(1.5));
+        if (qk) a.put("qk_matmul_output_mode", Attr.of(r.nextInt(4)));
         List<Value> ins = new ArrayList<>();
         ins.add(input(g, r, in, "q", three ? new long[] {b, s, (long) hq * d} : new long[] {b, hq, s, d}));
         ins.add(input(g, r, in, "k", three ? new long[] {b, l, (long) hkv * d} : new long[] {b, hkv, l, d}));
@@ -105,7 +107,9 @@ class AttentionRulesTest {
             in.add(nt);
         }
         while (ins.getLast().isNone()) ins.removeLast();
-        List<Value> o = g.node("Attention", ins, a, present ? List.of("y", "pk_out", "pv_out") : List.of("y"), "");
+        List<String> outs = qk ? List.of("y", present ? "pk_out" : "", present ? "pv_out" : "", "qk")
+                : present ? List.of("y", "pk_out", "pv_out") : List.of("y");
+        List<Value> o = g.node("Attention", ins, a, outs, "");
         for (Value v : o) if (!v.isNone()) g.output(v);
         return g.build();
     }
@@ -196,17 +200,35 @@ class AttentionRulesTest {
     }
 
     @Test
-    void kernelFormAndQkOutputStay() {
+    void kernelFormStays() {
         GraphBuilder g = new GraphBuilder("g");
         long[] s = {1, 1, 2, 2};
         List<Value> in = List.of(g.input("q", TensorType.of(F, s)), g.input("k", TensorType.of(F, s)), g.input("v", TensorType.of(F, s)));
         Value y = g.node("Attention", in, Map.of("is_causal", Attr.of(1)), List.of("y"), "").get(0);
-        List<Value> qk = g.node("Attention", in, Map.of(), List.of("y2", "", "", "qk"), "");
-        Graph graph = g.output(y).output(qk.get(0)).output(qk.get(3)).build();
         PassContext ctx = new PassContext();
-        Graph out = new Canonicalize().run(graph, ctx);
-        assertEquals(2, RefCheck.count(out, "Attention"));
+        Graph out = new Canonicalize().run(g.output(y).build(), ctx);
+        assertEquals(1, RefCheck.count(out, "Attention"));
         assertNull(ctx.counters().get("rule Attention"));
+    }
+
+    /**
+     * The qk_matmul_output form is written out (no Attention left). Mode 3 (softmax) with Q = 0 and the bool mask
+     * [[true, false], [false, false]]: row 0 weighs key 0 alone -> probabilities (1, 0), Y = V0 = 3; row 1 is
+     * fully masked -> probabilities (0, 0) and Y = 0, not NaN.
+     */
+    @Test
+    void qkOutputFormIsWrittenOut() {
+        GraphBuilder g = new GraphBuilder("g");
+        long[] s = {1, 1, 2, 1};
+        List<Value> in = List.of(g.input("q", TensorType.of(F, s)), g.input("k", TensorType.of(F, s)), g.input("v", TensorType.of(F, s)),
+                g.input("m", TensorType.of(DType.BOOL, 2, 2)));
+        List<Value> o = g.node("Attention", in, Map.of("qk_matmul_output_mode", Attr.of(3)), List.of("y", "", "", "qk"), "");
+        Graph graph = g.output(o.get(0)).output(o.get(3)).build();
+        assertEquals(0, RefCheck.count(RefCheck.run(graph, new SpecializeShapes(), new Canonicalize()), "Attention"));
+        List<Tensor> r = canonicalRun(graph, List.of(f(s, 0, 0), f(s, 1, 2), f(s, 3, 5),
+                Tensor.ofBools(new long[] {2, 2}, new boolean[] {true, false, false, false})));
+        assertArrayEquals(new double[] {3, 0}, r.get(0).toDoubles(), 1e-6);
+        assertArrayEquals(new double[] {1, 0, 0, 0}, r.get(1).toDoubles(), 1e-6);
     }
 
     // ---- RotaryEmbedding worked examples ----
