@@ -68,11 +68,9 @@ final class AttentionRules {
         boolean explicit = used(n, 3); // qk_matmul_output: no Attention left, the scores are computed in the open
         if (!threeD && !past && !nonpad && !presentUsed && !explicit) return false; // already the kernel's form
         if (past && e.get(n.input(4)).shape().rank() != 4) return false;
-        long hq, hkv;
         Value q = q0, k = k0, v = v0;
         if (threeD) {
-            hq = n.attrInt("q_num_heads", 0);
-            hkv = n.attrInt("kv_num_heads", 0);
+            long hq = n.attrInt("q_num_heads", 0), hkv = n.attrInt("kv_num_heads", 0);
             q = toHeads(e, n, q0, hq);
             k = toHeads(e, n, k0, hkv);
             v = toHeads(e, n, v0, hkv);
