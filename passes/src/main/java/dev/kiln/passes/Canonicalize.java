@@ -51,6 +51,7 @@ public final class Canonicalize implements Pass {
         RULES.put("QuantizeLinear", Decompositions::quantizeLinear);      // Cast(Clip(Round(x/scale) + zp))
         RULES.put("MatMul", Decompositions::matMul);                      // 1-D operands reshaped to 2-D
         RULES.put("Einsum", Decompositions::einsum);                      // Transpose/Reshape/MatMul/ReduceSum
+        RULES.put("RotaryEmbedding", AttentionRules::rotaryEmbedding);    // Gather cos/sin; c·x1 - s·x2, s·x1 + c·x2
         for (String op : java.util.List.of("ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"))
             RULES.put(op, Decompositions::reduceEmptyAxes);               // empty runtime axes -> all axes
     }
@@ -64,6 +65,7 @@ public final class Canonicalize implements Pass {
         MULTI_RULES.put("DynamicQuantizeLinear", Decompositions::dynamicQuantizeLinear); // y, scale, zero point
         MULTI_RULES.put("LayerNormalization", Decompositions::layerNormWithStats); // with Mean/InvStdDev used
         MULTI_RULES.put("Dropout", Decompositions::dropoutWithMask);              // with the mask used
+        MULTI_RULES.put("Attention", AttentionRules::attention); // 3-D, past, nonpad -> 4-D kernel form + masks
     }
 
     @Override public String name() { return NAME; }

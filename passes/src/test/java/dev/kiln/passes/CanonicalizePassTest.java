@@ -120,6 +120,7 @@ class CanonicalizePassTest {
     }
 
     static { CASES.putAll(CanonicalizeQuantEinsumTest.CASES); } // the quantization/Einsum/1-D MatMul rules' cases
+    static { CASES.putAll(AttentionRulesTest.CASES); } // RotaryEmbedding
 
     @Provide Arbitrary<String> rules() { return Arbitraries.of(List.copyOf(CASES.keySet())); }
 

@@ -171,8 +171,8 @@ class CanonicalizeQuantEinsumTest {
     }
 
     @Test
-    void everyRuleHasACase() {
-        assertEquals(Canonicalize.MULTI_RULES.keySet().stream().filter(k -> !k.equals("Split")).toList(), List.copyOf(MULTI.keySet()));
+    void everyRuleHasACase() { // Attention's cases are in AttentionRulesTest
+        assertEquals(Canonicalize.MULTI_RULES.keySet().stream().filter(k -> !k.equals("Split") && !k.equals("Attention")).toList(), List.copyOf(MULTI.keySet()));
         for (String k : CASES.keySet()) assertTrue(Canonicalize.RULES.containsKey(k), k);
     }
 
