@@ -33,8 +33,12 @@ final class SourceIndex {
         this.out = out;
     }
 
+    /** Data inputs that are constants copied into the body (small weights, e.g. an Embedding table): input -> table. */
+    private final java.util.Map<Integer, String> baked = new java.util.HashMap<>();
+
     private String p(int input) {
         Value v = m.input(input);
+        if (baked.containsKey(input)) return baked.get(input);
         int k = b.param(v);
         if (k < 0) throw m.error(new UnsupportedException("input " + input + " of " + m.op() + " must be a kernel input here"));
         return "p" + k;
@@ -67,10 +71,35 @@ final class SourceIndex {
         return l;
     }
 
-    private void copy(String from) { src.line("%s[i] = %s[%s];", out, p(0), from); }
+    /** Element {@code at} of data input {@code input} in its storage type (a baked table holds the compute type). */
+    private String elem(int input, String at) {
+        String e = p(input) + "[" + at + "]";
+        return baked.containsKey(input) ? CTypes.store(m.input(input).dtype(), e) : e;
+    }
 
-    /** File-scope tables, emitted before the kernel (Resize). */
+    /** Element {@code at} of data input {@code input} in its compute type. */
+    private String load(int input, String at) {
+        String e = p(input) + "[" + at + "]";
+        return baked.containsKey(input) ? e : CTypes.load(m.input(input).dtype(), e);
+    }
+
+    private void copy(String from) { src.line("%s[i] = %s;", out, elem(0, from)); }
+
+    /**
+     * File-scope tables, emitted before the kernel: data inputs that are body constants (grouping copies small
+     * constants into the body, so they have no buffer parameter) and Resize's index/weight tables.
+     */
     void tables() {
+        List<Integer> data = new ArrayList<>(List.of(0));
+        if (m.op().equals("Concat")) for (int k = 1; k < m.inputs().size(); k++) data.add(k);
+        if (m.op().equals("Gather") || m.op().equals("GatherElements")) data.add(1);
+        for (int k : data) {
+            Value v = m.input(k);
+            if (v.isNone() || b.param(v) >= 0 || b.constant(v) == null) continue;
+            String name = "c_in" + k;
+            Literals.array(src, name, b.constant(v));
+            baked.put(k, name);
+        }
         if (m.op().equals("Resize")) resizeTables();
     }
 
@@ -146,7 +175,7 @@ final class SourceIndex {
             c.set(axis, start == 0 ? "o" + axis : "(o" + axis + " - " + Index.lit(start) + ")");
             start += s[axis];
             String cond = j == live.size() - 1 ? (j == 0 ? "" : "else ") : (j == 0 ? "" : "else ") + "if (o" + axis + " < " + Index.lit(start) + ") ";
-            src.line("%s%s[i] = %s[%s];", cond, out, p(k), dot(c, Index.strides(s)));
+            src.line("%s%s[i] = %s;", cond, out, elem(k, dot(c, Index.strides(s))));
         }
     }
 
@@ -212,7 +241,7 @@ final class SourceIndex {
         if (!m.hasInput(2)) fill = CTypes.store(t, "0");
         else if (b.constant(m.input(2)) != null) fill = CTypes.store(t, Literals.of(b.constant(m.input(2)), 0));
         else fill = p(2) + "[0]";
-        src.line("%s[i] = (%s) ? %s[%s] : %s;", out, String.join(" && ", inside), p(0), dot(c, st), fill);
+        src.line("%s[i] = (%s) ? %s : %s;", out, String.join(" && ", inside), elem(0, dot(c, st)), fill);
     }
 
     /** DepthToSpace (DCR or CRD) and SpaceToDepth (inverse of DCR), on [N,C,H,W]. */
@@ -239,7 +268,7 @@ final class SourceIndex {
         else k = "(long long)" + p(1) + "[0]";
         boolean upper = m.attrInt("upper", 1) != 0;
         src.line("long long dd = (long long)o%d - (long long)o%d;", r - 1, r - 2);
-        src.line("%s[i] = (dd %s %s) ? %s[i] : %s;", out, upper ? ">=" : "<=", k, p(0), CTypes.store(m.input(0).dtype(), "0"));
+        src.line("%s[i] = (dd %s %s) ? %s : %s;", out, upper ? ">=" : "<=", k, elem(0, "i"), CTypes.store(m.input(0).dtype(), "0"));
     }
 
     // ---- Resize: nearest and linear, per-axis index/weight tables computed here as the reference does ----
@@ -345,7 +374,7 @@ final class SourceIndex {
                 src.line("w *= hi%d ? r%d_w[o%d] : 1 - r%d_w[o%d];", a, a, a, a, a);
                 c.set(a, "(hi" + a + " ? r" + a + "_i1[o" + a + "] : r" + a + "_i0[o" + a + "])");
             }
-            src.line("acc += w * %s;", CTypes.load(t, p(0) + "[" + dot(c, st) + "]"));
+            src.line("acc += w * %s;", load(0, dot(c, st)));
         }
         src.line("%s[i] = %s;", out, CTypes.store(t, "acc"));
     }
