@@ -105,12 +105,13 @@ class CompileTest {
     }
 
     @Test void opWithoutTemplateNamesNodeAndOp() {
-        // TopK has reference semantics but no GPU kernel yet (CumSum, the example before, now has one)
-        GraphBuilder b = new GraphBuilder("topk");
-        Value x = b.input("x", TensorType.of(DType.F32, 2, 4));
-        b.output(b.node("TopK", List.of(x, b.constant("k", Tensor.vector(2))), java.util.Map.of(), null, "topk_0").get(0));
+        // MatMulInteger has reference semantics but no GPU kernel yet (TopK, the example before, now has one)
+        GraphBuilder b = new GraphBuilder("mmi");
+        Value x = b.input("x", TensorType.of(DType.U8, 2, 4));
+        Value w = b.input("w", TensorType.of(DType.U8, 4, 3));
+        b.output(b.node("MatMulInteger", List.of(x, w), java.util.Map.of(), null, "mmi_0").get(0));
         UnsupportedException e = assertThrows(UnsupportedException.class, () -> Kiln.compile(b.build(), OPTS));
-        assertEquals("TopK", e.op());
+        assertEquals("MatMulInteger", e.op());
         assertTrue(e.getMessage().contains("reference"), e.getMessage());
     }
 

@@ -108,6 +108,22 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     void header(CudaSource src, String what) {
         src.line("// onnx: " + (fused.origin().isBlank() ? "(none)" : fused.origin()) + " -- " + what);
         for (String l : CTypes.PRELUDE.strip().split("\n")) src.line(l);
+        for (var e : epilogueTables().entrySet()) dev.kiln.codegen.kernels.ew.Literals.table(src, e.getValue(), constants.get(e.getKey()));
+    }
+
+    /**
+     * The non-scalar constants the epilogue reads, each baked as a file-scope table in its compute type
+     * ({@code ec0, ec1...} in first-use order) and read with broadcast indexing like an input.
+     */
+    Map<String, String> epilogueTables() {
+        Map<String, String> t = new java.util.LinkedHashMap<>();
+        for (Node n : epilogue)
+            for (Value in : n.inputs()) {
+                if (in.isNone() || t.containsKey(in.name())) continue;
+                Tensor c = constants.get(in.name());
+                if (c != null && c.numel() != 1) t.put(in.name(), "ec" + t.size());
+            }
+        return t;
     }
 
     /**
@@ -134,7 +150,12 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     private String load(Value v, long[] outShape, String idx) {
         Tensor c = constants.get(v.name());
         if (c != null) {
-            if (c.numel() != 1) throw fused.error(new UnsupportedException("epilogue constant %" + v.name() + " is not a scalar; pass it as an input"));
+            if (c.numel() != 1) {
+                long[] s = c.shape();
+                if (s.length > outShape.length)
+                    throw fused.error(new UnsupportedException("epilogue constant %" + v.name() + " has a higher rank than the output"));
+                return epilogueTables().get(v.name()) + "[" + Index.broadcast(s, outShape, idx) + "]";
+            }
             double x = c.toDoubles()[0];
             return v.dtype() == DType.F64 ? dev.kiln.codegen.kernels.ew.Literals.doubleLiteral(x) : ExprEmitter.floatLiteral(x);
         }

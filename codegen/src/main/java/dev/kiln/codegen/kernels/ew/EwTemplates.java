@@ -9,6 +9,6 @@ public final class EwTemplates {
     private EwTemplates() {}
 
     public static List<KernelTemplate> all() {
-        return List.of(new ElementwiseKernel(), new ReduceKernel(), new MovementKernel(), new CumSumKernel());
+        return List.of(new ElementwiseKernel(), new ReduceKernel(), new MovementKernel(), new CumSumKernel(), new TopKKernel());
     }
 }

@@ -50,6 +50,9 @@ public final class Literals {
         return b.append("};").toString();
     }
 
+    /** {@link #array} for templates outside this package (contraction epilogues). */
+    public static void table(CudaSource src, String name, Tensor t) { array(src, name, t); }
+
     /** Declares {@code static __device__ const T name[] = {...}} (compute type) at file scope. */
     static void array(CudaSource src, String name, Tensor t) {
         if (t.numel() > MAX_BAKED)

@@ -33,8 +33,12 @@ final class SourceIndex {
         this.out = out;
     }
 
+    /** Data inputs that are constants copied into the body (small weights, e.g. an Embedding table): input -> table. */
+    private final java.util.Map<Integer, String> baked = new java.util.HashMap<>();
+
     private String p(int input) {
         Value v = m.input(input);
+        if (baked.containsKey(input)) return baked.get(input);
         int k = b.param(v);
         if (k < 0) throw m.error(new UnsupportedException("input " + input + " of " + m.op() + " must be a kernel input here"));
         return "p" + k;
@@ -67,10 +71,35 @@ final class SourceIndex {
         return l;
     }
 
-    private void copy(String from) { src.line("%s[i] = %s[%s];", out, p(0), from); }
+    /** Element {@code at} of data input {@code input} in its storage type (a baked table holds the compute type). */
+    private String elem(int input, String at) {
+        String e = p(input) + "[" + at + "]";
+        return baked.containsKey(input) ? CTypes.store(m.input(input).dtype(), e) : e;
+    }
 
-    /** File-scope tables, emitted before the kernel (Resize). */
+    /** Element {@code at} of data input {@code input} in its compute type. */
+    private String load(int input, String at) {
+        String e = p(input) + "[" + at + "]";
+        return baked.containsKey(input) ? e : CTypes.load(m.input(input).dtype(), e);
+    }
+
+    private void copy(String from) { src.line("%s[i] = %s;", out, elem(0, from)); }
+
+    /**
+     * File-scope tables, emitted before the kernel: data inputs that are body constants (grouping copies small
+     * constants into the body, so they have no buffer parameter) and Resize's index/weight tables.
+     */
     void tables() {
+        List<Integer> data = new ArrayList<>(List.of(0));
+        if (m.op().equals("Concat")) for (int k = 1; k < m.inputs().size(); k++) data.add(k);
+        if (m.op().equals("Gather") || m.op().equals("GatherElements")) data.add(1);
+        for (int k : data) {
+            Value v = m.input(k);
+            if (v.isNone() || b.param(v) >= 0 || b.constant(v) == null) continue;
+            String name = "c_in" + k;
+            Literals.array(src, name, b.constant(v));
+            baked.put(k, name);
+        }
         if (m.op().equals("Resize")) resizeTables();
     }
 
@@ -146,7 +175,7 @@ final class SourceIndex {
             c.set(axis, start == 0 ? "o" + axis : "(o" + axis + " - " + Index.lit(start) + ")");
             start += s[axis];
             String cond = j == live.size() - 1 ? (j == 0 ? "" : "else ") : (j == 0 ? "" : "else ") + "if (o" + axis + " < " + Index.lit(start) + ") ";
-            src.line("%s%s[i] = %s[%s];", cond, out, p(k), dot(c, Index.strides(s)));
+            src.line("%s%s[i] = %s;", cond, out, elem(k, dot(c, Index.strides(s))));
         }
     }
 
@@ -212,7 +241,7 @@ final class SourceIndex {
         if (!m.hasInput(2)) fill = CTypes.store(t, "0");
         else if (b.constant(m.input(2)) != null) fill = CTypes.store(t, Literals.of(b.constant(m.input(2)), 0));
         else fill = p(2) + "[0]";
-        src.line("%s[i] = (%s) ? %s[%s] : %s;", out, String.join(" && ", inside), p(0), dot(c, st), fill);
+        src.line("%s[i] = (%s) ? %s : %s;", out, String.join(" && ", inside), elem(0, dot(c, st)), fill);
     }
 
     /** DepthToSpace (DCR or CRD) and SpaceToDepth (inverse of DCR), on [N,C,H,W]. */
@@ -239,33 +268,41 @@ final class SourceIndex {
         else k = "(long long)" + p(1) + "[0]";
         boolean upper = m.attrInt("upper", 1) != 0;
         src.line("long long dd = (long long)o%d - (long long)o%d;", r - 1, r - 2);
-        src.line("%s[i] = (dd %s %s) ? %s[i] : %s;", out, upper ? ">=" : "<=", k, p(0), CTypes.store(m.input(0).dtype(), "0"));
+        src.line("%s[i] = (dd %s %s) ? %s : %s;", out, upper ? ">=" : "<=", k, elem(0, "i"), CTypes.store(m.input(0).dtype(), "0"));
     }
 
     // ---- Resize: nearest and linear, per-axis index/weight tables computed here as the reference does ----
 
     private List<Integer> resized;
     private String mode;
+    /** Tap tables (cubic, antialiased, exclude_outside): taps per output index of each resized axis. */
+    private boolean tapped;
+    private final java.util.Map<Integer, Integer> tapCount = new java.util.HashMap<>();
 
     private void resizeTables() {
         mode = m.attrString("mode", "nearest");
         String transform = m.attrString("coordinate_transformation_mode", "half_pixel");
-        if (!mode.equals("nearest") && !mode.equals("linear"))
-            throw m.error(new UnsupportedException("Resize mode '" + mode + "' has no GPU kernel yet (nearest and linear do)"));
+        if (!mode.equals("nearest") && !mode.equals("linear") && !mode.equals("cubic"))
+            throw m.error(new UnsupportedException("Resize mode '" + mode + "' has no GPU kernel"));
         if (transform.equals("tf_crop_and_resize")) throw m.error(new UnsupportedException("Resize tf_crop_and_resize has no GPU kernel yet"));
-        if (m.attrInt("antialias", 0) != 0 && mode.equals("linear")) throw m.error(new UnsupportedException("antialiased Resize has no GPU kernel yet"));
-        if (m.attrInt("exclude_outside", 0) != 0) throw m.error(new UnsupportedException("Resize exclude_outside has no GPU kernel yet"));
+        boolean antialias = m.attrInt("antialias", 0) != 0 && !mode.equals("nearest");
+        tapped = mode.equals("cubic") || antialias || m.attrInt("exclude_outside", 0) != 0;
         if (!m.attrString("keep_aspect_ratio_policy", "stretch").equals("stretch"))
             throw m.error(new UnsupportedException("Resize keep_aspect_ratio_policy other than stretch has no GPU kernel yet"));
         DType t = m.input(0).dtype();
-        if (mode.equals("linear") && !t.isFloat()) throw m.error(new UnsupportedException("linear Resize of " + t + " has no GPU kernel"));
+        if ((mode.equals("linear") || tapped) && !t.isFloat())
+            throw m.error(new UnsupportedException(mode + " Resize of " + t + " has no GPU kernel"));
         long[] s = in(0);
         double[] scale = scales(s);
         resized = new ArrayList<>();
         for (int a = 0; a < s.length; a++) {
+            long inLen = s[a], outLen = shape[a];
+            if (tapped) {   // even an unscaled axis: its taps decide (nearest with exclude_outside can zero it)
+                if (tapTables(a, inLen, outLen, scale[a], transform, antialias, CTypes.compute(t))) resized.add(a);
+                continue;
+            }
             if (s[a] == shape[a] && scale[a] == 1.0) continue;
             resized.add(a);
-            long inLen = s[a], outLen = shape[a];
             long[] i0 = new long[(int) outLen], i1 = new long[(int) outLen];
             double[] w = new double[(int) outLen];
             String nearest = m.attrString("nearest_mode", "round_prefer_floor");
@@ -300,6 +337,112 @@ final class SourceIndex {
         }
     }
 
+    /**
+     * Taps of one axis exactly as the reference Resize (ir/ops/nn/Taps): coefficients at offsets from the left
+     * neighbour, Keys' cubic kernel with cubic_coeff_a (stretched by the scale when antialiased, then
+     * normalized), exclude_outside zeroing out-of-range taps and renormalizing, indices edge-clamped, zero
+     * weights dropped. Tables {@code rA_ti}/{@code rA_tw} hold T taps per output index (padding has weight 0).
+     * Returns false, emitting nothing, where the taps are the identity (each output reads its own index, weight 1).
+     */
+    private boolean tapTables(int a, long inLen, long outLen, double scale, String transform, boolean antialias, String ct) {
+        String nearest = m.attrString("nearest_mode", "round_prefer_floor");
+        boolean excludeOutside = m.attrInt("exclude_outside", 0) != 0;
+        double ca = m.attrFloat("cubic_coeff_a", -0.75);
+        double outWidth = scale * inLen;
+        long[][] idx = new long[(int) outLen][];
+        double[][] wt = new double[(int) outLen][];
+        int most = 1;
+        for (int x = 0; x < outLen; x++) {
+            double srcX = switch (transform) {
+                case "align_corners" -> outWidth == 1 ? 0 : x * (inLen - 1) / (outWidth - 1);
+                case "asymmetric" -> x / scale;
+                case "pytorch_half_pixel" -> outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+                case "half_pixel_symmetric" -> inLen / 2.0 * (1 - outLen / outWidth) + (x + 0.5) / scale - 0.5;
+                default -> (x + 0.5) / scale - 0.5;
+            };
+            double floor = Math.floor(srcX), ratio = srcX == floor ? 1 : srcX - floor;
+            long left = (long) (srcX - ratio);
+            double[] c;
+            int first;
+            switch (mode) {
+                case "nearest" -> {
+                    boolean right = ratio == 1 || switch (nearest) {
+                        case "round_prefer_ceil" -> ratio >= 0.5;
+                        case "floor" -> false;
+                        case "ceil" -> true;
+                        default -> ratio > 0.5;
+                    };
+                    c = right ? new double[] {0, 1} : new double[] {1, 0};
+                    first = 0;
+                }
+                case "linear" -> {
+                    if (antialias) {
+                        double sc = Math.min(scale, 1);
+                        first = (int) Math.floor(-1 / sc) + 1;
+                        c = new double[2 - 2 * first];
+                        for (int j = 0; j < c.length; j++) c[j] = Math.max(0, 1 - Math.abs((first + j - ratio) * sc));
+                        normalize(c);
+                    } else {
+                        c = new double[] {1 - ratio, ratio};
+                        first = 0;
+                    }
+                }
+                default -> {
+                    double sc = antialias ? Math.min(scale, 1) : 1;
+                    first = antialias ? (int) Math.floor(-2 / sc) + 1 : -1;
+                    c = new double[2 - 2 * first];
+                    for (int j = 0; j < c.length; j++) c[j] = cubic(sc * (first + j - ratio), ca);
+                    if (antialias) normalize(c);
+                }
+            }
+            if (excludeOutside) {
+                for (int j = 0; j < c.length; j++) {
+                    long i = left + first + j;
+                    if (i < 0 || i >= inLen) c[j] = 0;
+                }
+                normalize(c);
+            }
+            int live = 0;
+            for (double w : c) if (w != 0) live++;
+            idx[x] = new long[live];
+            wt[x] = new double[live];
+            for (int j = 0, k = 0; j < c.length; j++) {
+                if (c[j] == 0) continue;
+                idx[x][k] = Math.clamp(left + first + j, 0, inLen - 1);
+                wt[x][k++] = c[j];
+            }
+            most = Math.max(most, live);
+        }
+        boolean identity = inLen == outLen;
+        for (int x = 0; x < outLen && identity; x++) identity = idx[x].length == 1 && idx[x][0] == x && wt[x][0] == 1.0;
+        if (identity) return false;
+        long[] ti = new long[(int) outLen * most];
+        double[] tw = new double[(int) outLen * most];
+        for (int x = 0; x < outLen; x++)
+            for (int k = 0; k < idx[x].length; k++) {
+                ti[x * most + k] = idx[x][k];
+                tw[x * most + k] = wt[x][k];
+            }
+        tapCount.put(a, most);
+        table("int", "r" + a + "_ti", ti, null);
+        table(ct, "r" + a + "_tw", null, tw);
+        return true;
+    }
+
+    /** Keys' cubic convolution kernel with parameter a, at distance t (as the reference). */
+    static double cubic(double t, double a) {
+        t = Math.abs(t);
+        if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+        if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+        return 0;
+    }
+
+    private static void normalize(double[] c) {
+        double sum = 0;
+        for (double w : c) sum += w;
+        if (sum != 0) for (int j = 0; j < c.length; j++) c[j] /= sum;
+    }
+
     private void table(String type, String name, long[] l, double[] d) {
         if (d != null) for (double x : d) if (!Double.isFinite(x)) { src.line(Literals.bitsArray(name, type.equals("double"), d)); return; }
         int n = l != null ? l.length : d.length;
@@ -330,6 +473,25 @@ final class SourceIndex {
         long[] s = in(0), st = Index.strides(s);
         DType t = m.input(0).dtype();
         List<String> c = outCoords();
+        if (tapped && resized.isEmpty()) { copy(dot(c, st)); return; }
+        if (tapped) {
+            String ct = CTypes.compute(t);
+            src.line("%s acc = 0;", ct);
+            List<CudaSource.Block> loops = new ArrayList<>();
+            String w = "";
+            for (int a : resized) {
+                int nt = tapCount.get(a);
+                loops.add(src.block("for (int t" + a + " = 0; t" + a + " < " + nt + "; t" + a + "++)"));
+                String at = "o" + a + " * " + nt + " + t" + a;
+                src.line("%s w%d = %sr%d_tw[%s];", ct, a, w.isEmpty() ? "" : w + " * ", a, at);
+                w = "w" + a;
+                c.set(a, "r" + a + "_ti[" + at + "]");
+            }
+            src.line("if (%s != 0) acc += %s * %s;", w, w, load(0, dot(c, st)));
+            for (int j = loops.size() - 1; j >= 0; j--) loops.get(j).close();
+            src.line("%s[i] = %s;", out, CTypes.store(t, "acc"));
+            return;
+        }
         if (mode.equals("nearest")) {
             for (int a : resized) c.set(a, "r" + a + "_i0[o" + a + "]");
             copy(dot(c, st));
@@ -345,7 +507,7 @@ final class SourceIndex {
                 src.line("w *= hi%d ? r%d_w[o%d] : 1 - r%d_w[o%d];", a, a, a, a, a);
                 c.set(a, "(hi" + a + " ? r" + a + "_i1[o" + a + "] : r" + a + "_i0[o" + a + "])");
             }
-            src.line("acc += w * %s;", CTypes.load(t, p(0) + "[" + dot(c, st) + "]"));
+            src.line("acc += w * %s;", load(0, dot(c, st)));
         }
         src.line("%s[i] = %s;", out, CTypes.store(t, "acc"));
     }

@@ -83,8 +83,9 @@ class MovementKernelTest {
         assertEquals(1, k.grid().x());
     }
 
-    @Test void cubicResizeIsUnsupported() {
-        Graph g = single("Resize", Map.of("mode", Attr.of("cubic")), List.of(t(DType.F32, 1, 1, 4, 4), Value0.NONE, Tensor.f32(new long[] {4}, 1, 1, 2, 2)));
+    @Test void tfCropAndResizeIsUnsupported() {
+        Graph g = single("Resize", Map.of("mode", Attr.of("linear"), "coordinate_transformation_mode", Attr.of("tf_crop_and_resize")),
+                List.of(t(DType.F32, 1, 1, 4, 4), Tensor.f32(new long[] {8}, 0, 0, 0, 0, 1, 1, 1, 1), Tensor.f32(new long[] {4}, 1, 1, 2, 2)));
         assertThrows(UnsupportedException.class, () -> emit(g));
     }
 
