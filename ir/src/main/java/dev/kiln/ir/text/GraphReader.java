@@ -239,6 +239,7 @@ final class GraphReader {
                 throw error(at, e.detail());
             }
         }
+        if (resolver == IrParser.PLACEHOLDERS) return Tensor.zeros(tt.dtype(), shape);
         Tensor t = resolver == null ? null : resolver.apply(name);
         if (t == null)
             throw error(at, "resource " + TextSyntax.symbol(name) + " is missing: the text has no resources entry for it"

@@ -15,6 +15,13 @@ import java.util.function.Function;
 public final class IrParser {
     private IrParser() {}
 
+    /**
+     * A resolver that stands in zero tensors of the declared type for every resource the text references
+     * but does not hold: for reading, diffing and checking dumps (which print weights by reference), not for
+     * running them.
+     */
+    public static final Function<String, Tensor> PLACEHOLDERS = name -> null;
+
     /** Parses self-contained text (every {@code dense_resource} has its bytes in the {@code resources} section). */
     public static Graph parse(String text) { return parse(text, null); }
 

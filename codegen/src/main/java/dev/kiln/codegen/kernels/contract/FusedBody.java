@@ -106,7 +106,8 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
 
     /** The first lines of every kernel: the absorbed ONNX nodes, then the includes. */
     void header(CudaSource src, String what) {
-        src.line("// onnx: " + (fused.origin().isBlank() ? "(none)" : fused.origin()) + " -- " + what);
+        src.comment(dev.kiln.codegen.Codegen.originComment(fused));
+        src.comment(what);
         for (String l : CTypes.PRELUDE.strip().split("\n")) src.line(l);
         for (var e : epilogueTables().entrySet()) dev.kiln.codegen.kernels.ew.Literals.table(src, e.getValue(), constants.get(e.getKey()));
     }

@@ -45,7 +45,7 @@ final class Fixtures {
         for (Value v : f.inputs()) want.add(new KernelSpec.Param.Buffer(v.name()));
         for (Value v : f.outputs()) want.add(new KernelSpec.Param.Buffer(v.name()));
         assertEquals(want, k.params(), "params are the node's inputs then outputs");
-        assertTrue(k.source().startsWith("// onnx: " + f.origin()), "first line names the ONNX nodes:\n" + k.source());
+        assertTrue(k.source().startsWith("// " + dev.kiln.codegen.Codegen.originComment(f)), "first line names the ONNX nodes:\n" + k.source());
         assertTrue(k.source().contains("extern \"C\" __global__ void __launch_bounds__(" + k.block().x() + ") " + k.entry() + "("));
         assertEquals(List.of(f.origin().split(",")), k.origins());
         return k;
