@@ -298,7 +298,7 @@ final class SourceIndex {
         for (int a = 0; a < s.length; a++) {
             long inLen = s[a], outLen = shape[a];
             if (tapped) {   // even an unscaled axis: its taps decide (nearest with exclude_outside can zero it)
-                if (tapTables(a, inLen, outLen, scale[a], transform, antialias, CTypes.compute(t))) resized.add(a);
+                if (tapTables(a, inLen, outLen, scale[a], CTypes.compute(t))) resized.add(a);
                 continue;
             }
             if (s[a] == shape[a] && scale[a] == 1.0) continue;
@@ -344,74 +344,18 @@ final class SourceIndex {
      * weights dropped. Tables {@code rA_ti}/{@code rA_tw} hold T taps per output index (padding has weight 0).
      * Returns false, emitting nothing, where the taps are the identity (each output reads its own index, weight 1).
      */
-    private boolean tapTables(int a, long inLen, long outLen, double scale, String transform, boolean antialias, String ct) {
-        String nearest = m.attrString("nearest_mode", "round_prefer_floor");
-        boolean excludeOutside = m.attrInt("exclude_outside", 0) != 0;
-        double ca = m.attrFloat("cubic_coeff_a", -0.75);
-        double outWidth = scale * inLen;
+    private boolean tapTables(int a, long inLen, long outLen, double scale, String ct) {
+        // the reference's own taps (ir/ops/nn/Taps): the kernel reads exactly what the interpreter computes
+        dev.kiln.ir.ops.nn.Taps taps = dev.kiln.ir.ops.nn.Taps.of(m, inLen, outLen, scale, new double[] {0, 1});
         long[][] idx = new long[(int) outLen][];
         double[][] wt = new double[(int) outLen][];
         int most = 1;
         for (int x = 0; x < outLen; x++) {
-            double srcX = switch (transform) {
-                case "align_corners" -> outWidth == 1 ? 0 : x * (inLen - 1) / (outWidth - 1);
-                case "asymmetric" -> x / scale;
-                case "pytorch_half_pixel" -> outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
-                case "half_pixel_symmetric" -> inLen / 2.0 * (1 - outLen / outWidth) + (x + 0.5) / scale - 0.5;
-                default -> (x + 0.5) / scale - 0.5;
-            };
-            double floor = Math.floor(srcX), ratio = srcX == floor ? 1 : srcX - floor;
-            long left = (long) (srcX - ratio);
-            double[] c;
-            int first;
-            switch (mode) {
-                case "nearest" -> {
-                    boolean right = ratio == 1 || switch (nearest) {
-                        case "round_prefer_ceil" -> ratio >= 0.5;
-                        case "floor" -> false;
-                        case "ceil" -> true;
-                        default -> ratio > 0.5;
-                    };
-                    c = right ? new double[] {0, 1} : new double[] {1, 0};
-                    first = 0;
-                }
-                case "linear" -> {
-                    if (antialias) {
-                        double sc = Math.min(scale, 1);
-                        first = (int) Math.floor(-1 / sc) + 1;
-                        c = new double[2 - 2 * first];
-                        for (int j = 0; j < c.length; j++) c[j] = Math.max(0, 1 - Math.abs((first + j - ratio) * sc));
-                        normalize(c);
-                    } else {
-                        c = new double[] {1 - ratio, ratio};
-                        first = 0;
-                    }
-                }
-                default -> {
-                    double sc = antialias ? Math.min(scale, 1) : 1;
-                    first = antialias ? (int) Math.floor(-2 / sc) + 1 : -1;
-                    c = new double[2 - 2 * first];
-                    for (int j = 0; j < c.length; j++) c[j] = cubic(sc * (first + j - ratio), ca);
-                    if (antialias) normalize(c);
-                }
-            }
-            if (excludeOutside) {
-                for (int j = 0; j < c.length; j++) {
-                    long i = left + first + j;
-                    if (i < 0 || i >= inLen) c[j] = 0;
-                }
-                normalize(c);
-            }
-            int live = 0;
-            for (double w : c) if (w != 0) live++;
-            idx[x] = new long[live];
-            wt[x] = new double[live];
-            for (int j = 0, k = 0; j < c.length; j++) {
-                if (c[j] == 0) continue;
-                idx[x][k] = Math.clamp(left + first + j, 0, inLen - 1);
-                wt[x][k++] = c[j];
-            }
-            most = Math.max(most, live);
+            int[] ix = taps.index(x);
+            idx[x] = new long[ix.length];
+            for (int k = 0; k < ix.length; k++) idx[x][k] = ix[k];
+            wt[x] = taps.weight(x);
+            most = Math.max(most, ix.length);
         }
         boolean identity = inLen == outLen;
         for (int x = 0; x < outLen && identity; x++) identity = idx[x].length == 1 && idx[x][0] == x && wt[x][0] == 1.0;
@@ -429,19 +373,7 @@ final class SourceIndex {
         return true;
     }
 
-    /** Keys' cubic convolution kernel with parameter a, at distance t (as the reference). */
-    static double cubic(double t, double a) {
-        t = Math.abs(t);
-        if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-        if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-        return 0;
-    }
 
-    private static void normalize(double[] c) {
-        double sum = 0;
-        for (double w : c) sum += w;
-        if (sum != 0) for (int j = 0; j < c.length; j++) c[j] /= sum;
-    }
 
     private void table(String type, String name, long[] l, double[] d) {
         if (d != null) for (double x : d) if (!Double.isFinite(x)) { src.line(Literals.bitsArray(name, type.equals("double"), d)); return; }

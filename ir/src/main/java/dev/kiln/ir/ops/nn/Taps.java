@@ -7,10 +7,16 @@ import dev.kiln.ir.Node;
  * {@code null} where tf_crop_and_resize samples outside the input and the output is the extrapolation value.
  * Coefficients sit at offsets j from the left neighbour {@code left = x - ratio}, ratio in (0, 1].
  */
-final class Taps {
+public final class Taps {
     final int[][] index;
     final double[][] weight;
     final double extrapolation;
+
+    /** The input indices output x combines (null where it is the extrapolation value). */
+    public int[] index(int x) { return index[x] == null ? null : index[x].clone(); }
+
+    /** The weights of {@link #index(int)}. */
+    public double[] weight(int x) { return weight[x] == null ? null : weight[x].clone(); }
 
     private Taps(int[][] index, double[][] weight, double extrapolation) {
         this.index = index;
@@ -18,7 +24,8 @@ final class Taps {
         this.extrapolation = extrapolation;
     }
 
-    static Taps of(Node n, long inLen, long outLen, double scale, double[] roi) {
+    /** The taps of one axis of Resize node {@code n}; GPU codegen bakes the same tables into its kernels. */
+    public static Taps of(Node n, long inLen, long outLen, double scale, double[] roi) {
         String mode = n.attrString("mode", "nearest");
         String transform = n.attrString("coordinate_transformation_mode", "half_pixel");
         String nearest = n.attrString("nearest_mode", "round_prefer_floor");
