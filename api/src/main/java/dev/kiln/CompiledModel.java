@@ -8,6 +8,7 @@ import dev.kiln.ir.Tensor;
 import dev.kiln.ir.Value;
 import dev.kiln.ir.ref.Interpreter;
 import dev.kiln.runtime.Context;
+import dev.kiln.runtime.DeviceBuffer;
 import dev.kiln.runtime.KernelCache;
 import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.KernelBinary;
@@ -68,6 +69,19 @@ public final class CompiledModel implements AutoCloseable {
     }
 
     public List<Tensor> run(Tensor... inputs) { return run(List.of(inputs)); }
+
+    /**
+     * Runs on device tensors: {@code inputs} hold each input's little-endian storage (graph input order) and
+     * {@code outputs} receive each output's, all on this model's GPU ({@link #allocateInput}/{@link
+     * #allocateOutput} make buffers of the right size there). Nothing is copied to or from the host.
+     */
+    public void runOnDevice(List<DeviceBuffer> inputs, List<DeviceBuffer> outputs) { executor().run(inputs, outputs); }
+
+    /** A device buffer on this model's GPU sized for input i. */
+    public DeviceBuffer allocateInput(int i) { return executor().context().allocate(Math.max(1, plan.inputs().get(i).bytes())); }
+
+    /** A device buffer on this model's GPU sized for output i. */
+    public DeviceBuffer allocateOutput(int i) { return executor().context().allocate(Math.max(1, plan.outputs().get(i).bytes())); }
 
     /** Runs the final IR on the CPU reference interpreter: the oracle {@link #run} is compared with. */
     public List<Tensor> runReference(List<Tensor> inputs) { return Interpreter.run(graph, inputs); }

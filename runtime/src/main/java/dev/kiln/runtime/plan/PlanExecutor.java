@@ -178,6 +178,32 @@ public final class PlanExecutor implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Runs the plan on device buffers: each input buffer (at least its slot's bytes, on this executor's
+     * context) is copied device to device into the plan, the graph replays, and each output slot is copied
+     * into the matching output buffer. Nothing crosses the PCIe bus; returns when the results are written.
+     */
+    public synchronized void run(List<DeviceBuffer> inputs, List<DeviceBuffer> outputs) {
+        if (closed) throw new IllegalStateException("executor of " + plan.name() + " is closed");
+        if (inputs.size() != plan.inputs().size() || outputs.size() != plan.outputs().size())
+            throw new IllegalArgumentException(plan.name() + " takes " + plan.inputs().size() + " inputs and "
+                    + plan.outputs().size() + " outputs, got " + inputs.size() + " and " + outputs.size());
+        for (int i = 0; i < inputs.size(); i++)
+            if (plan.inputs().get(i).bytes() > 0) inBuffers.get(i).copyFromAsync(inputs.get(i), plan.inputs().get(i).bytes(), stream);
+        if (graph == null) graph = capture();
+        start.record(stream);
+        graph.launch(stream);
+        end.record(stream);
+        for (int i = 0; i < outputs.size(); i++)
+            if (plan.outputs().get(i).bytes() > 0) outputs.get(i).copyFromAsync(outBuffers.get(i), plan.outputs().get(i).bytes(), stream);
+        stream.synchronize();
+        lastRunMillis = end.elapsedMillis(start);
+        runs++;
+    }
+
+    /** The context this executor's memory and kernels live in (allocate device inputs and outputs here). */
+    public Context context() { return ctx; }
+
     /** Every launch of the plan, framed by the input and output copies, as one instantiated graph. */
     private GraphExec capture() {
         List<KernelArgs> keep = new ArrayList<>();
