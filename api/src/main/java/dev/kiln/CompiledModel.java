@@ -99,11 +99,14 @@ public final class CompiledModel implements AutoCloseable {
         }
     }
 
-    /** The executor on GPU 0, made on first use. Throws {@code CudaUnavailableException} without a GPU. */
+    /**
+     * The executor on the GPU named by the system property {@code kiln.device} (default 0; {@code kiln run
+     * --device N}), made on first use. Throws {@code CudaUnavailableException} without a GPU.
+     */
     public synchronized PlanExecutor executor() {
         if (closed) throw new IllegalStateException("model " + name() + " is closed");
         if (executor == null) {
-            context = Context.open(0);
+            context = Context.open(Integer.getInteger("kiln.device", 0));
             try {
                 executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt);
             } catch (RuntimeException e) {

@@ -41,7 +41,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", description = "seed for random inputs") long seed;
 
+    @Option(names = "--device", defaultValue = "0", description = "which GPU to run on (CUDA device index)") int device;
+
     @Override public Integer call() {
+        System.setProperty("kiln.device", Integer.toString(device));
         if (model.toString().endsWith(".kiln")) return runBundle();
         if (backend.equals("auto")) {
             backend = dev.kiln.runtime.Cuda.available() ? "gpu" : "reference";
