@@ -3,12 +3,10 @@ package dev.kiln.passes;
 import dev.kiln.ir.Attr;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Graph;
-import dev.kiln.ir.KilnException;
 import dev.kiln.ir.Node;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.TensorType;
 import dev.kiln.ir.Value;
-import dev.kiln.ir.op.Contexts;
 import dev.kiln.ir.op.OpDef;
 import dev.kiln.ir.op.OpRegistry;
 import dev.kiln.ir.op.Trait;
@@ -247,15 +245,7 @@ public final class ConvertPrecision implements Pass {
             return r;
         }
 
-        private List<TensorType> infer(Node m) {
-            OpDef def = REGISTRY.get(m.op());
-            try {
-                def.extraCheck().accept(m);
-                return def.shapeRule().infer(Contexts.infer(m, constants::get));
-            } catch (KilnException e) {
-                throw e.withContext(old.name(), m.label(), m.op());
-            }
-        }
+        private List<TensorType> infer(Node m) { return Emitter.infer(m, constants, old.name()); }
 
         private void append(Node m) {
             nodes.add(m);

@@ -123,13 +123,16 @@ final class Emitter {
         return inferred.withShape(Shape.of(dims));
     }
 
-    private List<TensorType> infer(Node m) {
+    private List<TensorType> infer(Node m) { return infer(m, constants, old.name()); }
+
+    /** Output types of {@code m} from its op's shape rule (constant inputs from {@code constants}); errors name graph and node. */
+    static List<TensorType> infer(Node m, Map<String, Tensor> constants, String graph) {
         OpDef def = REGISTRY.get(m.op());
         try {
             def.extraCheck().accept(m);
             return def.shapeRule().infer(Contexts.infer(m, constants::get));
         } catch (KilnException e) {
-            throw e.withContext(old.name(), m.label(), m.op());
+            throw e.withContext(graph, m.label(), m.op());
         }
     }
 
