@@ -33,11 +33,7 @@ class CanonicalizePassTest {
     /** One graph per rule: builds it from a random source (shapes, attributes) and the builder. */
     static final Map<String, BiFunction<Random, GraphBuilder, Value>> CASES = new LinkedHashMap<>();
 
-    private static long[] shape(Random r, int rank) {
-        long[] s = new long[rank];
-        for (int i = 0; i < rank; i++) s[i] = 1 + r.nextInt(4);
-        return s;
-    }
+    private static long[] shape(Random r, int rank) { return RefCheck.shape(r, rank); }
 
     private static Value in(GraphBuilder b, String name, long... s) { return b.input(name, TensorType.of(F, s)); }
 

@@ -36,11 +36,7 @@ class CanonicalizeQuantEinsumTest {
     /** Single-output rule cases, also run by {@link CanonicalizePassTest}'s property (one graph per rule). */
     static final Map<String, BiFunction<Random, GraphBuilder, Value>> CASES = new LinkedHashMap<>();
 
-    private static long[] shape(Random r, int rank) {
-        long[] s = new long[rank];
-        for (int i = 0; i < rank; i++) s[i] = 1 + r.nextInt(4);
-        return s;
-    }
+    private static long[] shape(Random r, int rank) { return RefCheck.shape(r, rank); }
 
     private static Tensor ints(Random r, DType t, long[] s) {
         double lo = t.isUnsigned() ? 0 : -Math.scalb(1.0, t.bits() - 1), hi = t.isUnsigned() ? Math.scalb(1.0, t.bits()) - 1 : -lo - 1;

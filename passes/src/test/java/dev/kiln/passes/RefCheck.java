@@ -33,6 +33,13 @@ final class RefCheck {
         return new PassManager(passes, given, PassManager.Options.defaults(), Graph::toString).run(g);
     }
 
+    /** A random shape of the given rank with dims 1 to 4 (small, so every rule's graph evaluates quickly). */
+    static long[] shape(Random r, int rank) {
+        long[] s = new long[rank];
+        for (int i = 0; i < rank; i++) s[i] = 1 + r.nextInt(4);
+        return s;
+    }
+
     static Tensor random(Random r, DType dt, long[] shape, double lo, double hi) {
         double[] v = new double[(int) Tensor.numel(shape)];
         for (int i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * r.nextDouble();
