@@ -23,6 +23,7 @@ final class PlanJson {
         m.put("name", p.name());
         m.put("arenaBytes", p.arenaBytes());
         m.put("weightBytes", p.weightBytes());
+        m.put("workspaceBytes", p.workspaceBytes());
         List<Object> ks = new ArrayList<>();
         for (int i = 0; i < p.kernels().size(); i++) {
             ExecutionPlan.KernelSource k = p.kernels().get(i);
@@ -37,12 +38,13 @@ final class PlanJson {
                 args.add(switch (a) {
                     case Arg.ArenaPtr x -> obj("arena", x.offset());
                     case Arg.WeightPtr x -> obj("weights", x.offset());
+                    case Arg.WorkspacePtr x -> obj("workspace", x.offset());
                     case Arg.I32 x -> obj("i32", (long) x.value());
                     case Arg.I64 x -> obj("i64", x.value());
                     case Arg.F32 x -> obj("f32bits", (long) Float.floatToRawIntBits(x.value()));
                 });
             ls.add(obj("kernel", (long) l.kernel(), "grid", dims(l.grid()), "block", dims(l.block()),
-                    "sharedBytes", (long) l.sharedBytes(), "args", args));
+                    "sharedBytes", (long) l.sharedBytes(), "args", args, "label", l.label()));
         }
         m.put("launches", ls);
         m.put("inputs", slots(p.inputs()));
@@ -69,6 +71,7 @@ final class PlanJson {
                 args.add(switch (kind) {
                     case "arena" -> new Arg.ArenaPtr(v);
                     case "weights" -> new Arg.WeightPtr(v);
+                    case "workspace" -> new Arg.WorkspacePtr(v);
                     case "i32" -> new Arg.I32(Math.toIntExact(v));
                     case "i64" -> new Arg.I64(v);
                     case "f32bits" -> new Arg.F32(Float.intBitsToFloat(Math.toIntExact(v)));
@@ -76,12 +79,13 @@ final class PlanJson {
                 });
             }
             launches.add(new ExecutionPlan.Launch(Math.toIntExact(num(l, "kernel")), dims(list(l, "grid")), dims(list(l, "block")),
-                    Math.toIntExact(num(l, "sharedBytes")), args));
+                    Math.toIntExact(num(l, "sharedBytes")), args, l.get("label") instanceof String s ? s : ""));
         }
         if (num(m, "weightBytes") != weights.length)
             throw new IllegalArgumentException("plan expects " + num(m, "weightBytes") + " weight bytes, the bundle holds " + weights.length);
         return new ExecutionPlan(str(m, "name"), kernels, num(m, "arenaBytes"), weights, readSlots(list(m, "weightSlots")),
-                launches, readSlots(list(m, "inputs")), readSlots(list(m, "outputs")));
+                launches, readSlots(list(m, "inputs")), readSlots(list(m, "outputs")),
+                m.get("workspaceBytes") instanceof Long w ? w : 0L);
     }
 
     private static List<Object> slots(List<ExecutionPlan.Slot> slots) {

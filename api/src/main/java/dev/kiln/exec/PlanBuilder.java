@@ -40,19 +40,41 @@ public final class PlanBuilder {
                 throw n.error(new UnsupportedException("a view of a constant needs fold-constants, which this pipeline lacks"));
         List<ExecutionPlan.KernelSource> kernels = new ArrayList<>();
         List<ExecutionPlan.Launch> launches = new ArrayList<>();
+        // workspace: every zeroed region of its own (they persist), then one scratch area all launches share
+        long zeroed = 0, scratch = 0;
+        for (KernelSpec k : specs) {
+            long mine = 0;
+            for (KernelSpec.Param p : k.params())
+                if (p instanceof KernelSpec.Param.Workspace w) {
+                    if (w.zeroed()) zeroed += align(w.bytes(), WORKSPACE_ALIGN);
+                    else mine += align(w.bytes(), WORKSPACE_ALIGN);
+                }
+            scratch = Math.max(scratch, mine);
+        }
+        long nextZeroed = 0;
         for (KernelSpec k : specs) {
             kernels.add(new ExecutionPlan.KernelSource(k.name(), k.source(), k.entry()));
             List<Arg> args = new ArrayList<>();
+            long nextScratch = zeroed;
             for (KernelSpec.Param p : k.params()) {
+                if (p instanceof KernelSpec.Param.Workspace w) {
+                    long at = w.zeroed() ? nextZeroed : nextScratch;
+                    if (w.zeroed()) nextZeroed += align(w.bytes(), WORKSPACE_ALIGN); else nextScratch += align(w.bytes(), WORKSPACE_ALIGN);
+                    args.add(new Arg.WorkspacePtr(at));
+                    continue;
+                }
                 args.add(switch (p) {
                     case KernelSpec.Param.Buffer b -> memory.isWeight(b.value())
                             ? new Arg.WeightPtr(memory.slot(b.value()).offset()) : new Arg.ArenaPtr(memory.slot(b.value()).offset());
                     case KernelSpec.Param.I32 v -> new Arg.I32(v.value());
                     case KernelSpec.Param.I64 v -> new Arg.I64(v.value());
                     case KernelSpec.Param.F32 v -> new Arg.F32(v.value());
+                    case KernelSpec.Param.Workspace w -> throw new AssertionError(); // handled above
                 });
             }
-            launches.add(new ExecutionPlan.Launch(kernels.size() - 1, dims(k.grid()), dims(k.block()), k.sharedBytes(), args));
+            if (nextScratch - zeroed > scratch) throw new IllegalStateException("kernel " + k.name() + " asks for more scratch than planned");
+            launches.add(new ExecutionPlan.Launch(kernels.size() - 1, dims(k.grid()), dims(k.block()), k.sharedBytes(), args,
+                    String.join(",", k.origins())));
         }
         List<ExecutionPlan.Slot> inputs = new ArrayList<>();
         for (Value v : g.inputs()) {
@@ -88,7 +110,7 @@ public final class PlanBuilder {
             }
             outputs.add(slot);
         }
-        return new ExecutionPlan(g.name(), kernels, arena, weights, weightSlots, launches, inputs, outputs);
+        return new ExecutionPlan(g.name(), kernels, arena, weights, weightSlots, launches, inputs, outputs, zeroed + scratch);
     }
 
     /** Entry (and kernel name) of the copy that fills a constant graph output's arena slot from the weights. */
@@ -104,6 +126,7 @@ public final class PlanBuilder {
             """;
 
     private static final long OUT_ALIGN = 256;
+    private static final long WORKSPACE_ALIGN = 256;
 
     private static long align(long x, long a) { return (x + a - 1) / a * a; }
 

@@ -22,9 +22,20 @@ public record KernelSpec(String name, String source, String entry, Dim3 grid, Di
         public long count() { return (long) x * y * z; }
     }
 
-    /** A kernel parameter: a device buffer holding a graph value, or a scalar. */
+    /** A kernel parameter: a device buffer holding a graph value, a workspace, or a scalar. */
     public sealed interface Param {
         record Buffer(String value) implements Param {}
+        /**
+         * Device scratch private to this launch for its duration. {@code zeroed}: the bytes are zero when the
+         * launch starts, and the kernel must leave them zero when it ends (split-K tile counters); such
+         * regions persist across runs and are never shared. Otherwise the contents are undefined on entry
+         * (split-K partial sums) and the region may be reused by other launches.
+         */
+        record Workspace(long bytes, boolean zeroed) implements Param {
+            public Workspace {
+                if (bytes < 1) throw new IllegalArgumentException("workspace of " + bytes + " bytes");
+            }
+        }
         record I32(int value) implements Param {}
         record I64(long value) implements Param {}
         record F32(float value) implements Param {}

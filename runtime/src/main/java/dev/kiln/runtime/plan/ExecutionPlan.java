@@ -12,7 +12,14 @@ import java.util.Objects;
  * Immutable; equality is by content.
  */
 public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
-                            List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs) {
+                            List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs,
+                            long workspaceBytes) {
+
+    /** A plan with no workspace. */
+    public ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
+                         List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs) {
+        this(name, kernels, arenaBytes, weights, weightSlots, launches, inputs, outputs, 0);
+    }
 
     public ExecutionPlan {
         Objects.requireNonNull(name, "name");
@@ -23,6 +30,7 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
         if (arenaBytes < 0) throw new IllegalArgumentException("negative arena size " + arenaBytes);
+        if (workspaceBytes < 0) throw new IllegalArgumentException("negative workspace size " + workspaceBytes);
         for (Slot s : inputs) s.checkWithin(arenaBytes, "input");
         for (Slot s : outputs) s.checkWithin(arenaBytes, "output");
         for (Slot s : weightSlots) s.checkWithin(weights.length, "weight");
@@ -34,6 +42,8 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
                     throw new IllegalArgumentException("arena pointer " + p.offset() + " outside arena of " + arenaBytes);
                 if (a instanceof Arg.WeightPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, weights.length)))
                     throw new IllegalArgumentException("weights pointer " + p.offset() + " outside weights of " + weights.length);
+                if (a instanceof Arg.WorkspacePtr p && (p.offset() < 0 || p.offset() >= workspaceBytes))
+                    throw new IllegalArgumentException("workspace pointer " + p.offset() + " outside workspace of " + workspaceBytes);
             }
         }
     }
@@ -67,15 +77,27 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
         public static Dims of(int x) { return new Dims(x, 1, 1); }
     }
 
-    /** One kernel launch; arguments in the order of the kernel's C parameters. */
-    public record Launch(int kernel, Dims grid, Dims block, int sharedBytes, List<Arg> args) {
-        public Launch { args = List.copyOf(args); }
+    /**
+     * One kernel launch; arguments in the order of the kernel's C parameters. {@code label} is opaque text
+     * for reports (the compiler puts the source nodes the kernel absorbed there); empty when unknown.
+     */
+    public record Launch(int kernel, Dims grid, Dims block, int sharedBytes, List<Arg> args, String label) {
+        public Launch {
+            args = List.copyOf(args);
+            Objects.requireNonNull(label, "label");
+        }
+
+        public Launch(int kernel, Dims grid, Dims block, int sharedBytes, List<Arg> args) { this(kernel, grid, block, sharedBytes, args, ""); }
     }
 
-    /** A kernel argument: a pointer into the arena or the weights, or a scalar. */
+    /**
+     * A kernel argument: a pointer into the arena, the weights or the workspace, or a scalar. The workspace
+     * is one device block, zeroed once when the plan is loaded; launches keep their zeroed parts zero.
+     */
     public sealed interface Arg {
         record ArenaPtr(long offset) implements Arg {}
         record WeightPtr(long offset) implements Arg {}
+        record WorkspacePtr(long offset) implements Arg {}
         record I32(int value) implements Arg {}
         record I64(long value) implements Arg {}
         record F32(float value) implements Arg {
@@ -88,10 +110,10 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
     @Override public boolean equals(Object o) {
         return o instanceof ExecutionPlan p && p.name.equals(name) && p.kernels.equals(kernels) && p.arenaBytes == arenaBytes
                 && Arrays.equals(p.weights, weights) && p.weightSlots.equals(weightSlots) && p.launches.equals(launches)
-                && p.inputs.equals(inputs) && p.outputs.equals(outputs);
+                && p.inputs.equals(inputs) && p.outputs.equals(outputs) && p.workspaceBytes == workspaceBytes;
     }
 
-    @Override public int hashCode() { return Objects.hash(name, kernels, arenaBytes, Arrays.hashCode(weights), launches, inputs, outputs); }
+    @Override public int hashCode() { return Objects.hash(name, kernels, arenaBytes, Arrays.hashCode(weights), launches, inputs, outputs, workspaceBytes); }
 
     @Override public String toString() {
         return "ExecutionPlan " + name + " (" + kernels.size() + " kernels, " + launches.size() + " launches, arena "

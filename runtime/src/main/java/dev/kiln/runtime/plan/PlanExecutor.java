@@ -54,7 +54,7 @@ public final class PlanExecutor implements AutoCloseable {
     private final List<Kernel> kernels = new ArrayList<>();
     private final List<KernelBinary.LoadMode> loadModes = new ArrayList<>();
     private final Kernel copy;
-    private final DeviceBuffer arena, weights;
+    private final DeviceBuffer arena, weights, workspace;
     private final List<DeviceBuffer> inBuffers = new ArrayList<>(), outBuffers = new ArrayList<>();
     private final PinnedBuffer inStaging, outStaging;
     private final long[] inOffsets, outOffsets;
@@ -100,6 +100,9 @@ public final class PlanExecutor implements AutoCloseable {
             arena = ctx.allocate(Math.max(1, plan.arenaBytes()));
             weights = ctx.allocate(Math.max(1, plan.weightBytes()));
             if (plan.weightBytes() > 0) weights.upload(plan.weights());
+            workspace = ctx.allocate(Math.max(1, plan.workspaceBytes()));
+            workspace.fillAsync((byte) 0, stream); // zeroed once; launches leave their zeroed parts zero
+            stream.synchronize();
             inOffsets = offsets(plan.inputs());
             outOffsets = offsets(plan.outputs());
             inStaging = ctx.allocatePinned(Math.max(1, total(plan.inputs())));
@@ -218,6 +221,7 @@ public final class PlanExecutor implements AutoCloseable {
                     switch (arg) {
                         case ExecutionPlan.Arg.ArenaPtr p -> a.pointer(arena.address() + p.offset());
                         case ExecutionPlan.Arg.WeightPtr p -> a.pointer(weights.address() + p.offset());
+                        case ExecutionPlan.Arg.WorkspacePtr p -> a.pointer(workspace.address() + p.offset());
                         case ExecutionPlan.Arg.I32 v -> a.i32(v.value());
                         case ExecutionPlan.Arg.I64 v -> a.i64(v.value());
                         case ExecutionPlan.Arg.F32 v -> a.f32(v.value());
@@ -280,6 +284,7 @@ public final class PlanExecutor implements AutoCloseable {
         all.add(outStaging);
         all.add(arena);
         all.add(weights);
+        all.add(workspace);
         all.add(stream);
         all.addAll(modules);
         for (AutoCloseable c : all) {

@@ -46,6 +46,15 @@ class ExecutionPlanTest {
         assertThrows(IllegalArgumentException.class, () -> new ExecutionPlan("m", List.of(K), 100, new byte[0], List.of(),
                 List.of(new Launch(1, Dims.of(1), Dims.of(1), 0, List.of())), List.of(), List.of()));
         assertThrows(IllegalArgumentException.class, () -> Dims.of(0));
+        assertThrows(IllegalArgumentException.class, () -> plan(new byte[4], List.of(new Arg.WorkspacePtr(0))));
+    }
+
+    @Test void workspacePointersMustFallInsideTheWorkspace() {
+        List<Launch> l = List.of(new Launch(0, Dims.of(1), Dims.of(32), 0, List.of(new Arg.WorkspacePtr(256)), "MatMul_1"));
+        ExecutionPlan p = new ExecutionPlan("m", List.of(K), 0, new byte[0], List.of(), l, List.of(), List.of(), 512);
+        assertEquals(512, p.workspaceBytes());
+        assertEquals("MatMul_1", p.launches().get(0).label());
+        assertThrows(IllegalArgumentException.class, () -> new ExecutionPlan("m", List.of(K), 0, new byte[0], List.of(), l, List.of(), List.of(), 256));
     }
 
     @Test void compileFlagsAddTheCudaIncludeFolderWhenFound(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
