@@ -1,0 +1,281 @@
+// kiln_sim.h: runs a generated CUDA kernel on the CPU for tests. One OS thread per CUDA thread, one block at
+// a time, so __shared__ variables become function statics shared by the block's threads. Warp collectives
+// (shuffles, ldmatrix, mma.sync) exchange values through a per-warp mailbox between two warp barriers, and
+// cp.async copies are held back until the issuing thread waits for their group, so a read of shared memory
+// before its wait (or a write-after-read race the wait would hide) shows up as wrong results.
+// The fragment layouts are the PTX ISA's, as TileOps' doc comment lists them.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <math.h>
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__
+#define __launch_bounds__(...)
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define KILN_DYNAMIC_SMEM(name) unsigned char* name = kiln_sim::dyn_smem
+
+struct KilnSimDim { unsigned x = 0, y = 0, z = 0; };
+inline thread_local KilnSimDim threadIdx, blockIdx;
+inline KilnSimDim blockDim{1, 1, 1}, gridDim{1, 1, 1};
+
+template <class A, class B> inline std::common_type_t<A, B> min(A a, B b) { return a < b ? a : b; }
+template <class A, class B> inline std::common_type_t<A, B> max(A a, B b) { return a < b ? b : a; }
+
+// ---- numeric types and conversions (cuda_fp16.h / cuda_bf16.h subset)
+typedef _Float16 __half;
+struct __half2 { __half x, y; };
+struct __nv_bfloat16 { uint16_t b; };
+struct __nv_bfloat162 { __nv_bfloat16 x, y; };
+struct uint2 { unsigned x, y; };
+struct uint4 { unsigned x, y, z, w; };
+struct float2 { float x, y; };
+struct float4 { float x, y, z, w; };
+inline float __half2float(__half h) { return (float)h; }
+inline __half __float2half_rn(float f) { return (__half)f; }
+inline __half __float2half(float f) { return (__half)f; }
+inline __half2 __floats2half2_rn(float a, float b) { return {(__half)a, (__half)b}; }
+inline float __bfloat162float(__nv_bfloat16 h) { uint32_t u = (uint32_t)h.b << 16; float f; memcpy(&f, &u, 4); return f; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+  uint32_t u; memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return {(uint16_t)((u >> 16) | 0x40)};
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return {(uint16_t)(u >> 16)};
+}
+inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }
+inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16_rn(a), __float2bfloat16_rn(b)}; }
+inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
+inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned i; memcpy(&i, &f, 4); return i; }
+inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, 8); return d; }
+inline float __expf(float x) { return expf(x); }
+inline float __logf(float x) { return logf(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __frcp_rn(float x) { return 1.0f / x; }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float __saturatef(float x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
+template <class T> inline T __ldg(const T* p) { return *p; }
+
+// ---- the simulator's state
+namespace kiln_sim {
+inline std::barrier<>* block_bar = nullptr;
+inline std::vector<std::unique_ptr<std::barrier<>>> warp_bars;
+inline std::vector<unsigned char> mailbox;  // [warp][lane][64 bytes]
+inline std::vector<unsigned char> dyn_smem_buf;
+inline unsigned char* dyn_smem = nullptr;
+
+inline int tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
+inline int lane() { return tid() & 31; }
+inline int warp() { return tid() >> 5; }
+inline unsigned char* slot(int w, int l) { return &mailbox[((size_t)w * 32 + l) * 64]; }
+inline void warp_sync() { warp_bars[warp()]->arrive_and_wait(); }
+[[noreturn]] inline void fail(const char* what) { fprintf(stderr, "kiln_sim: %s (block %u,%u,%u thread %d)\n", what, blockIdx.x, blockIdx.y, blockIdx.z, tid()); fflush(stderr); std::_Exit(3); }
+
+template <class T> T exchange(T v, int src) {
+  static_assert(sizeof(T) <= 64, "mailbox slot is 64 bytes");
+  int w = warp();
+  memcpy(slot(w, lane()), &v, sizeof(T));
+  warp_sync();
+  T r; memcpy(&r, slot(w, src & 31), sizeof(T));
+  warp_sync();
+  return r;
+}
+
+struct Copy { void* dst; unsigned char data[16]; bool valid; };
+inline thread_local std::vector<std::vector<Copy>> committed;
+inline thread_local std::vector<Copy> open_group;
+
+inline float h2f(uint32_t bits) { uint16_t b = (uint16_t)bits; _Float16 h; memcpy(&h, &b, 2); return (float)h; }
+inline float bf2f(uint32_t bits) { uint32_t u = (bits & 0xffffu) << 16; float f; memcpy(&f, &u, 4); return f; }
+
+// D[16x8] += A[16x16] B[16x8]; cv turns one 16-bit element into float.
+template <class Cv> void mma16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2], Cv cv) {
+  int w = warp(), l = lane();
+  memcpy(slot(w, l), a, 16);
+  memcpy(slot(w, l) + 16, b, 8);
+  warp_sync();
+  float A[16][16], B[16][8];
+  for (int L = 0; L < 32; L++) {
+    unsigned aa[4], bb[2];
+    memcpy(aa, slot(w, L), 16);
+    memcpy(bb, slot(w, L) + 16, 8);
+    int g = L / 4, t = L % 4;
+    A[g][2 * t] = cv(aa[0]); A[g][2 * t + 1] = cv(aa[0] >> 16);
+    A[g + 8][2 * t] = cv(aa[1]); A[g + 8][2 * t + 1] = cv(aa[1] >> 16);
+    A[g][2 * t + 8] = cv(aa[2]); A[g][2 * t + 9] = cv(aa[2] >> 16);
+    A[g + 8][2 * t + 8] = cv(aa[3]); A[g + 8][2 * t + 9] = cv(aa[3] >> 16);
+    B[2 * t][g] = cv(bb[0]); B[2 * t + 1][g] = cv(bb[0] >> 16);
+    B[2 * t + 8][g] = cv(bb[1]); B[2 * t + 9][g] = cv(bb[1] >> 16);
+  }
+  warp_sync();
+  int g = l / 4, t = l % 4;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      float s = 0;
+      for (int k = 0; k < 16; k++) s += A[g + 8 * i][k] * B[k][2 * t + j];
+      d[2 * i + j] += s;
+    }
+}
+
+inline void ldmatrix(unsigned* r, int count, const void* p, bool trans) {
+  int w = warp(), l = lane();
+  if (l < 8 * count && ((uintptr_t)p % 16) != 0) fail("ldmatrix row address not 16-byte aligned");
+  memcpy(slot(w, l), &p, sizeof p);
+  warp_sync();
+  for (int j = 0; j < count; j++) {
+    uint16_t lo, hi;
+    const unsigned char *r0, *r1;
+    if (!trans) {
+      memcpy(&r0, slot(w, 8 * j + l / 4), sizeof r0);
+      memcpy(&lo, r0 + 4 * (l % 4), 2);
+      memcpy(&hi, r0 + 4 * (l % 4) + 2, 2);
+    } else {
+      memcpy(&r0, slot(w, 8 * j + 2 * (l % 4)), sizeof r0);
+      memcpy(&r1, slot(w, 8 * j + 2 * (l % 4) + 1), sizeof r1);
+      memcpy(&lo, r0 + 2 * (l / 4), 2);
+      memcpy(&hi, r1 + 2 * (l / 4), 2);
+    }
+    r[j] = (unsigned)lo | (unsigned)hi << 16;
+  }
+  warp_sync();
+}
+
+/** Runs body() as grid x block threads, one block at a time; dynBytes of dynamic shared memory per block. */
+inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std::function<void()>& body) {
+  gridDim = grid;
+  blockDim = block;
+  int n = (int)(block.x * block.y * block.z);
+  if (n % 32 != 0) { fprintf(stderr, "kiln_sim: block of %d threads is not whole warps\n", n); std::_Exit(3); }
+  mailbox.assign((size_t)n * 64, 0);
+  dyn_smem_buf.assign(dynBytes + 128, 0);
+  dyn_smem = dyn_smem_buf.data() + (128 - (uintptr_t)dyn_smem_buf.data() % 128) % 128;
+  for (unsigned z = 0; z < grid.z; z++)
+    for (unsigned y = 0; y < grid.y; y++)
+      for (unsigned x = 0; x < grid.x; x++) {
+        // unwritten dynamic shared memory reads as NaN (0xff bytes) in every float type
+        memset(dyn_smem, 0xff, dynBytes);
+        std::barrier<> bb(n);
+        block_bar = &bb;
+        warp_bars.clear();
+        for (int w = 0; w < n / 32; w++) warp_bars.push_back(std::make_unique<std::barrier<>>(32));
+        std::vector<std::thread> ts;
+        ts.reserve(n);
+        for (int i = 0; i < n; i++)
+          ts.emplace_back([&, i] {
+            threadIdx = {i % block.x, (i / block.x) % block.y, i / (block.x * block.y)};
+            blockIdx = {x, y, z};
+            body();
+            if (!open_group.empty() || !committed.empty()) { open_group.clear(); committed.clear(); }
+            warp_bars[i / 32]->arrive_and_drop();
+            block_bar->arrive_and_drop();
+          });
+        for (auto& t : ts) t.join();
+      }
+}
+}  // namespace kiln_sim
+
+// ---- CUDA intrinsics over the simulator
+inline void __syncthreads() { kiln_sim::block_bar->arrive_and_wait(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { kiln_sim::warp_sync(); }
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void __nanosleep(unsigned) {}
+template <class T> T __shfl_xor_sync(unsigned, T v, int m, int width = 32) { return kiln_sim::exchange(v, kiln_sim::lane() ^ m); }
+template <class T> T __shfl_sync(unsigned, T v, int src, int width = 32) {
+  return kiln_sim::exchange(v, (kiln_sim::lane() & ~(width - 1)) + (src % width));
+}
+template <class T> T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32) {
+  int l = kiln_sim::lane(), s = l + (int)delta;
+  return kiln_sim::exchange(v, (s & ~(width - 1)) == (l & ~(width - 1)) ? s : l);
+}
+template <class T> T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32) {
+  int l = kiln_sim::lane(), s = l - (int)delta;
+  return kiln_sim::exchange(v, s >= 0 && (s & ~(width - 1)) == (l & ~(width - 1)) ? s : l);
+}
+inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline float atomicAdd(float* p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
+inline int atomicExch(int* p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+inline unsigned atomicExch(unsigned* p, unsigned v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicCAS(int* p, int cmp, int v) { __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); return cmp; }
+
+// ---- TileOps under the simulator
+inline void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  if ((uintptr_t)dst % 16 != 0) kiln_sim::fail("cp.async destination not 16-byte aligned");
+  if (valid && (uintptr_t)src % 16 != 0) kiln_sim::fail("cp.async source not 16-byte aligned");
+  kiln_sim::Copy c{dst, {}, valid};
+  if (valid) memcpy(c.data, src, 16);
+  kiln_sim::open_group.push_back(c);
+}
+inline void kiln_cp_async_commit() {
+  kiln_sim::committed.push_back(std::move(kiln_sim::open_group));
+  kiln_sim::open_group.clear();
+}
+template <int N> void kiln_cp_async_wait() {
+  auto& g = kiln_sim::committed;
+  while (g.size() > (size_t)N) {
+    for (auto& c : g.front()) {
+      if (c.valid) memcpy(c.dst, c.data, 16); else memset(c.dst, 0, 16);
+    }
+    g.erase(g.begin());
+  }
+}
+inline void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) { kiln_sim::ldmatrix(r, 4, p, false); }
+inline void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) { kiln_sim::ldmatrix(r, 4, p, true); }
+inline void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) { kiln_sim::ldmatrix(r, 2, p, false); }
+inline void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) { kiln_sim::ldmatrix(r, 2, p, true); }
+inline void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { kiln_sim::mma16816(d, a, b, kiln_sim::h2f); }
+inline void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) { kiln_sim::mma16816(d, a, b, kiln_sim::bf2f); }
+inline unsigned kiln_tf32(float x) {
+  unsigned u = __float_as_uint(x);
+  if ((u & 0x7f800000u) == 0x7f800000u) return u;  // inf, NaN as they are
+  return (u + 0x1000u) & 0xffffe000u;                // 10 mantissa bits, ties away from zero
+}
+inline void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  using namespace kiln_sim;
+  int w = warp(), l = lane();
+  memcpy(slot(w, l), a, 16);
+  memcpy(slot(w, l) + 16, b, 8);
+  warp_sync();
+  float A[16][8], B[8][8];
+  for (int L = 0; L < 32; L++) {
+    unsigned aa[4], bb[2];
+    memcpy(aa, slot(w, L), 16);
+    memcpy(bb, slot(w, L) + 16, 8);
+    int g = L / 4, t = L % 4;
+    A[g][t] = __uint_as_float(aa[0]); A[g + 8][t] = __uint_as_float(aa[1]);
+    A[g][t + 4] = __uint_as_float(aa[2]); A[g + 8][t + 4] = __uint_as_float(aa[3]);
+    B[t][g] = __uint_as_float(bb[0]); B[t + 4][g] = __uint_as_float(bb[1]);
+  }
+  warp_sync();
+  int g = l / 4, t = l % 4;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      float s = 0;
+      for (int k = 0; k < 8; k++) s += A[g + 8 * i][k] * B[k][2 * t + j];
+      d[2 * i + j] += s;
+    }
+}
+inline unsigned kiln_pack_f16(float lo, float hi) { __half2 h = __floats2half2_rn(lo, hi); unsigned r; memcpy(&r, &h, 4); return r; }
+inline unsigned kiln_pack_bf16(float lo, float hi) { __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); unsigned r; memcpy(&r, &h, 4); return r; }
+
+/** A buffer handed to a kernel parameter of any pointer type. */
+struct KilnSimPtr {
+  void* p;
+  template <class T> operator T*() const { return (T*)p; }
+};
