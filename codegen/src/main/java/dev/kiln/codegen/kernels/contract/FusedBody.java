@@ -8,6 +8,7 @@ import dev.kiln.ir.Attr;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Node;
+import dev.kiln.ir.StridedView;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.UnsupportedException;
 import dev.kiln.ir.Value;
@@ -20,13 +21,38 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A contraction-kind {@code Fused} node taken apart: its body, the one main op (MatMul, Conv, Attention...)
- * whose inputs are body inputs, and the elementwise epilogue nodes after it, each of the main output's shape.
- * In generated C, body input {@code i} is the kernel parameter {@code in<i>} and body output {@code i} is
- * {@code out<i>}; parameters are all node inputs, then all node outputs. Reads the IR only.
+ * A contraction-kind {@code Fused} node taken apart: its body, the one main op (MatMul, Conv, Attention...),
+ * and the elementwise epilogue nodes after it, each of the main output's shape. The main op's inputs are body
+ * inputs, or {@link #VIEW_OPS} chains over body inputs (prologue views: the kernel reads the operand through
+ * strides, see {@link #operand}); the epilogue may end in a view chain whose result is the one body output (a
+ * store view: the kernel writes through strides, see {@link #store}). In generated C, body input {@code i} is
+ * the kernel parameter {@code in<i>} and body output {@code i} is {@code out<i>}; parameters are all node
+ * inputs, then all node outputs. Reads the IR only.
  */
 record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<String, Integer> inputIndex,
-                 Map<String, Tensor> constants) {
+                 Map<String, Tensor> constants, Map<String, Operand> views, StridedView store) {
+
+    /** Ops a kernel can read or write through strides instead of a copy. */
+    static final Set<String> VIEW_OPS = Set.of("Transpose", "Reshape");
+
+    /** A main-op operand: kernel parameter {@code in<param>} read through {@code view} (element strides). */
+    record Operand(int param, DType dtype, StridedView view) {
+        String name() { return "in" + param; }
+        boolean contiguous() { return view.isContiguous(); }
+    }
+
+    /** Applies one view op to the view of its input ({@code Reshape} to its output's static shape). */
+    static StridedView apply(Node n, StridedView in) {
+        return n.op().equals("Transpose")
+                ? in.permute(n.hasAttr("perm") ? n.attrInts("perm") : reversed(in.rank()))
+                : in.reshape(n.output(0).shape().sizes());
+    }
+
+    private static long[] reversed(int rank) {
+        long[] p = new long[rank];
+        for (int i = 0; i < rank; i++) p[i] = rank - 1 - i;
+        return p;
+    }
 
     static boolean isKind(Node n, String kind) {
         return n.op().equals("Fused") && kind.equals(n.attrString("kind", ""));
@@ -39,20 +65,35 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < body.inputs().size(); i++) index.putIfAbsent(body.inputs().get(i).name(), i);
         Map<String, Tensor> constants = new HashMap<>();
+        Map<String, Operand> views = new HashMap<>();
         Node main = null;
-        List<Node> epilogue = new ArrayList<>();
+        List<Node> epilogue = new ArrayList<>(), storeChain = new ArrayList<>();
         for (Node n : body.nodes()) {
             if (n.op().equals("Constant")) {
                 constants.put(n.output(0).name(), n.attrTensor("value"));
+            } else if (main == null && VIEW_OPS.contains(n.op())) {
+                Value src = n.input(0);
+                Operand from = views.get(src.name());
+                if (from == null) {
+                    Integer i = index.get(src.name());
+                    if (i == null) throw fused.error(new UnsupportedException(n.op() + " before the contraction reads %" + src.name() + ", not a body input"));
+                    requireStatic(fused, src);
+                    from = new Operand(i, src.dtype(), StridedView.contiguous(src.shape().sizes()));
+                }
+                requireStatic(fused, n.output(0));
+                StridedView v = apply(n, from.view());
+                if (v == null) throw fused.error(new UnsupportedException(n.op() + " to " + n.output(0).shape() + " is not a strided view of its input"));
+                views.put(n.output(0).name(), new Operand(from.param(), from.dtype(), v));
             } else if (mainOps.contains(n.op())) {
                 if (main != null) throw fused.error(new UnsupportedException("body holds two contractions (" + main.op() + ", " + n.op() + ")"));
                 main = n;
                 for (Value in : n.inputs())
-                    if (!in.isNone() && !index.containsKey(in.name()))
-                        throw fused.error(new UnsupportedException(n.op() + " input %" + in.name() + " is computed in the body; only epilogues fuse"));
+                    if (!in.isNone() && !index.containsKey(in.name()) && !views.containsKey(in.name()))
+                        throw fused.error(new UnsupportedException(n.op() + " input %" + in.name() + " is computed in the body; only views and epilogues fuse"));
             } else {
                 if (main == null) throw fused.error(new UnsupportedException("op " + n.op() + " before the " + mainOps + " in the body (no prologue fusion)"));
-                epilogue.add(n);
+                if (VIEW_OPS.contains(n.op()) || !storeChain.isEmpty()) storeChain.add(n);
+                else epilogue.add(n);
             }
         }
         if (main == null) throw fused.error(new UnsupportedException("body holds none of " + mainOps));
@@ -66,19 +107,68 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
                 throw fused.error(new UnsupportedException("epilogue op " + n.op() + " makes " + n.output(0).shape()
                         + ", not the contraction's shape " + main.output(0).shape()));
         }
-        return new FusedBody(fused, body, main, List.copyOf(epilogue), Map.copyOf(index), Map.copyOf(constants));
+        StridedView store = storeChain.isEmpty() ? null : storeView(fused, body, main, epilogue, storeChain);
+        return new FusedBody(fused, body, main, List.copyOf(epilogue), Map.copyOf(index), Map.copyOf(constants), Map.copyOf(views), store);
+    }
+
+    /**
+     * The store view: where each element of the contraction's shape lands in the one body output, which the
+     * chain of view ops makes from the last epilogue value. Built backwards from the output's row-major
+     * layout by the inverse ops.
+     */
+    private static StridedView storeView(Node fused, Graph body, Node main, List<Node> epilogue, List<Node> chain) {
+        Value v = epilogue.isEmpty() ? main.output(0) : epilogue.get(epilogue.size() - 1).output(0);
+        for (Node n : chain) {
+            if (!VIEW_OPS.contains(n.op()) || !n.input(0).equals(v))
+                throw fused.error(new UnsupportedException("after a store view only a chain of " + VIEW_OPS + " may follow, not " + n.op()));
+            v = n.output(0);
+            requireStatic(fused, v);
+        }
+        if (body.outputs().size() != 1 || !body.outputs().get(0).equals(v))
+            throw fused.error(new UnsupportedException("a store view must make the body's only output"));
+        StridedView s = StridedView.contiguous(v.shape().sizes());
+        for (int i = chain.size() - 1; i >= 0; i--) {
+            Node n = chain.get(i);
+            long[] inShape = n.input(0).shape().sizes();
+            if (n.op().equals("Reshape")) s = s.reshape(inShape);
+            else {
+                long[] perm = n.hasAttr("perm") ? n.attrInts("perm") : reversed(inShape.length);
+                long[] inv = new long[perm.length];
+                for (int j = 0; j < perm.length; j++) inv[(int) perm[j]] = j;
+                s = s.permute(inv);
+            }
+            if (s == null) throw fused.error(new UnsupportedException("store view through " + n.op() + " is not strided"));
+        }
+        return s;
     }
 
     private static void requireStatic(Node fused, Value v) {
         if (!v.shape().isStatic()) throw fused.error(new UnsupportedException("shape of %" + v.name() + " is not static: " + v.shape()));
     }
 
-    /** The C name of a body input of the main op ({@code in3}). */
+    /** The C name of a body input of the main op ({@code in3}); for templates that read operands contiguously. */
     String in(Value bodyInput) {
         Integer i = inputIndex.get(bodyInput.name());
-        if (i == null) throw new IllegalStateException("%" + bodyInput.name() + " is not a body input");
+        if (i == null) {
+            if (views.containsKey(bodyInput.name()))
+                throw fused.error(new UnsupportedException("operand %" + bodyInput.name() + " is a strided view; the "
+                        + main.op() + " kernel reads contiguous operands only"));
+            throw new IllegalStateException("%" + bodyInput.name() + " is not a body input");
+        }
         return "in" + i;
     }
+
+    /** How the kernel reads a main-op input: its parameter and strides (contiguous for a plain body input). */
+    Operand operand(Value mainInput) {
+        Operand v = views.get(mainInput.name());
+        if (v != null) return v;
+        Integer i = inputIndex.get(mainInput.name());
+        if (i == null) throw new IllegalStateException("%" + mainInput.name() + " is not a body input or view");
+        return new Operand(i, mainInput.dtype(), StridedView.contiguous(mainInput.shape().sizes()));
+    }
+
+    /** Whether the kernel writes its output through a store view (else row-major at the main output's index). */
+    boolean hasStoreView() { return store != null; }
 
     /** The kernel parameters: every node input, then every node output. */
     List<KernelSpec.Param> params() {
@@ -141,11 +231,27 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
             for (Value in : n.inputs()) if (!in.isNone() && !ex.isBound(in)) ex.bind(in, load(in, outShape, idx));
             ex.emit(n);
         }
+        if (store != null) { // the one output, through the view chain
+            Value last = epilogue.isEmpty() ? mo : epilogue.get(epilogue.size() - 1).output(0);
+            src.line("out0[%s] = %s;", viewIndex(store, outShape, idx), CTypes.store(body.outputs().get(0).dtype(), ex.value(last)));
+            return;
+        }
         for (int i = 0; i < body.outputs().size(); i++) {
             if (fused.output(i).isNone()) continue;
             Value o = body.outputs().get(i);
             src.line("out%d[%s] = %s;", i, idx, CTypes.store(o.dtype(), ex.value(o)));
         }
+    }
+
+    /** C offset of the element at row-major linear index {@code idx} of {@code shape} in a strided view of it. */
+    static String viewIndex(StridedView v, long[] shape, String idx) {
+        long[] st = Index.strides(shape);
+        List<String> terms = new ArrayList<>();
+        for (int a = 0; a < shape.length; a++) {
+            if (shape[a] == 1 || v.stride(a) == 0) continue;
+            terms.add(Index.coord(idx, st[a], shape[a], a == 0) + (v.stride(a) == 1 ? "" : " * " + Index.ll(v.stride(a))));
+        }
+        return terms.isEmpty() ? "0" : String.join(" + ", terms);
     }
 
     private String load(Value v, long[] outShape, String idx) {

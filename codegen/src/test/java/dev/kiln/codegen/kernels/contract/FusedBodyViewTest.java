@@ -1,0 +1,74 @@
+package dev.kiln.codegen.kernels.contract;
+
+import dev.kiln.ir.Attr;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Node;
+import dev.kiln.ir.Tensor;
+import dev.kiln.ir.UnsupportedException;
+import dev.kiln.ir.Value;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Prologue and store views: the head split before a matmul and the head merge after it, read as strides. */
+class FusedBodyViewTest {
+    static Value v(String name, String type) {
+        String[] p = type.split(":");
+        return new Value(name, Fixtures.type(p[0], p[1]));
+    }
+
+    static Node reshape(Value in, Value shape, Value out) { return Node.of("Reshape", List.of(in, shape), List.of(out), Map.of(), "r"); }
+
+    static Node transpose(Value in, Value out, String perm) { return Node.of("Transpose", List.of(in), List.of(out), Map.of("perm", Fixtures.ints(perm)), "t"); }
+
+    @Test void headSplitAndMergeBecomeStrides() {
+        Value x = v("x", "f16:2x5x12"), w = v("w", "f16:4x6");
+        Value s1 = v("s1", "i64:4"), s2 = v("s2", "i64:3");
+        Value xr = v("xr", "f16:2x5x3x4"), xt = v("xt", "f16:2x3x5x4"), y = v("y", "f16:2x3x5x6");
+        Value yt = v("yt", "f16:2x5x3x6"), yr = v("yr", "f16:2x5x18");
+        Graph body = new Graph("body", List.of(x, w), List.of(
+                Node.of("Constant", List.of(), List.of(s1), Map.of("value", Attr.of(Tensor.vector(2, 5, 3, 4))), "c"),
+                Node.of("Constant", List.of(), List.of(s2), Map.of("value", Attr.of(Tensor.vector(2, 5, 18))), "c"),
+                reshape(x, s1, xr), transpose(xr, xt, "0,2,1,3"),
+                Node.of("MatMul", List.of(xt, w), List.of(y), Map.of(), "mm"),
+                transpose(y, yt, "0,2,1,3"), reshape(yt, s2, yr)), List.of(yr));
+        FusedBody fb = FusedBody.of(Fixtures.fused(Fixtures.outer("matmul", "mm", body)), Set.of("MatMul"));
+        FusedBody.Operand a = fb.operand(fb.main().input(0));
+        assertEquals(0, a.param());
+        assertArrayEquals(new long[] {60, 4, 12, 1}, a.view().strides());
+        assertFalse(a.contiguous());
+        assertTrue(fb.operand(fb.main().input(1)).contiguous());
+        assertTrue(fb.hasStoreView());
+        assertArrayEquals(new long[] {90, 6, 18, 1}, fb.store().strides());
+        assertThrows(UnsupportedException.class, () -> fb.in(fb.main().input(0)), "templates that read contiguously must refuse a view");
+        // the store index of element (b=1, h=2, s=3, n=4) of the [2,3,5,6] product is 1*90 + 2*6 + 3*18 + 4
+        String expr = FusedBody.viewIndex(fb.store(), new long[] {2, 3, 5, 6}, "i");
+        long i = ((1 * 3 + 2) * 5 + 3) * 6 + 4;
+        assertEquals(90 + 12 + 54 + 4, evalIndex(expr, i));
+    }
+
+    /** Evaluates the generated C index expression (only +, *, /, % over i and LL literals). */
+    static long evalIndex(String expr, long i) {
+        String e = expr.replace("LL", "").replace("i", Long.toString(i));
+        return new Object() {
+            int p;
+            long sum() { long v = prod(); while (p < e.length() && peek() == '+') { p++; v += prod(); } return v; }
+            long prod() {
+                long v = atom();
+                while (p < e.length() && "*/%".indexOf(peek()) >= 0) { char o = e.charAt(p++); long r = atom(); v = o == '*' ? v * r : o == '/' ? v / r : v % r; }
+                return v;
+            }
+            long atom() {
+                if (peek() == '(') { p++; long v = sum(); peek(); p++; return v; }
+                int s = p;
+                while (p < e.length() && Character.isDigit(e.charAt(p))) p++;
+                return Long.parseLong(e.substring(s, p));
+            }
+            char peek() { while (e.charAt(p) == ' ') p++; return e.charAt(p); }
+        }.sum();
+    }
+}
