@@ -4,17 +4,21 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A tensor of {@code shape} read from a flat buffer at element offset {@code sum(coord[i] * strides[i])}: how
- * kernels address an operand through Transposes and Reshapes without materialising them (the head split and
- * merge around attention, K^T). Only views expressible by strides exist: {@link #reshape} returns null when
- * the new shape would need a copy (splitting or merging dims that are not laid out contiguously).
+ * A tensor of {@code shape} read from a flat buffer at element offset {@code offset + sum(coord[i] * strides[i])}:
+ * how kernels address an operand through Transposes, Reshapes and Slices without materialising them (the head
+ * split and merge around attention, K^T, Q/K/V cut from one fused projection). Only views expressible by
+ * strides exist: {@link #reshape} returns null when the new shape would need a copy (splitting or merging dims
+ * that are not laid out contiguously).
  */
-public record StridedView(long[] shape, long[] strides) {
+public record StridedView(long[] shape, long[] strides, long offset) {
     public StridedView {
         if (shape.length != strides.length) throw new IllegalArgumentException("shape and strides differ in rank");
+        if (offset < 0) throw new IllegalArgumentException("negative offset " + offset);
         shape = shape.clone();
         strides = strides.clone();
     }
+
+    public StridedView(long[] shape, long[] strides) { this(shape, strides, 0); }
 
     /** The row-major layout of {@code shape}. */
     public static StridedView contiguous(long[] shape) {
@@ -34,8 +38,9 @@ public record StridedView(long[] shape, long[] strides) {
 
     public long size(int axis) { return shape[axis]; }
 
-    /** Whether this is the row-major layout of its shape (size-1 axes may have any stride). */
+    /** Whether this is the row-major layout of its shape at offset 0 (size-1 axes may have any stride). */
     public boolean isContiguous() {
+        if (offset != 0) return false;
         long s = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != s) return false;
@@ -52,7 +57,16 @@ public record StridedView(long[] shape, long[] strides) {
             sh[j] = shape[(int) perm[j]];
             st[j] = strides[(int) perm[j]];
         }
-        return new StridedView(sh, st);
+        return new StridedView(sh, st, offset);
+    }
+
+    /** Elements {@code [start, start + length)} of {@code axis} (ONNX Slice with step 1). */
+    public StridedView slice(int axis, long start, long length) {
+        if (start < 0 || length < 0 || start + length > shape[axis])
+            throw new IllegalArgumentException("slice [" + start + ", +" + length + ") of axis " + axis + " of size " + shape[axis]);
+        long[] sh = shape.clone();
+        sh[axis] = length;
+        return new StridedView(sh, strides, offset + start * strides[axis]);
     }
 
     /**
@@ -65,7 +79,7 @@ public record StridedView(long[] shape, long[] strides) {
         for (long d : shape) n *= d;
         for (long d : to) m *= d;
         if (n != m) throw new IllegalArgumentException("reshape of " + Arrays.toString(shape) + " to " + Arrays.toString(to));
-        if (n == 0) return contiguous(to);
+        if (n == 0) return new StridedView(to, contiguous(to).strides, offset);
         List<long[]> chunks = new java.util.ArrayList<>(); // {numel, innermost stride}, outermost first
         for (int i = 0; i < shape.length; i++) {
             if (shape[i] == 1) continue;
@@ -89,14 +103,16 @@ public record StridedView(long[] shape, long[] strides) {
             }
         }
         for (; j < to.length; j++) if (to[j] != 1) return null; // trailing unit axes only
-        return new StridedView(to, st);
+        return new StridedView(to, st, offset);
     }
 
     @Override public boolean equals(Object o) {
-        return o instanceof StridedView v && Arrays.equals(v.shape, shape) && Arrays.equals(v.strides, strides);
+        return o instanceof StridedView v && Arrays.equals(v.shape, shape) && Arrays.equals(v.strides, strides) && v.offset == offset;
     }
 
-    @Override public int hashCode() { return 31 * Arrays.hashCode(shape) + Arrays.hashCode(strides); }
+    @Override public int hashCode() { return 31 * (31 * Arrays.hashCode(shape) + Arrays.hashCode(strides)) + Long.hashCode(offset); }
 
-    @Override public String toString() { return "view" + Arrays.toString(shape) + " strides " + Arrays.toString(strides); }
+    @Override public String toString() {
+        return "view" + Arrays.toString(shape) + " strides " + Arrays.toString(strides) + (offset == 0 ? "" : " offset " + offset);
+    }
 }

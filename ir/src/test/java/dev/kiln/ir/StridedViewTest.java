@@ -21,6 +21,18 @@ class StridedViewTest {
         assertFalse(v.isContiguous());
     }
 
+    @Test void aSliceOfTheLastAxisKeepsStridesAndMovesTheOffset() {
+        // K = qkv[..., 768:1536] of a [1,128,2304] projection, then the head split [1,128,12,64] -> [1,12,128,64]
+        StridedView k = StridedView.contiguous(new long[] {1, 128, 2304}).slice(2, 768, 768)
+                .reshape(new long[] {1, 128, 12, 64}).permute(new long[] {0, 2, 1, 3});
+        assertEquals(768, k.offset());
+        assertArrayEquals(new long[] {1, 12, 128, 64}, k.shape());
+        assertEquals(64, k.stride(1), "heads");
+        assertEquals(2304, k.stride(2), "tokens");
+        assertEquals(1, k.stride(3));
+        assertFalse(k.isContiguous());
+    }
+
     @Test void mergingTransposedAxesNeedsACopy() {
         StridedView t = StridedView.contiguous(new long[] {3, 4}).permute(new long[] {1, 0});
         assertNull(t.reshape(new long[] {12}));
