@@ -17,9 +17,26 @@ import java.util.Objects;
  * @param allowTf32  fp32 matmul/conv may use TF32 tensor cores (off: results stay close to the reference)
  * @param dumpAfter  with a dump folder: the pass to dump the IR after, or "all" (system property kiln.dumpAfter)
  * @param progress   print one line per pass to standard error while compiling (system property kiln.progress)
+ * @param tune       autotuning of tunable kernels (matmul tile configs...) on this machine's GPU: NONE uses each
+ *                   template's heuristic (so does any compile without a GPU), FAST times a few candidates per
+ *                   problem, FULL all; choices persist in the tuning cache (system property kiln.tune)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress) {
+                             String dumpAfter, boolean progress, Tune tune) {
+
+    public enum Tune {
+        NONE, FAST, FULL;
+
+        public String text() { return name().toLowerCase(Locale.ROOT); }
+
+        public static Tune parse(String s) {
+            try {
+                return valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("tuning must be none, fast or full, not '" + s + "'");
+            }
+        }
+    }
 
     public enum Precision {
         FP32, FP16, BF16;
@@ -31,23 +48,26 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
 
     public CompileOptions {
         Objects.requireNonNull(precision, "precision");
+        Objects.requireNonNull(tune, "tune");
         if (arch != null && !arch.matches("sm_\\d+[a-z]?"))
             throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
     }
 
-    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32. Debug knobs come from system properties. */
+    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32, fast tuning. Debug knobs come from system properties. */
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
                 !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"),
-                System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"));
+                System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
+                Tune.parse(System.getProperty("kiln.tune", "fast")));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune); }
 }

@@ -10,8 +10,15 @@ import java.util.List;
  */
 public record CompileReport(String model, List<PassManager.Record> passes, int kernels, long arenaBytes,
                             long weightBytes, String memorySummary, CompileOptions.Precision precision,
-                            String precisionNote, String arch, long compileMillis) {
+                            String precisionNote, String arch, long compileMillis, dev.kiln.exec.Autotune.Result tuning) {
     public CompileReport { passes = List.copyOf(passes); }
+
+    /** Without tuning (bundles, the reference path). */
+    public CompileReport(String model, List<PassManager.Record> passes, int kernels, long arenaBytes, long weightBytes,
+                         String memorySummary, CompileOptions.Precision precision, String precisionNote, String arch, long compileMillis) {
+        this(model, passes, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote, arch, compileMillis,
+                dev.kiln.exec.Autotune.Result.NONE);
+    }
 
     @Override public String toString() {
         StringBuilder b = new StringBuilder("compiled " + model + " for " + arch + " in " + compileMillis + " ms: "
@@ -19,6 +26,10 @@ public record CompileReport(String model, List<PassManager.Record> passes, int k
         for (PassManager.Record r : passes)
             b.append(String.format("  %-22s %5d -> %5d nodes  %s%n", r.pass(), r.nodesBefore(), r.nodesAfter(), r.counters()));
         if (!precisionNote.isEmpty()) b.append("  ").append(precisionNote).append('\n');
+        if (tuning.problems() > 0) {
+            b.append("  ").append(tuning.summary()).append('\n');
+            for (String l : tuning.lines()) b.append("    ").append(l).append('\n');
+        }
         return b.toString();
     }
 }

@@ -41,12 +41,23 @@ public final class Kiln {
      */
     public static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs) {
         String arch = targetArch(options);
-        ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch, boundInputs);
+        ModelCompiler.Result r;
+        if (options.tune() != CompileOptions.Tune.NONE && Cuda.available() && arch.equals(Device.get(deviceOrdinal()).arch())) {
+            try (dev.kiln.runtime.Context ctx = dev.kiln.runtime.Context.open(deviceOrdinal());
+                 dev.kiln.exec.GpuTimer timer = new dev.kiln.exec.GpuTimer(ctx, dev.kiln.runtime.KernelCache.standard())) {
+                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer);
+            }
+        } else {
+            r = ModelCompiler.compile(graph, options, arch, boundInputs, null); // the templates' heuristics
+        }
         return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
     }
 
     /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */
     public static CompiledModel load(Path bundle) { return BundleReader.read(bundle).model(); }
+
+    /** The GPU that runs compiled models and times tuning candidates: system property kiln.device, default 0. */
+    static int deviceOrdinal() { return Integer.getInteger("kiln.device", 0); }
 
     /** The option's arch, else this machine's GPU's, else sm_90. */
     public static String targetArch(CompileOptions options) {

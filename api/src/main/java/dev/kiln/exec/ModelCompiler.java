@@ -33,11 +33,15 @@ public final class ModelCompiler {
     public record Result(Graph graph, MemoryPlan memory, List<KernelSpec> kernels, ExecutionPlan plan, CompileReport report) {}
 
     public static Result compile(Graph input, CompileOptions options, String arch) {
-        return compile(input, options, arch, java.util.Map.of());
+        return compile(input, options, arch, java.util.Map.of(), null);
     }
 
-    /** {@code bound}: inputs specialized on their values (they become constants; see SpecializeShapes). */
-    public static Result compile(Graph input, CompileOptions options, String arch, java.util.Map<String, dev.kiln.ir.Tensor> bound) {
+    /**
+     * {@code bound}: inputs specialized on their values (they become constants; see SpecializeShapes).
+     * {@code timer}: the GPU the autotune stage times candidates on, or null to use the heuristics.
+     */
+    public static Result compile(Graph input, CompileOptions options, String arch, java.util.Map<String, dev.kiln.ir.Tensor> bound,
+                                 Autotune.Timer timer) {
         long t0 = System.nanoTime();
         Verifier.verify(input);
         for (Value v : input.inputs())
@@ -51,12 +55,17 @@ public final class ModelCompiler {
                 IrPrinter::print);
         Graph g = pm.run(input);
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
-        List<KernelSpec> specs = Kernels.codegen().generate(g, new CodegenOptions(options.allowTf32(), arch));
+        CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch);
+        dev.kiln.codegen.Codegen codegen = Kernels.codegen();
+        // autotune after the passes (it times the final groups) and before codegen (which uses its choices)
+        Autotune.Result tuning = timer == null ? Autotune.Result.NONE
+                : Autotune.run(g, codegen, cg, options.tune(), TuningCache.in(dev.kiln.runtime.KernelCache.defaultDir(System.getenv())), timer);
+        List<KernelSpec> specs = codegen.generate(g, new dev.kiln.codegen.CodegenContext(cg, tuning.choices()));
         ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
         if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
         String note = options.precision() == CompileOptions.Precision.FP32 ? "" : precisionNote(options.precision(), pm.records());
         CompileReport report = new CompileReport(g.name(), pm.records(), specs.size(), memory.peakBytes(), memory.weightBytes(),
-                memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000);
+                memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000, tuning);
         return new Result(g, memory, specs, plan, report);
     }
 

@@ -27,14 +27,13 @@ public final class Codegen {
 
     public List<KernelTemplate> templates() { return templates; }
 
-    public List<KernelSpec> generate(Graph g, CodegenOptions options) {
-        CodegenContext ctx = new CodegenContext(options);
+    public List<KernelSpec> generate(Graph g, CodegenOptions options) { return generate(g, new CodegenContext(options)); }
+
+    /** With the variants chosen for tunable templates in {@code ctx} (see {@link Tunable}). */
+    public List<KernelSpec> generate(Graph g, CodegenContext ctx) {
         List<KernelSpec> out = new ArrayList<>();
-        for (Node n : g.nodes()) {
-            if (n.op().equals("Constant") || isView.test(n)) continue;
-            KernelTemplate t = templates.stream().filter(k -> k.accepts(n, g)).findFirst().orElseThrow(() ->
-                    n.error(new UnsupportedException("no GPU kernel for " + describe(n)
-                            + "; run this model with the reference backend (--backend reference)")));
+        for (Node n : kernelNodes(g)) {
+            KernelTemplate t = templateFor(n, g);
             try {
                 out.addAll(t.emit(n, g, ctx));
             } catch (UnsupportedException e) {
@@ -42,6 +41,20 @@ public final class Codegen {
             }
         }
         return out;
+    }
+
+    /** The nodes that get kernels, in launch order (not Constants, not views). */
+    public List<Node> kernelNodes(Graph g) {
+        List<Node> out = new ArrayList<>();
+        for (Node n : g.nodes()) if (!n.op().equals("Constant") && !isView.test(n)) out.add(n);
+        return out;
+    }
+
+    /** The first template that accepts {@code n}; a typed error naming the node when none does. */
+    public KernelTemplate templateFor(Node n, Graph g) {
+        return templates.stream().filter(k -> k.accepts(n, g)).findFirst().orElseThrow(() ->
+                n.error(new UnsupportedException("no GPU kernel for " + describe(n)
+                        + "; run this model with the reference backend (--backend reference)")));
     }
 
     private static String describe(Node n) {

@@ -1,13 +1,25 @@
 package dev.kiln.codegen;
 
-/** Per-compilation settings and naming shared by templates. */
+/**
+ * Per-compilation settings and naming shared by templates, and the variants chosen for {@link Tunable}
+ * templates (problem key -> variant name; empty means every template uses its heuristic).
+ */
 public final class CodegenContext {
     private final CodegenOptions options;
+    private final java.util.Map<String, String> choices;
     private int next;
 
-    public CodegenContext(CodegenOptions options) { this.options = options; }
+    public CodegenContext(CodegenOptions options) { this(options, java.util.Map.of()); }
+
+    public CodegenContext(CodegenOptions options, java.util.Map<String, String> choices) {
+        this.options = options;
+        this.choices = java.util.Map.copyOf(choices);
+    }
 
     public CodegenOptions options() { return options; }
+
+    /** The variant chosen for a problem key, or null to use the template's heuristic. */
+    public String choice(String problemKey) { return choices.get(problemKey); }
 
     /** A unique kernel entry name such as {@code k3_elementwise}. */
     public String kernelName(String template) { return "k" + next++ + "_" + template.replaceAll("[^A-Za-z0-9_]", "_"); }

@@ -47,7 +47,7 @@ class CompiledSuiteTest {
             try {
                 var m = new OnnxImporter().importModel(c.dir().resolve("model.onnx"));
                 var bound = dev.kiln.exec.ShapeInputs.select(m.graph(), inputs(c));
-                var r = ModelCompiler.compile(m.graph(), CompileOptions.defaults(), "sm_90", bound);
+                var r = ModelCompiler.compile(m.graph(), CompileOptions.defaults(), "sm_90", bound, null);
                 for (KernelSpec k : r.kernels()) kernels.add(new String[] {c.id(), k.name(), k.source()});
                 compiled++;
                 if (!reference.contains(c.id())) {

@@ -34,6 +34,16 @@ public final class Cuda {
         }
     }
 
+    /** The driver's CUDA version as cuDriverGetVersion gives it (13000 for 13.0). */
+    public static int driverVersion() {
+        require();
+        try (Arena a = Arena.ofConfined()) {
+            var v = a.allocate(JAVA_INT);
+            CudaDriver.check(CudaDriver.cuDriverGetVersion(v), "cuDriverGetVersion", "no device");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
     private static String probe() {
         if (!CudaDriver.loaded()) return CudaDriver.loadProblem();
         try (Arena a = Arena.ofConfined()) {
