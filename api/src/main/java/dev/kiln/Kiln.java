@@ -42,7 +42,7 @@ public final class Kiln {
     public static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs) {
         String arch = targetArch(options);
         ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch, boundInputs);
-        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
+        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of(), r.launchNodes());
     }
 
     /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */

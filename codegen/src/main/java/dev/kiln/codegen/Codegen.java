@@ -28,15 +28,23 @@ public final class Codegen {
     public List<KernelTemplate> templates() { return templates; }
 
     public List<KernelSpec> generate(Graph g, CodegenOptions options) {
+        return generateByNode(g, options).stream().map(Emitted::spec).toList();
+    }
+
+    /** One generated kernel and the node of the graph it was made for (a node may make several). */
+    public record Emitted(Node node, KernelSpec spec) {}
+
+    /** As {@link #generate}, each kernel paired with its node: profiles cost kernels from their node's IR. */
+    public List<Emitted> generateByNode(Graph g, CodegenOptions options) {
         CodegenContext ctx = new CodegenContext(options);
-        List<KernelSpec> out = new ArrayList<>();
+        List<Emitted> out = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op().equals("Constant") || isView.test(n)) continue;
             KernelTemplate t = templates.stream().filter(k -> k.accepts(n, g)).findFirst().orElseThrow(() ->
                     n.error(new UnsupportedException("no GPU kernel for " + describe(n)
                             + "; run this model with the reference backend (--backend reference)")));
             try {
-                out.addAll(t.emit(n, g, ctx));
+                for (KernelSpec k : t.emit(n, g, ctx)) out.add(new Emitted(n, k));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }
