@@ -27,7 +27,7 @@ final class ProfileHtml {
         COLOURS.put("other", "#17becf");
     }
 
-    static final int W = 820, H = 500, LEFT = 70, RIGHT = 150, TOP = 20, BOTTOM = 50;
+    static final int W = 900, H = 520, LEFT = 70, RIGHT = 120, TOP = 20, BOTTOM = 50;
 
     static String render(Profile p) {
         StringBuilder b = new StringBuilder();
@@ -129,15 +129,19 @@ final class ProfileHtml {
         if (p.kernels().stream().anyMatch(k -> k.tensorCore() && k.dtype().equals("bf16"))) ceilings.put("bf16 tensor cores", pk.bf16TFlops());
         ceilings.put("f32 FMA", pk.f32TFlops());
         double bw = pk.memoryGBs() / 1e3; // TFLOP/s per FLOP/byte
-        double minI = 0.01, maxI = 1000, minY = 1e-3, maxY = 1;
+        // x: from where the slowest ceiling's slope is a thousandth of it (or the least intense kernel) to ten
+        // times the highest ridge; y: from the slowest point (or a thousandth of the f32 ceiling) to twice the top
+        double maxY = 0, maxI = 0;
         for (double c : ceilings.values()) {
             maxY = Math.max(maxY, c * 2);
             maxI = Math.max(maxI, c / bw * 10);
         }
+        double minY = pk.f32TFlops() / 1000, minI = minY / bw;
         for (Profile.Kernel k : plotted) {
             minI = Math.min(minI, k.intensity() / 2);
             maxI = Math.max(maxI, k.intensity() * 2);
             minY = Math.min(minY, k.tflops() / 2);
+            maxY = Math.max(maxY, k.tflops() * 2);
         }
         Range x = Range.of(minI, maxI), y = Range.of(minY, maxY);
         int pw = W - LEFT - RIGHT, ph = H - TOP - BOTTOM;
@@ -168,23 +172,23 @@ final class ProfileHtml {
             s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" stroke-dasharray=\"%s\" points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"><title>%s: %.1f TFLOP/s, %.0f GB/s, ridge at %.1f FLOP/B</title></polyline>%n",
                     dash[line % dash.length], px(x, xs, pw), py(y, y0, ph), px(x, ridge, pw), py(y, c.getValue(), ph), px(x, x1, pw),
                     py(y, c.getValue(), ph), esc(c.getKey()), c.getValue(), pk.memoryGBs(), ridge));
-            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s %.0f</text>%n", (double) LEFT + pw + 4,
-                    py(y, c.getValue(), ph) + 4, esc(c.getKey()), c.getValue()));
+            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s: %.0f TFLOP/s</text>%n", LEFT + pw - 4,
+                    py(y, c.getValue(), ph) - 5, esc(c.getKey()), c.getValue()));
             line++;
         }
         double total = p.totalKernelMs();
         for (Profile.Kernel k : plotted) {
             double r = 3 + 9 * Math.sqrt(total > 0 ? k.ms() / total : 0);
-            s.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.6\" stroke=\"#000\" stroke-width=\"0.5\"><title>%s</title></circle>%n",
+            s.append(String.format(Locale.ROOT, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.6\" stroke=\"#000\" stroke-width=\"0.5\"><title>%s</title></circle>%n",
                     px(x, k.intensity(), pw), py(y, k.tflops(), ph), r, colour(k.kind()), esc(tooltip(k))));
         }
-        int ly = TOP + 10;
+        int ly = TOP + 12;
+        s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">kernel kind</text>%n", LEFT + pw + 12, ly));
         for (Map.Entry<String, String> c : COLOURS.entrySet()) {
-            String kind = c.getKey();
             if (plotted.stream().noneMatch(k -> colour(k.kind()).equals(c.getValue()))) continue;
-            ly += 16;
+            ly += 18;
             s.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"%s\" fill-opacity=\"0.6\" stroke=\"#000\" stroke-width=\"0.5\"/><text x=\"%d\" y=\"%d\">%s</text>%n",
-                    LEFT + pw + 10, ly + 60, c.getValue(), LEFT + pw + 20, ly + 64, kind));
+                    LEFT + pw + 18, ly - 4, c.getValue(), LEFT + pw + 28, ly, c.getKey()));
         }
         s.append("</svg>\n");
         long skipped = p.kernels().size() - plotted.size();

@@ -37,7 +37,7 @@ final class ProfileText {
                 profile of %s (%s) on %s (%s)
                 peaks (measured, cached): memory %.0f GB/s; mma.sync f16 %.0f, bf16 %.0f TFLOP/s; f32 FMA %.1f TFLOP/s
                 each launch alone: median of %d after warm-up, CUDA events around one launch%s; an empty launch measures %.1f us this way (in every time below)
-                roof%% = roofline bound / time (bound = max(FLOPs / peak, bytes / bandwidth); * = tensor-core peak)
+                roof%% = roofline bound / time, bound = max(FLOPs / peak, bytes / bandwidth); dtype* (tc): the tensor-core peak is the ceiling
 
                 """, p.model(), p.precision(), p.device(), p.arch(), pk.memoryGBs(), pk.f16TFlops(), pk.bf16TFlops(), pk.f32TFlops(),
                 p.runs(), p.flushedL2() ? ", L2 flushed before each" : ", L2 warm", p.emptyLaunchMs() * 1e3);
@@ -47,7 +47,7 @@ final class ProfileText {
         long unknown = p.kernels().stream().filter(k -> !k.costKnown()).count();
         return String.format(Locale.ROOT, "total: %d launches; sum of kernel times %.3f ms; whole graph replay %.3f ms (median of %d)%s%n",
                 p.kernels().size(), p.totalKernelMs(), p.graphMs(), p.graphReplays(),
-                unknown == 0 ? "" : "; " + unknown + " launches with no IR node (cost unknown)");
+                unknown == 0 ? "" : "; " + unknown + (unknown == 1 ? " launch" : " launches") + " with no IR node (cost unknown)");
     }
 
     private static String num(Profile.Kernel k, double v, String fmt) { return k.costKnown() ? String.format(Locale.ROOT, fmt, v) : "-"; }
