@@ -34,7 +34,7 @@ import java.util.Map;
  * <p>A job is a JSON object: {@code id}, {@code onnx}, {@code dtype} (fp32/fp16/bf16), {@code inputs} (paths of
  * TensorProto files, graph input order), {@code outputs_dir}, and optionally {@code runs} (50), {@code warmup}
  * (10), {@code allow_tf32} (false), {@code backend} ({@code gpu}, or {@code reference}: the CPU interpreter, for
- * checking the plumbing without a GPU), {@code profile_top} (0: with K > 0 also write profile.txt/.html).
+ * checking the plumbing without a GPU), {@code profile_top} (0: with K > 0 also write profile.txt/.html, into {@code profile_dir} if given).
  *
  * <p>Two modes. {@code ModelBench JOBS.json OUT.json}: runs the jobs of {"jobs": [...]} in order and rewrites
  * OUT.json (a list of results) after each. {@code ModelBench --serve}: reads one job per line on standard input
@@ -142,9 +142,11 @@ public final class ModelBench {
             int top = (int) num(job, "profile_top", 0);
             if (top > 0 && !reference) {
                 Profile p = m.profile(ProfileOptions.defaults().withInputs(inputs));
-                Files.writeString(outDir.resolve("profile.txt"), p.text(top));
-                Files.writeString(outDir.resolve("profile.html"), p.html());
-                r.put("profile", outDir.resolve("profile.txt").toString());
+                Path dir = job.get("profile_dir") instanceof String d ? Path.of(d) : outDir;
+                Files.createDirectories(dir);
+                Files.writeString(dir.resolve("profile.txt"), p.text(top));
+                Files.writeString(dir.resolve("profile.html"), p.html());
+                r.put("profile", dir.resolve("profile.txt").toString());
             }
         }
     }
