@@ -249,19 +249,26 @@ class Spec:
 
 
 def _first_output(module, key, arg_names):
-    """Wraps a Hugging Face model so it takes positional tensors and returns one tensor (export and timing alike)."""
+    """Wraps a Hugging Face model so it takes positional tensors and returns one tensor (export and timing alike).
+    forward has named parameters, not *args, which both ONNX exporters handle."""
     import torch
 
-    class FirstOutput(torch.nn.Module):
+    def pick(out):
+        return getattr(out, key) if hasattr(out, key) else out[0]
+
+    class One(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.m = module
 
-        def forward(self, *args):
-            out = self.m(**dict(zip(arg_names, args)))
-            return getattr(out, key) if hasattr(out, key) else out[0]
+        def forward(self, x):
+            return pick(self.m(**{arg_names[0]: x}))
 
-    return FirstOutput()
+    class Two(One):
+        def forward(self, x, y):
+            return pick(self.m(**{arg_names[0]: x, arg_names[1]: y}))
+
+    return (One if len(arg_names) == 1 else Two)()
 
 
 def _hf_config(cls, **kw):
