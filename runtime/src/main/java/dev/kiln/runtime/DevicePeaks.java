@@ -99,14 +99,15 @@ public record DevicePeaks(String device, String arch, int driverVersion, double 
 
     /**
      * TFLOP/s of a register-only throughput kernel: every thread (or warp, {@code perWarp} = 32) does
-     * {@link PeakKernels#CHAINS} operations of {@code flopsPerOp} per iteration. Eight blocks of 256 threads per
-     * SM fill the SMs; the iteration count is scaled after a trial so that the timed runs take ~20 ms.
+     * {@link PeakKernels#CHAINS} operations of {@code flopsPerOp} per iteration. Four blocks of 128 threads per SM:
+     * one wave, all resident at once whatever the register use (16 warps of 8 independent chains keep every
+     * pipe busy); the iteration count is scaled after a trial so that the timed runs take ~20 ms.
      */
     private static double throughput(Context ctx, KernelCache cache, String source, String entry, double flopsPerOp,
                                      int perWarp, int trialIters, Stream s, Event a, Event b, DeviceBuffer sink) {
         try (CudaModule m = load(ctx, cache, source, entry)) {
             Kernel k = m.kernel(entry);
-            int blocks = ctx.device().multiprocessors() * 8, threads = 256;
+            int blocks = ctx.device().multiprocessors() * 4, threads = 128;
             double opsPerIter = (double) blocks * threads / perWarp * PeakKernels.CHAINS * flopsPerOp;
             double trial = timeOnce(k, s, a, b, sink, blocks, threads, trialIters);
             int iters = (int) Math.max(trialIters, Math.min(1e8, trialIters * 20.0 / Math.max(trial, 1e-3)));
