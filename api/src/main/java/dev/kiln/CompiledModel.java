@@ -1,7 +1,11 @@
 package dev.kiln;
 
 import dev.kiln.bundle.BundleWriter;
+import dev.kiln.exec.LaunchNodes;
 import dev.kiln.exec.PlanBuilder;
+import dev.kiln.profile.Profile;
+import dev.kiln.profile.ProfileOptions;
+import dev.kiln.profile.Profiler;
 import dev.kiln.ir.EvaluationException;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Tensor;
@@ -32,17 +36,27 @@ public final class CompiledModel implements AutoCloseable {
     private final CompileReport report;
     private final String arch;
     private final List<KernelBinary> prebuilt;
+    private List<String> launchNodes;
     private Context context;
     private PlanExecutor executor;
     private boolean closed;
 
-    /** For the compiler and the bundle reader; {@code prebuilt} may be empty (compile every kernel on load). */
+    /** For the bundle reader; {@code prebuilt} may be empty (compile every kernel on load). */
     public CompiledModel(Graph graph, ExecutionPlan plan, CompileReport report, String arch, List<KernelBinary> prebuilt) {
+        this(graph, plan, report, arch, prebuilt, null);
+    }
+
+    /** For the compiler: {@code launchNodes} as {@link #launchNodes()} returns them, or null to derive them when asked. */
+    public CompiledModel(Graph graph, ExecutionPlan plan, CompileReport report, String arch, List<KernelBinary> prebuilt,
+                         List<String> launchNodes) {
         this.graph = graph;
         this.plan = plan;
         this.report = report;
         this.arch = arch;
         this.prebuilt = List.copyOf(prebuilt);
+        this.launchNodes = launchNodes == null ? null : List.copyOf(launchNodes);
+        if (launchNodes != null && launchNodes.size() != plan.launches().size())
+            throw new IllegalArgumentException(launchNodes.size() + " launch nodes for " + plan.launches().size() + " launches");
     }
 
     public String name() { return graph.name(); }
@@ -53,6 +67,22 @@ public final class CompiledModel implements AutoCloseable {
     /** The GPU architecture the kernels were generated for. */
     public String arch() { return arch; }
     public List<KernelBinary> prebuilt() { return prebuilt; }
+
+    /**
+     * The node of {@link #graph()} that made each launch of the plan, named by its first output ("" for a
+     * launch no node made); derived by running codegen again for a loaded bundle (see {@link LaunchNodes}).
+     */
+    public synchronized List<String> launchNodes() {
+        if (launchNodes == null) launchNodes = LaunchNodes.derive(graph, plan, arch);
+        return launchNodes;
+    }
+
+    /**
+     * Times every launch of the plan on the GPU on its own, with its FLOPs, bytes and share of this GPU's
+     * roofline (see {@link Profile}). Runs the whole graph first (on {@code options}' inputs, else random ones)
+     * so the arena holds real data. Throws {@code CudaUnavailableException} without a GPU.
+     */
+    public Profile profile(ProfileOptions options) { return Profiler.profile(this, options); }
 
     /** Runs on the GPU: host tensors in (graph input order, exact dtypes and shapes), host tensors out. */
     public List<Tensor> run(List<Tensor> inputs) {

@@ -50,7 +50,7 @@ public final class Kiln {
         } else {
             r = ModelCompiler.compile(graph, options, arch, boundInputs, null); // the templates' heuristics
         }
-        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
+        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of(), r.launchNodes());
     }
 
     /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */

@@ -10,10 +10,10 @@ import java.util.Map;
  * {@code List<Object>}, numbers {@code Long} (integers) or {@code Double}, plus strings, booleans, null.
  * Output is deterministic and indented for diffing. A syntax error is an {@link IllegalArgumentException}.
  */
-final class Json {
+public final class Json {
     private Json() {}
 
-    static String write(Object v) {
+    public static String write(Object v) {
         StringBuilder b = new StringBuilder();
         write(v, b, 0);
         return b.append('\n').toString();
@@ -82,7 +82,7 @@ final class Json {
         b.append('"');
     }
 
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Parser p = new Parser(text);
         Object v = p.value();
         p.ws();

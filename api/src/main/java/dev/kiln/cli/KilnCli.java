@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code kiln} command line. Each subcommand is a small class in this package. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Compiles ONNX models into fused CUDA kernels and runs them.",
-        subcommands = {ImportCommand.class, CompileCommand.class, RunCommand.class, DumpCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ImportCommand.class, CompileCommand.class, RunCommand.class, DumpCommand.class, ProfileCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCli implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -2,6 +2,7 @@ package dev.kiln.exec;
 
 import dev.kiln.CompileOptions;
 import dev.kiln.CompileReport;
+import dev.kiln.codegen.Codegen;
 import dev.kiln.codegen.CodegenOptions;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.ir.Graph;
@@ -29,8 +30,12 @@ import java.util.Set;
 public final class ModelCompiler {
     private ModelCompiler() {}
 
-    /** Everything a compilation produced. {@code graph} is the final IR the plan was made from. */
-    public record Result(Graph graph, MemoryPlan memory, List<KernelSpec> kernels, ExecutionPlan plan, CompileReport report) {}
+    /**
+     * Everything a compilation produced. {@code graph} is the final IR the plan was made from; {@code launchNodes}
+     * names the node of {@code graph} that made each launch (see {@link LaunchNodes}).
+     */
+    public record Result(Graph graph, MemoryPlan memory, List<KernelSpec> kernels, ExecutionPlan plan, CompileReport report,
+                         List<String> launchNodes) {}
 
     public static Result compile(Graph input, CompileOptions options, String arch) {
         return compile(input, options, arch, java.util.Map.of(), null);
@@ -56,17 +61,18 @@ public final class ModelCompiler {
         Graph g = pm.run(input);
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
         CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch);
-        dev.kiln.codegen.Codegen codegen = Kernels.codegen();
+        Codegen codegen = Kernels.codegen();
         // autotune after the passes (it times the final groups) and before codegen (which uses its choices)
         Autotune.Result tuning = timer == null ? Autotune.Result.NONE
                 : Autotune.run(g, codegen, cg, options.tune(), TuningCache.in(dev.kiln.runtime.KernelCache.defaultDir(System.getenv())), timer);
-        List<KernelSpec> specs = codegen.generate(g, new dev.kiln.codegen.CodegenContext(cg, tuning.choices()));
+        List<Codegen.Emitted> emitted = codegen.generateByNode(g, new dev.kiln.codegen.CodegenContext(cg, tuning.choices()));
+        List<KernelSpec> specs = emitted.stream().map(Codegen.Emitted::spec).toList();
         ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
         if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
         String note = options.precision() == CompileOptions.Precision.FP32 ? "" : precisionNote(options.precision(), pm.records());
         CompileReport report = new CompileReport(g.name(), pm.records(), specs.size(), memory.peakBytes(), memory.weightBytes(),
                 memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000, tuning);
-        return new Result(g, memory, specs, plan, report);
+        return new Result(g, memory, specs, plan, report, LaunchNodes.match(emitted, plan));
     }
 
     /** "f32 computed in f16 (inputs and outputs stay f32): constants converted 12, ..." from convert-precision's counters. */

@@ -31,11 +31,21 @@ public final class Codegen {
 
     /** With the variants chosen for tunable templates in {@code ctx} (see {@link Tunable}). */
     public List<KernelSpec> generate(Graph g, CodegenContext ctx) {
-        List<KernelSpec> out = new ArrayList<>();
+        return generateByNode(g, ctx).stream().map(Emitted::spec).toList();
+    }
+
+    /** One generated kernel and the node of the graph it was made for (a node may make several). */
+    public record Emitted(Node node, KernelSpec spec) {}
+
+    /** As {@link #generate}, each kernel paired with its node: profiles cost kernels from their node's IR. */
+    public List<Emitted> generateByNode(Graph g, CodegenOptions options) { return generateByNode(g, new CodegenContext(options)); }
+
+    public List<Emitted> generateByNode(Graph g, CodegenContext ctx) {
+        List<Emitted> out = new ArrayList<>();
         for (Node n : kernelNodes(g)) {
             KernelTemplate t = templateFor(n, g);
             try {
-                out.addAll(t.emit(n, g, ctx));
+                for (KernelSpec k : t.emit(n, g, ctx)) out.add(new Emitted(n, k));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }

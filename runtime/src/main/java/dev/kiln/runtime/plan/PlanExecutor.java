@@ -296,4 +296,46 @@ public final class PlanExecutor implements AutoCloseable {
             }
         }
     }
+
+    // ---- for PlanProfiler, which times one launch of the plan on its own (package-private) ----
+
+    /** The arguments of one launch: plan offsets turned into this executor's device addresses. */
+    KernelArgs args(ExecutionPlan.Launch l) {
+        KernelArgs a = new KernelArgs(l.args().size());
+        for (ExecutionPlan.Arg arg : l.args()) {
+            switch (arg) {
+                case ExecutionPlan.Arg.ArenaPtr p -> a.pointer(arena.address() + p.offset());
+                case ExecutionPlan.Arg.WeightPtr p -> a.pointer(weights.address() + p.offset());
+                case ExecutionPlan.Arg.WorkspacePtr p -> a.pointer(workspace.address() + p.offset());
+                case ExecutionPlan.Arg.I32 v -> a.i32(v.value());
+                case ExecutionPlan.Arg.I64 v -> a.i64(v.value());
+                case ExecutionPlan.Arg.F32 v -> a.f32(v.value());
+            }
+        }
+        return a;
+    }
+
+    /** Enqueues launch {@code i} of the plan alone on this executor's stream. */
+    void launch(int i, KernelArgs a) {
+        ExecutionPlan.Launch l = plan.launches().get(i);
+        Kernel k = kernels.get(l.kernel());
+        if (l.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(l.sharedBytes());
+        k.launch(stream, dims(l.grid()), dims(l.block()), l.sharedBytes(), a);
+    }
+
+    /** Enqueues the copies of the last run's inputs into their arena slots, as the graph's first nodes do. */
+    void copyInputsToArena() {
+        List<KernelArgs> keep = new ArrayList<>();
+        for (int i = 0; i < inBuffers.size(); i++)
+            copy(inBuffers.get(i).address(), arena.address() + plan.inputs().get(i).offset(), plan.inputs().get(i).bytes(), keep);
+    }
+
+    /** Enqueues the copy kernel on zero bytes: a launch that does nothing, the floor of per-launch timing. */
+    void launchEmpty() {
+        copy.launch(stream, Dim3.of(1), Dim3.of(32), 0, new KernelArgs(3).pointer(arena.address()).pointer(arena.address()).i64(0));
+    }
+
+    Stream stream() { return stream; }
+
+    boolean closed() { return closed; }
 }
