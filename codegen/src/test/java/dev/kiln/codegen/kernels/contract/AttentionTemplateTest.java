@@ -38,7 +38,7 @@ class AttentionTemplateTest {
         return Fixtures.outer("attention", "attn0", g.build());
     }
 
-    // tile T: the largest of 32/16/8 with (2T(D+1) + T*Dv + T(T+1) + 3T) * 4 bytes (8 for f64) <= 48 KiB, worked out by hand
+    // SIMT tile T: the largest of 32/16/8 with (2T(D+1) + T*Dv + T(T+1) + 3T) * 4 bytes (8 for f64) <= 48 KiB, worked out by hand
     @ParameterizedTest(name = "{0} Q{1} K{2} V{3} mask {4} causal {5}")
     @CsvSource(delimiter = '|', value = {
             "f32 | 1x2x7x16 | 1x2x9x16 | 1x2x9x16 | | 0 | 32",
@@ -46,21 +46,78 @@ class AttentionTemplateTest {
             "f32 | 1x4x20x32 | 1x4x20x32 | 1x4x20x32 | bool:20x20 | 0 | 32",
             "f32 | 2x4x5x32 | 2x1x6x32 | 2x1x6x24 | f32:2x1x5x6 | 1 | 32",
             "f32 | 1x4x3x32 | 1x4x10x32 | 1x4x10x32 | bool:1x4x1x7 | 0 | 32",
-            "f16 | 1x2x100x128 | 1x2x77x128 | 1x2x77x128 | f16:100x77 | 1 | 16",
-            "bf16 | 3x6x17x80 | 3x3x17x80 | 3x3x17x48 | | 1 | 32",
+            "f16 | 1x2x100x40 | 1x2x77x40 | 1x2x77x40 | f16:100x77 | 1 | 32",
             "f64 | 1x1x9x64 | 1x1x9x64 | 1x1x9x64 | | 0 | 16",
             "f32 | 1x1x40x256 | 1x1x40x256 | 1x1x40x256 | | 0 | 8",
     })
-    void emitsCompilingKernels(String dt, String q, String k, String v, String mask, int causal, int tile) {
+    void emitsCompilingSimtKernels(String dt, String q, String k, String v, String mask, int causal, int tile) {
         Map<String, Attr> attrs = new HashMap<>();
         if (causal != 0) attrs.put("is_causal", Attr.of(1L));
-        Graph outer = attention(dt, q, k, v, mask, attrs);
-        KernelSpec ks = Fixtures.emit(t, outer);
+        KernelSpec ks = Fixtures.emit(t, attention(dt, q, k, v, mask, attrs));
         long[] qs = type(dt, q).shape().sizes();
         assertEquals(new KernelSpec.Dim3((int) ((qs[2] + tile - 1) / tile), (int) qs[1], (int) qs[0]), ks.grid(), "one block per (query tile, head, batch)");
         assertTrue(ks.source().contains("const int T = " + tile + ";"), "tile " + tile);
         assertEquals(128, ks.block().x());
         Nvcc.compile(ks);
+    }
+
+    /** f16/bf16 with head sizes in multiples of 16 take the tensor cores: grid and block from the chosen tile. */
+    @ParameterizedTest(name = "{0} Q{1} K{2} V{3} mask {4} causal {5}")
+    @CsvSource(delimiter = '|', value = {
+            "f16 | 1x2x100x128 | 1x2x77x128 | 1x2x77x128 | f16:100x77 | 1",
+            "bf16 | 3x6x17x80 | 3x3x17x80 | 3x3x17x48 | | 1",
+            "f16 | 8x16x1024x64 | 8x16x1024x64 | 8x16x1024x64 | | 0",
+            "bf16 | 1x32x8192x128 | 1x8x8192x128 | 1x8x8192x128 | bool:1x1x1x8192 | 1",
+            "f16 | 1x12x128x64 | 1x12x128x64 | 1x12x128x64 | f16:1x1x1x128 | 0",
+            "f16 | 2x4x300x256 | 2x4x300x256 | 2x4x300x256 | | 0",
+    })
+    void emitsCompilingFlashKernels(String dt, String q, String k, String v, String mask, int causal) {
+        Map<String, Attr> attrs = new HashMap<>();
+        if (causal != 0) attrs.put("is_causal", Attr.of(1L));
+        Graph outer = attention(dt, q, k, v, mask, attrs);
+        KernelSpec ks = Fixtures.emit(t, outer);
+        FlashConfig c = AttentionTemplate.chosenConfig(Fixtures.fused(outer), new CodegenContext(CodegenOptions.defaults()));
+        long[] qs = type(dt, q).shape().sizes(), vs = type(dt, v).shape().sizes();
+        assertEquals(new KernelSpec.Dim3((int) ((qs[2] + c.blockM() - 1) / c.blockM()), (int) qs[1], (int) qs[0]), ks.grid());
+        assertEquals(c.threads(), ks.block().x());
+        assertEquals(c.sharedBytes(qs[3], vs[3]), ks.sharedBytes());
+        assertTrue(ks.source().contains("mma.sync") || ks.source().contains("kiln_mma_"), "tensor cores");
+        Nvcc.compile(ks);
+    }
+
+    /**
+     * The heuristic fills the GPU: the largest query tile that puts a block on every SM and FILL_WARPS warps
+     * on the GPU, else the tile closest to that (short sequences get small tiles); its tiles fit registers
+     * and shared memory; a longer sequence never gets a smaller tile.
+     */
+    @ParameterizedTest(name = "B{0} H{1} S{2} D{3}")
+    @CsvSource({"8,16,1024,64", "1,32,8192,128", "1,12,128,64", "1,16,145,64", "1,12,577,64", "1,16,1024,64", "4,8,2000,96", "1,1,16,256"})
+    void heuristicFillsTheGpu(long b, long h, long s, long d) {
+        FlashConfig c = FlashConfig.choose(b * h, s, s, d, d);
+        assertTrue(c.fits(d, d), c + " fits");
+        long blocks = b * h * ((s + c.blockM() - 1) / c.blockM());
+        boolean fills = blocks >= FlashConfig.SMS && b * h * ((s + 16 * c.mTiles() - 1) / (16 * c.mTiles())) >= FlashConfig.FILL_WARPS;
+        for (FlashConfig other : FlashConfig.candidates(d, d)) {
+            long ob = b * h * ((s + other.blockM() - 1) / other.blockM()), ow = b * h * ((s + 16 * other.mTiles() - 1) / (16 * other.mTiles()));
+            if (fills) assertTrue(other.blockM() <= c.blockM() || ob < FlashConfig.SMS || ow < FlashConfig.FILL_WARPS,
+                    other + " is a larger tile that fills the GPU too, not " + c);
+            else assertTrue(Math.min(ob, FlashConfig.SMS) <= Math.min(blocks, FlashConfig.SMS), other + " covers more SMs than " + c);
+        }
+        FlashConfig longer = FlashConfig.choose(b * h, s * 2, s * 2, d, d);
+        assertTrue(longer.blockM() >= c.blockM(), "a longer sequence never gets a smaller tile: " + longer + " vs " + c);
+    }
+
+    /** ptxas keeps the heuristic's tiles in registers (sm_90, no spills) at the head sizes that matter. */
+    @ParameterizedTest(name = "D{0} S{1} causal {2}")
+    @CsvSource({"64, 1024, 0", "64, 1024, 1", "128, 8192, 0", "128, 8192, 1", "64, 128, 0", "96, 577, 1", "80, 1024, 0", "256, 1024, 0"})
+    void chosenTilesDoNotSpill(long d, long s, int causal) {
+        String shape = "1x16x" + s + "x" + d;
+        Graph outer = attention("f16", shape, shape, shape, null, causal != 0 ? Map.of("is_causal", Attr.of(1L)) : Map.of());
+        KernelSpec ks = Fixtures.emit(t, outer);
+        PtxasUsage u = PtxasUsage.of(ks.source());
+        System.out.printf("D%d S%d causal %d: %s, %d registers%n", d, s, causal,
+                AttentionTemplate.chosenConfig(Fixtures.fused(outer), new CodegenContext(CodegenOptions.defaults())), u.registers());
+        assertTrue(!u.spills(), "spills:\n" + u.log());
     }
 
     @Test
@@ -100,9 +157,9 @@ class AttentionTemplateTest {
 
     @Test
     void tileSizesFitStaticSharedMemory() {
-        assertEquals(32, AttentionTemplate.tile(64, 64, 4));
-        assertEquals(16, AttentionTemplate.tile(128, 128, 4)); // T=32 needs 54016 bytes
-        assertEquals(8, AttentionTemplate.tile(256, 256, 4));  // T=16 needs 50560 bytes
-        assertEquals(0, AttentionTemplate.tile(2048, 2048, 8));
+        assertEquals(32, AttentionSimt.tile(64, 64, 4));
+        assertEquals(16, AttentionSimt.tile(128, 128, 4)); // T=32 needs 54016 bytes
+        assertEquals(8, AttentionSimt.tile(256, 256, 4));  // T=16 needs 50560 bytes
+        assertEquals(0, AttentionSimt.tile(2048, 2048, 8));
     }
 }

@@ -1,0 +1,367 @@
+package dev.kiln.codegen.kernels.contract;
+
+import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.CudaSource;
+import dev.kiln.codegen.ExprEmitter;
+import dev.kiln.codegen.KernelSpec;
+import dev.kiln.codegen.kernels.tile.TileOps;
+import dev.kiln.ir.DType;
+import dev.kiln.ir.UnsupportedException;
+
+/**
+ * FlashAttention-2 on tensor cores for f16/bf16 with head sizes D, Dv multiples of 16 up to 256. Grid
+ * (ceil(S/BM), Hq, B); a block of W warps owns BM = 16*MT*W query rows of one head, each warp 16*MT rows
+ * ({@link FlashConfig}).
+ * <ul>
+ * <li>Registers: each warp's Q fragments (or, for large tiles, Q stays in shared memory and is re-read with
+ *     ldmatrix per key tile); the score tile S = Q K^T [16*MT x BN] as mma accumulators (fp32); the output
+ *     O [16*MT x Dv] as fp32 accumulators; each row's running max and sum (fp32). P = softmax(S) is rounded
+ *     to f16/bf16 in place and used directly as the A operand of O += P V: the m16n8k16 accumulator layout of
+ *     two adjacent 8-key column tiles is the A fragment of one 16-key step, so P never touches shared
+ *     memory.</li>
+ * <li>Shared memory (dynamic): K [2][BN][D+8] and V [2][BN][Dv+8], two stages; (+ Q [BM][D+8]). Rows are
+ *     padded by 16 bytes so the 8 rows one ldmatrix reads fall in distinct banks. K [key][d] is the
+ *     k-contiguous B operand of Q K^T (plain ldmatrix); V [key][dv] is read with ldmatrix.trans.</li>
+ * <li>K/V loop: tile j+1 is fetched with cp.async (zero-filled past L) into the other stage while tile j is
+ *     computed; one barrier per tile orders both. Per tile: S = Q K^T on mma.sync, scale (in log2 units,
+ *     for exp2), softcap, mask, causal and bounds (only on tiles that need them), row max across the quad
+ *     of lanes that share a row (two xor shuffles), rescale O and the sum by exp2(old max - new max),
+ *     P = exp2(S - max), O += P V. Causal: a block stops at its last query's key, a warp skips tiles
+ *     entirely after its rows, and blocks run longest first. The sum is reduced across the quad once at
+ *     the end and O divided by it; a row with every key masked (sum 0) gives zeros, as the reference.</li>
+ * </ul>
+ */
+final class FlashAttention {
+    private FlashAttention() {}
+
+    static final String NINF = "__int_as_float(0xff800000)";
+    static final double LOG2E = 1.4426950408889634;
+
+    /** Whether this kernel takes the problem: f16/bf16, sm_80+, head sizes multiples of 16 in [16, 256]. */
+    static boolean supports(AttentionProblem p, CodegenOptions o) {
+        return (p.dtype() == DType.F16 || p.dtype() == DType.BF16) && arch(o) >= 80
+                && p.d() % 16 == 0 && p.dv() % 16 == 0 && p.d() >= 16 && p.dv() >= 16 && p.d() <= 256 && p.dv() <= 256;
+    }
+
+    private static int arch(CodegenOptions o) {
+        try {
+            return Integer.parseInt(o.arch().replaceAll("[^0-9]", ""));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    static KernelSpec emit(FusedBody fb, AttentionProblem p, FlashConfig c, String entry) {
+        if (!c.fits(p.d(), p.dv())) throw new IllegalArgumentException("flash config " + c + " does not fit head sizes " + p.d() + "/" + p.dv());
+        KernelSpec.Dim3 grid;
+        try {
+            grid = KernelSpec.Dim3.of(Index.ceilDiv(p.s(), c.blockM()), p.hq(), p.b());
+        } catch (IllegalArgumentException e) {
+            throw p.node().error(new UnsupportedException("Attention grid out of range (B " + p.b() + ", H " + p.hq() + ")"));
+        }
+        boolean bf = p.dtype() == DType.BF16;
+        String mma = bf ? "kiln_mma_bf16" : "kiln_mma_f16", pack = bf ? "kiln_pack_bf16" : "kiln_pack_f16";
+        int mt = c.mTiles(), bn = c.blockN();
+        long d = p.d(), dv = p.dv(), s = p.s(), l = p.l();
+        // cp.async moves 16 bytes: 8 elements per row chunk, so rows must start 8-element aligned
+        boolean fastQ = AttentionProblem.rowsAligned(p.q(), c.qInRegs() ? 2 : 8);
+        boolean fastK = AttentionProblem.rowsAligned(p.k(), 8), fastV = AttentionProblem.rowsAligned(p.v(), 8);
+
+        CudaSource src = new CudaSource();
+        fb.header(src, AttentionTemplate.describe(fb, p) + ", flash attention on tensor cores, tile " + c
+                + " (" + c.blockM() + " query rows, " + c.warps() + " warps, " + bn + " keys per K/V tile, Q in "
+                + (c.qInRegs() ? "registers" : "shared memory") + ")\n"
+                + "registers: Q fragments" + (c.qInRegs() ? "" : " (per key tile, from shared memory)")
+                + ", S = Q K^T and O accumulators (fp32), row max/sum; P reuses S's registers as the A operand of P V\n"
+                + "shared memory: K [2][BN][D+8], V [2][BN][Dv+8] double-buffered by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
+        for (String line : TileOps.PRELUDE.strip().split("\n")) src.line(line);
+        helpers(src);
+        src.line("");
+        try (var kb = src.block(fb.signature(entry, c.threads()))) {
+            src.line("constexpr int BM = %d, BN = %d, MT = %d, D = %d, DV = %d, KP = D + 8, VP = DV + 8, THREADS = %d;",
+                    c.blockM(), bn, mt, d, dv, c.threads());
+            src.line("constexpr int S = %d, L = %d;", s, l);
+            src.line("KILN_DYNAMIC_SMEM(smem);");
+            src.line("unsigned short* const Ks = reinterpret_cast<unsigned short*>(smem); // [2][BN][KP]");
+            src.line("unsigned short* const Vs = Ks + 2 * BN * KP; // [2][BN][VP]");
+            if (!c.qInRegs()) src.line("unsigned short* const Qs = Vs + 2 * BN * VP; // [BM][KP]");
+            src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lr = lane >> 2, lc = lane & 3; // lane row/column in mma fragments");
+            src.line(p.causal() ? "const int qb = (int)(gridDim.x - 1 - blockIdx.x) * BM; // the longest causal blocks start first"
+                    : "const int qb = (int)blockIdx.x * BM;");
+            src.line("const long long h = blockIdx.y, b = blockIdx.z, kvh = h / %dLL;", p.group());
+            src.line("const int q0 = qb + warp * 16 * MT; // this warp's first query row (rows and columns fit an int: shapes are int-sized)");
+            operand(src, "Qp", p.q(), "h");
+            operand(src, "Kp", p.k(), "kvh");
+            operand(src, "Vp", p.v(), "kvh");
+            if (p.mask() != null) p.maskBase(src, "b", "h");
+            src.line(p.causal() ? "const int kEnd = qb + BM < L ? qb + BM : L; // later keys come after every query of this block"
+                    : "const int kEnd = L;");
+            src.line("const int nTiles = (kEnd + BN - 1) / BN;");
+            if (c.qInRegs()) loadQFragments(src, p, fastQ);
+            src.line("float o[MT][DV / 8][4], mrow[MT][2], lrow[MT][2];");
+            forMt(src, () -> {
+                src.line("#pragma unroll");
+                src.line("for (int r = 0; r < 2; r++) { mrow[mt][r] = %s; lrow[mt][r] = 0.f; }", NINF);
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < DV / 8; n++) { o[mt][n][0] = 0.f; o[mt][n][1] = 0.f; o[mt][n][2] = 0.f; o[mt][n][3] = 0.f; }");
+            });
+            try (var pro = src.block("if (nTiles > 0)")) {
+                tile(src, "BN", "D", "KP", "Ks", "Kp", p.k(), fastK, "L");
+                tile(src, "BN", "DV", "VP", "Vs", "Vp", p.v(), fastV, "L");
+                if (!c.qInRegs()) tile(src, "BM", "D", "KP", "Qs", "Qp + qb * " + Index.ll(AttentionProblem.rowStride(p.q())), p.q(), fastQ, "S - qb");
+            }
+            src.line("kiln_cp_async_commit();");
+            try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
+                src.line("kiln_cp_async_wait<0>();");
+                src.line("__syncthreads(); // tile j is in shared memory for every warp, and every warp is done with tile j - 1");
+                try (var next = src.block("if (j + 1 < nTiles)")) {
+                    src.line("const long long kn = (long long)(j + 1) * BN;");
+                    src.line("const int st = (j + 1) & 1;");
+                    tile(src, "BN", "D", "KP", "Ks + st * BN * KP", "Kp + kn * " + Index.ll(AttentionProblem.rowStride(p.k())), p.k(), fastK, "L - kn");
+                    tile(src, "BN", "DV", "VP", "Vs + st * BN * VP", "Vp + kn * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - kn");
+                }
+                src.line("kiln_cp_async_commit();");
+                src.line("const int k0 = j * BN;");
+                src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 16 * MT - 1) continue; // no rows, or every key of the tile follows them"
+                        : "if (q0 >= S) continue; // this warp has no query rows");
+                src.line("const unsigned short* const Kt = Ks + (j & 1) * BN * KP;");
+                src.line("const unsigned short* const Vt = Vs + (j & 1) * BN * VP;");
+                scores(src, c, mma);
+                scaleAndMask(src, p, c);
+                softmax(src, rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null);
+                pv(src, mma, pack);
+            }
+            src.line("kiln_cp_async_wait<0>();");
+            store(src, fb, p);
+        }
+        return new KernelSpec(entry, src.toString(), entry, grid, KernelSpec.Dim3.of(c.threads()), (int) c.sharedBytes(d, dv),
+                fb.params(), fb.origins());
+    }
+
+    /** File-scope helpers: exp2 on the SFU, and the two tile loaders (cp.async, and element-wise for odd strides). */
+    private static void helpers(CudaSource src) {
+        src.line("#ifdef KILN_SIM");
+        src.line("__device__ __forceinline__ float kiln_exp2(float x) { return exp2f(x); }");
+        src.line("#else");
+        src.line("__device__ __forceinline__ float kiln_exp2(float x) { float y; asm(\"ex2.approx.ftz.f32 %0, %1;\" : \"=f\"(y) : \"f\"(x)); return y; }");
+        src.line("#endif");
+        src.line("// rows [0, valid) of a ROWS x COLS tile of 16-bit elements (row stride rs) into shared memory at PITCH, zeros below;");
+        src.line("// each thread keeps one 16-byte column chunk and steps down the rows, so every address is a constant offset");
+        src.line("template <int ROWS, int COLS, int PITCH, int THREADS>");
+        try (var f = src.block("__device__ __forceinline__ void kiln_attn_tile(unsigned short* dst, const unsigned short* src, long long rs, long long valid, int tid)")) {
+            src.line("constexpr int CH = COLS / 8;");
+            try (var even = src.block("if constexpr (THREADS % CH == 0)")) {
+                src.line("constexpr int STEP = THREADS / CH, IT = (ROWS + STEP - 1) / STEP;");
+                src.line("const int r0 = tid / CH, x = tid % CH * 8;");
+                src.line("unsigned short* const d = dst + r0 * PITCH + x;");
+                src.line("const unsigned short* const s = src + r0 * rs + x;");
+                src.line("#pragma unroll");
+                try (var i = src.block("for (int i = 0; i < IT; i++)")) {
+                    src.line("const int r = r0 + i * STEP;");
+                    src.line("if (ROWS % STEP != 0 && r >= ROWS) break;");
+                    src.line("kiln_cp_async16(d + i * STEP * PITCH, r < valid ? s + i * STEP * rs : src, r < valid);");
+                }
+            }
+            try (var odd = src.block("else")) {
+                src.line("constexpr int N = ROWS * CH, IT = (N + THREADS - 1) / THREADS;");
+                src.line("#pragma unroll");
+                try (var i = src.block("for (int i = 0; i < IT; i++)")) {
+                    src.line("const int c = tid + i * THREADS;");
+                    src.line("if (N % THREADS != 0 && c >= N) break;");
+                    src.line("const int r = c / CH, x = c % CH * 8;");
+                    src.line("kiln_cp_async16(dst + r * PITCH + x, src + (r < valid ? r * rs + x : 0), r < valid);");
+                }
+            }
+        }
+        src.line("template <int ROWS, int COLS, int PITCH, int THREADS>");
+        try (var f = src.block("__device__ __forceinline__ void kiln_attn_tile_strided(unsigned short* dst, const unsigned short* src, long long rs, long long cs, long long valid, int tid)")) {
+            try (var i = src.block("for (int c = tid; c < ROWS * COLS; c += THREADS)")) {
+                src.line("const int r = c / COLS, x = c % COLS;");
+                src.line("dst[r * PITCH + x] = r < valid ? src[r * rs + x * cs] : (unsigned short)0;");
+            }
+        }
+    }
+
+    private static void operand(CudaSource src, String name, FusedBody.Operand o, String head) {
+        src.line("const unsigned short* const %s = reinterpret_cast<const unsigned short*>(%s) + (%s);", name, o.name(),
+                AttentionProblem.base(o, "b", head));
+    }
+
+    private static void tile(CudaSource src, String rows, String cols, String pitch, String dst, String from,
+                             FusedBody.Operand o, boolean fast, String valid) {
+        long rs = AttentionProblem.rowStride(o);
+        if (fast) src.line("kiln_attn_tile<%s, %s, %s, THREADS>(%s, %s, %s, %s, tid);", rows, cols, pitch, dst, from, Index.ll(rs), valid);
+        else src.line("kiln_attn_tile_strided<%s, %s, %s, THREADS>(%s, %s, %s, %s, %s, tid);", rows, cols, pitch, dst, from,
+                Index.ll(rs), Index.ll(AttentionProblem.colStride(o)), valid);
+    }
+
+    /** Q fragments straight from global memory: two adjacent columns per register, zeros past S. */
+    private static void loadQFragments(CudaSource src, AttentionProblem p, boolean aligned) {
+        long rs = AttentionProblem.rowStride(p.q()), cs = AttentionProblem.colStride(p.q());
+        src.line("unsigned qf[MT][D / 16][4];");
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
+                src.line("#pragma unroll");
+                try (var r = src.block("for (int r = 0; r < 4; r++)")) {
+                    src.line("const int row = q0 + mt * 16 + lr + (r & 1) * 8;");
+                    src.line("const long long at = row * %s + (kk * 16 + lc * 2 + (r >> 1) * 8) * %s;", Index.ll(rs), Index.ll(cs));
+                    src.line(aligned ? "qf[mt][kk][r] = row < S ? *reinterpret_cast<const unsigned*>(Qp + at) : 0u;"
+                            : "qf[mt][kk][r] = row < S ? (unsigned)Qp[at] | (unsigned)Qp[at + " + Index.ll(cs) + "] << 16 : 0u;");
+                }
+            }
+        });
+    }
+
+    /** S = Q K^T for this warp's rows and the BN keys of the tile. */
+    private static void scores(CudaSource src, FlashConfig c, String mma) {
+        src.line("float sc[MT][BN / 8][4];");
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            src.line("for (int n = 0; n < BN / 8; n++) { sc[mt][n][0] = 0.f; sc[mt][n][1] = 0.f; sc[mt][n][2] = 0.f; sc[mt][n][3] = 0.f; }");
+        });
+        src.line("#pragma unroll");
+        try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
+            if (!c.qInRegs()) {
+                src.line("unsigned qa[MT][4];");
+                forMt(src, () -> src.line("kiln_ldmatrix_x4(qa[mt], Qs + (warp * 16 * MT + mt * 16 + (lane & 15)) * KP + kk * 16 + (lane >> 4) * 8);"));
+            }
+            String a = c.qInRegs() ? "qf[mt][kk]" : "qa[mt]";
+            src.line("#pragma unroll");
+            try (var nn = src.block("for (int nn = 0; nn < BN / 16; nn++)")) {
+                src.line("unsigned kb[4]; // keys nn*16 + 0..7 and 8..15, each for d kk*16 + 0..7 and 8..15");
+                src.line("kiln_ldmatrix_x4(kb, Kt + (nn * 16 + (lane & 7) + (lane >> 4) * 8) * KP + kk * 16 + ((lane >> 3) & 1) * 8);");
+                src.line("const unsigned b0[2] = {kb[0], kb[1]}, b1[2] = {kb[2], kb[3]};");
+                forMt(src, () -> src.line("%s(sc[mt][2 * nn], %s, b0); %s(sc[mt][2 * nn + 1], %s, b1);", mma, a, mma, a));
+            }
+        }
+    }
+
+    /**
+     * Whether the scores can stay unscaled until the exponent: with a positive scale and no softcap or
+     * additive mask, masking (-inf) and the row max commute with scaling, so exp2(s * c - max * c) is one FMA.
+     */
+    static boolean rawScores(AttentionProblem p) {
+        return p.scale() > 0 && p.softcap() <= 0 && (p.mask() == null || p.mask().dtype().isBool());
+    }
+
+    /** Scores to log2 units (scale, softcap) unless {@link #rawScores}, then masks where a tile needs them: key bounds, causal, attn_mask. */
+    private static void scaleAndMask(CudaSource src, AttentionProblem p, FlashConfig c) {
+        if (!rawScores(p)) forAll(src, "BN / 8", () -> {
+            if (p.softcap() > 0) src.line("sc[mt][n][e] = %s * tanhf(sc[mt][n][e] * %s);",
+                    ExprEmitter.floatLiteral(p.softcap() * LOG2E), ExprEmitter.floatLiteral(p.scale() / p.softcap()));
+            else src.line("sc[mt][n][e] *= %s;", ExprEmitter.floatLiteral(p.scale() * LOG2E));
+        });
+        java.util.List<String> edge = new java.util.ArrayList<>();
+        if (p.mask() != null) edge.add("true");
+        else {
+            if (p.l() % c.blockN() != 0) edge.add("k0 + BN > L");
+            if (p.causal()) edge.add("k0 + BN - 1 > q0");
+        }
+        if (edge.isEmpty()) return;
+        try (var e = src.block("if (" + String.join(" || ", edge) + ")")) {
+            forAll(src, "BN / 8", () -> {
+                src.line("const int row = q0 + mt * 16 + lr + (e >> 1) * 8, col = k0 + n * 8 + lc * 2 + (e & 1);");
+                src.line("float& x = sc[mt][n][e];");
+                String out = "col >= L" + (p.causal() ? " || col > row" : "") + (p.mask() != null ? " || row >= S" : "");
+                if (p.mask() == null) src.line("if (%s) x = %s;", out, NINF);
+                else {
+                    src.line("if (%s) x = %s;", out, NINF);
+                    try (var els = src.block("else")) {
+                        p.applyMask(src, "x", "row", "col", "mbase", ExprEmitter.floatLiteral(LOG2E), NINF);
+                    }
+                }
+            });
+        }
+    }
+
+    /**
+     * Online softmax: new row max over the tile and the quad, rescale O and the running sum, P = exp2(S - max).
+     * {@code scale}: the log2-unit scale still to apply to raw scores (and to the max, kept raw), or null.
+     */
+    private static void softmax(CudaSource src, String scale) {
+        String mul = scale == null ? "" : " * " + scale;
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var r = src.block("for (int r = 0; r < 2; r++)")) {
+                src.line("float mx = mrow[mt][r];");
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+                src.line("const float mu = mx == %s ? 0.f : mx; // nothing kept yet: every p and the correction are 0", NINF);
+                src.line("const float corr = kiln_exp2((mrow[mt][r] - mu)%s);", mul);
+                src.line("mrow[mt][r] = mx;");
+                if (scale != null) src.line("const float ms = mu%s;", mul);
+                src.line("float sum = 0.f;");
+                src.line("#pragma unroll");
+                try (var n = src.block("for (int n = 0; n < BN / 8; n++)")) {
+                    for (String e : new String[] {"2 * r", "2 * r + 1"})
+                        src.line(scale == null ? "sc[mt][n][%1$s] = kiln_exp2(sc[mt][n][%1$s] - mu);"
+                                : "sc[mt][n][%1$s] = kiln_exp2(fmaf(sc[mt][n][%1$s], %2$s, -ms));", e, scale);
+                    src.line("sum += sc[mt][n][2 * r] + sc[mt][n][2 * r + 1];");
+                }
+                src.line("lrow[mt][r] = lrow[mt][r] * corr + sum;");
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < DV / 8; n++) { o[mt][n][2 * r] *= corr; o[mt][n][2 * r + 1] *= corr; }");
+            }
+        });
+    }
+
+    /** O += P V, P packed from the S accumulators of key columns 16kk..16kk+15 (two n-tiles = one A fragment). */
+    private static void pv(CudaSource src, String mma, String pack) {
+        src.line("#pragma unroll");
+        try (var kk = src.block("for (int kk = 0; kk < BN / 16; kk++)")) {
+            src.line("unsigned pa[MT][4];");
+            forMt(src, () -> {
+                src.line("pa[mt][0] = %s(sc[mt][2 * kk][0], sc[mt][2 * kk][1]); pa[mt][1] = %s(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);", pack, pack);
+                src.line("pa[mt][2] = %s(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]); pa[mt][3] = %s(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);", pack, pack);
+            });
+            src.line("#pragma unroll");
+            try (var nd = src.block("for (int nd = 0; nd < DV / 16; nd++)")) {
+                src.line("unsigned vb[4]; // keys kk*16 + 0..7 and 8..15, each for dv nd*16 + 0..7 and 8..15");
+                src.line("kiln_ldmatrix_x4_trans(vb, Vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VP + nd * 16 + (lane >> 4) * 8);");
+                src.line("const unsigned b0[2] = {vb[0], vb[1]}, b1[2] = {vb[2], vb[3]};");
+                forMt(src, () -> src.line("%s(o[mt][2 * nd], pa[mt], b0); %s(o[mt][2 * nd + 1], pa[mt], b1);", mma, mma));
+            }
+        }
+    }
+
+    /** Sum across the quad, O / sum (0 for a row with nothing kept), the epilogue, the store. */
+    private static void store(CudaSource src, FusedBody fb, AttentionProblem p) {
+        src.line("float linv[MT][2];");
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var r = src.block("for (int r = 0; r < 2; r++)")) {
+                src.line("float ls = lrow[mt][r];");
+                src.line("ls += __shfl_xor_sync(0xffffffffu, ls, 1);");
+                src.line("ls += __shfl_xor_sync(0xffffffffu, ls, 2);");
+                src.line("linv[mt][r] = ls == 0.f ? 0.f : 1.f / ls; // a fully masked row is zeros");
+            }
+        });
+        forAll(src, "DV / 8", () -> {
+            src.line("const int row = q0 + mt * 16 + lr + (e >> 1) * 8;");
+            try (var in = src.block("if (row < S)")) {
+                src.line("const float res = o[mt][n][e] * linv[mt][e >> 1];");
+                src.line("const long long idx = ((b * %dLL + h) * S + row) * DV + n * 8 + lc * 2 + (e & 1);", p.hq());
+                fb.emitEpilogue(src, "res", "idx");
+            }
+        });
+    }
+
+    private static void forMt(CudaSource src, Runnable body) {
+        src.line("#pragma unroll");
+        try (var m = src.block("for (int mt = 0; mt < MT; mt++)")) { body.run(); }
+    }
+
+    /** Every accumulator element (mt, n < tiles, e < 4). */
+    private static void forAll(CudaSource src, String tiles, Runnable body) {
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var n = src.block("for (int n = 0; n < " + tiles + "; n++)")) {
+                src.line("#pragma unroll");
+                try (var e = src.block("for (int e = 0; e < 4; e++)")) { body.run(); }
+            }
+        });
+    }
+}
