@@ -3,6 +3,7 @@ package dev.kiln.codegen.kernels.contract;
 import dev.kiln.codegen.CodegenContext;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.KernelTemplate;
+import dev.kiln.codegen.Tunable;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Node;
 
@@ -18,7 +19,7 @@ import java.util.Set;
  * FlashAttention-2 on tensor cores ({@link FlashAttention}, tile chosen by {@link FlashConfig#choose}); f32,
  * f64 and other head sizes run the exact SIMT kernel ({@link AttentionSimt}).
  */
-public final class AttentionTemplate implements KernelTemplate {
+public final class AttentionTemplate implements KernelTemplate, Tunable {
     @Override public String name() { return "attention"; }
 
     @Override public boolean accepts(Node node, Graph graph) { return FusedBody.isKind(node, "attention"); }
@@ -29,7 +30,45 @@ public final class AttentionTemplate implements KernelTemplate {
         if (p.b() * p.hq() * p.s() * p.dv() == 0) return List.of();
         String entry = context.kernelName(name());
         if (!FlashAttention.supports(p, context.options())) return List.of(AttentionSimt.emit(fb, p, entry));
-        return List.of(FlashAttention.emit(fb, p, FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv()), entry));
+        return List.of(FlashAttention.emit(fb, p, tile(p, context.choice(key(fb, p))), entry));
+    }
+
+    /** The autotune stage's choice when it is a tile that fits, else the heuristic's. */
+    private static FlashConfig tile(AttentionProblem p, String chosen) {
+        if (chosen != null) {
+            try {
+                FlashConfig c = FlashConfig.parse(chosen);
+                if (c.fits(p.d(), p.dv())) return c;
+            } catch (IllegalArgumentException ignored) {
+                // a choice from an older Kiln: fall back to the heuristic
+            }
+        }
+        return FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv());
+    }
+
+    @Override public String problemKey(Node node, Graph graph) {
+        FusedBody fb = FusedBody.of(node, Set.of("Attention"));
+        return key(fb, AttentionProblem.of(node, fb));
+    }
+
+    private static String key(FusedBody fb, AttentionProblem p) { return describe(fb, p); }
+
+    /**
+     * The heuristic's tile first, then every other tile that fits, nearest in query rows and then in keys
+     * first (so a fast tuning run tries the heuristic's neighbours); none for the SIMT kernel.
+     */
+    @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
+        FusedBody fb = FusedBody.of(node, Set.of("Attention"));
+        AttentionProblem p = AttentionProblem.of(node, fb);
+        if (!FlashAttention.supports(p, context.options()) || p.b() * p.hq() * p.s() * p.dv() == 0) return List.of();
+        FlashConfig h = FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv());
+        List<FlashConfig> rest = new java.util.ArrayList<>(FlashConfig.candidates(p.d(), p.dv()));
+        rest.remove(h);
+        rest.sort(java.util.Comparator.<FlashConfig>comparingInt(c -> Math.abs(c.blockM() - h.blockM()))
+                .thenComparingInt(c -> Math.abs(c.blockN() - h.blockN())).thenComparing(c -> c.qInRegs() != h.qInRegs()));
+        List<String> r = new java.util.ArrayList<>(List.of(h.toString()));
+        for (FlashConfig c : rest) r.add(c.toString());
+        return r;
     }
 
     /**

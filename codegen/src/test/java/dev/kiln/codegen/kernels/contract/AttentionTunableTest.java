@@ -1,0 +1,39 @@
+package dev.kiln.codegen.kernels.contract;
+
+import dev.kiln.codegen.CodegenContext;
+import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.KernelSpec;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Node;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Attention as a tunable template: the heuristic's tile leads the candidates, and a chosen tile is what is emitted. */
+class AttentionTunableTest {
+    static Graph bertAttention() {
+        return Fixtures.outer("attention", "attn", Fixtures.oneOp("Attention", Map.of(),
+                List.of(Fixtures.type("f16", "1x12x128x64"), Fixtures.type("f16", "1x12x128x64"), Fixtures.type("f16", "1x12x128x64")),
+                List.of(Fixtures.type("f16", "1x12x128x64")), false));
+    }
+
+    @Test void heuristicFirstThenNeighboursAndTheChoiceIsEmitted() {
+        Graph g = bertAttention();
+        Node n = Fixtures.fused(g);
+        AttentionTemplate t = new AttentionTemplate();
+        CodegenContext plain = new CodegenContext(CodegenOptions.defaults());
+        List<String> c = t.candidates(n, g, plain);
+        FlashConfig h = AttentionTemplate.chosenConfig(n, plain);
+        assertEquals(h.toString(), c.get(0));
+        assertEquals(c.size(), new java.util.HashSet<>(c).size(), "no duplicates");
+        assertTrue(Math.abs(FlashConfig.parse(c.get(1)).blockM() - h.blockM()) <= Math.abs(FlashConfig.parse(c.get(c.size() - 1)).blockM() - h.blockM()));
+        String other = c.get(c.size() - 1);
+        KernelSpec k = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g), other))).get(0);
+        assertEquals(FlashConfig.parse(other).threads(), k.block().x(), "the chosen tile's block size");
+        KernelSpec stale = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g), "m999w9n1q"))).get(0);
+        assertEquals(h.threads(), stale.block().x(), "an unusable choice falls back to the heuristic");
+    }
+}
