@@ -51,6 +51,48 @@ class FusedBodyViewTest {
         assertEquals(90 + 12 + 54 + 4, evalIndex(expr, i));
     }
 
+    static Node constant(Value out, Tensor t) { return Node.of("Constant", List.of(), List.of(out), Map.of("value", Attr.of(t)), "c"); }
+
+    @Test void slicesOfOneProjectionAreOffsets() {
+        // Q, K, V cut from one [1,5,36] projection (3 x 2 heads x 6), each split into heads for attention
+        Value qkv = v("qkv", "f16:1x5x36"), mask = v("m", "f32:1x1x5x5");
+        Value s0 = v("s0", "i64:1"), s1 = v("s1", "i64:1"), s2 = v("s2", "i64:1"), s3 = v("s3", "i64:1"), ax = v("ax", "i64:1");
+        Value hs = v("hs", "i64:4");
+        List<Node> nodes = new java.util.ArrayList<>(List.of(constant(s0, Tensor.vector(0)), constant(s1, Tensor.vector(12)),
+                constant(s2, Tensor.vector(24)), constant(s3, Tensor.vector(Long.MAX_VALUE)), constant(ax, Tensor.vector(-1)),
+                constant(hs, Tensor.vector(1, 5, 2, 6))));
+        Value[] bounds = {s0, s1, s2, s3};
+        List<Value> heads = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Value part = v("p" + i, "f16:1x5x12"), split = v("r" + i, "f16:1x5x2x6"), head = v("h" + i, "f16:1x2x5x6");
+            nodes.add(Node.of("Slice", List.of(qkv, bounds[i], bounds[i + 1], ax), List.of(part), Map.of(), "s"));
+            nodes.add(reshape(part, hs, split));
+            nodes.add(transpose(split, head, "0,2,1,3"));
+            heads.add(head);
+        }
+        Value y = v("y", "f16:1x2x5x6");
+        nodes.add(Node.of("Attention", List.of(heads.get(0), heads.get(1), heads.get(2), mask), List.of(y), Map.of("scale", Attr.of(0.5)), "a"));
+        Graph body = new Graph("body", List.of(qkv, mask), nodes, List.of(y));
+        FusedBody fb = FusedBody.of(Fixtures.fused(Fixtures.outer("attention", "a", body)), Set.of("Attention"));
+        for (int i = 0; i < 3; i++) {
+            FusedBody.Operand o = fb.operand(fb.main().input(i));
+            assertEquals(0, o.param(), "all three read the projection");
+            assertEquals(12L * i, o.view().offset(), "operand " + i);
+            assertArrayEquals(new long[] {0, 6, 36, 1}, o.view().strides(), "unit batch axis: any stride");
+        }
+        assertTrue(fb.operand(fb.main().input(3)).contiguous());
+        assertFalse(fb.hasStoreView());
+    }
+
+    @Test void aSliceCannotBeAStoreView() {
+        Value x = v("x", "f16:2x4"), w = v("w", "f16:4x6"), y = v("y", "f16:2x6"), part = v("p", "f16:2x3");
+        Value st = v("st", "i64:1"), en = v("en", "i64:1"), ax = v("ax", "i64:1");
+        Graph body = new Graph("body", List.of(x, w), List.of(constant(st, Tensor.vector(0)), constant(en, Tensor.vector(3)),
+                constant(ax, Tensor.vector(1)), Node.of("MatMul", List.of(x, w), List.of(y), Map.of(), "mm"),
+                Node.of("Slice", List.of(y, st, en, ax), List.of(part), Map.of(), "s")), List.of(part));
+        assertThrows(UnsupportedException.class, () -> FusedBody.of(Fixtures.fused(Fixtures.outer("matmul", "mm", body)), Set.of("MatMul")));
+    }
+
     /** Evaluates the generated C index expression (only +, *, /, % over i and LL literals). */
     static long evalIndex(String expr, long i) {
         String e = expr.replace("LL", "").replace("i", Long.toString(i));
