@@ -17,9 +17,13 @@ import java.util.Objects;
  * @param allowTf32  fp32 matmul/conv may use TF32 tensor cores (off: results stay close to the reference)
  * @param dumpAfter  with a dump folder: the pass to dump the IR after, or "all" (system property kiln.dumpAfter)
  * @param progress   print one line per pass to standard error while compiling (system property kiln.progress)
+ * @param fuseViews  move Transposes, Reshapes and Slices next to matmuls and attention into their kernels as strided
+ *                   reads and writes, and merge matmuls that share an input (Q/K/V) into one ({@code fuse-operand-views},
+ *                   {@code merge-parallel-matmuls}); off until every contraction kernel reads strided operands
+ *                   (system property kiln.fuseViews)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress) {
+                             String dumpAfter, boolean progress, boolean fuseViews) {
 
     public enum Precision {
         FP32, FP16, BF16;
@@ -35,19 +39,20 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
             throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
     }
 
-    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32. Debug knobs come from system properties. */
+    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32, no view fusion. Debug knobs come from system properties. */
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
                 !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"),
-                System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"));
+                System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"), Boolean.getBoolean("kiln.fuseViews"));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, fuseViews); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, fuseViews); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, fuseViews); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, fuseViews); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, fuseViews); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, fuseViews); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, fuseViews); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, f); }
 }

@@ -2,6 +2,7 @@ package dev.kiln.passes;
 
 import dev.kiln.passes.fusion.FuseElementwise;
 import dev.kiln.passes.fusion.FuseEpilogues;
+import dev.kiln.passes.fusion.FuseOperandViews;
 import dev.kiln.passes.fusion.FuseReductions;
 import dev.kiln.passes.fusion.GroupSingles;
 import dev.kiln.passes.fusion.RecognizeAttention;
@@ -25,6 +26,16 @@ public final class Pipeline {
     /** {@code precision}: F32 (as the model is), F16 or BF16 (see {@link ConvertPrecision}). */
     public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
                                       dev.kiln.ir.DType precision) {
+        return standard(inputShapes, inputValues, precision, false);
+    }
+
+    /**
+     * {@code fuseViews}: also merge matmuls that share an input and move Transpose/Reshape/Slice chains into
+     * matmul and attention groups as strided reads and writes ({@link MergeParallelMatMuls}, {@link FuseOperandViews});
+     * only for kernels that read strided operands.
+     */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
+                                      dev.kiln.ir.DType precision, boolean fuseViews) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
         p.add(new SpecializeShapes(inputShapes, inputValues));
@@ -53,6 +64,10 @@ public final class Pipeline {
         if (precision != dev.kiln.ir.DType.F32) p.add(new ConvertPrecision(precision));
         // epilogues before elementwise chains: a bias+activation belongs in the matmul/conv kernel
         p.add(new FuseEpilogues());
+        // after fuse-epilogues (it reopens the matmul groups, bias and activation inside) and before group-singles
+        // and fuse-elementwise, which would give each Transpose and Slice next to a matmul or attention its own
+        // movement kernel; it absorbs no elementwise op, so fuse-reductions and fuse-elementwise see the same ops
+        if (fuseViews) p.add(new FuseOperandViews());
         // reductions take their elementwise prologue/epilogue before fuse-elementwise can claim them
         p.add(new FuseReductions());
         p.add(new FuseElementwise());

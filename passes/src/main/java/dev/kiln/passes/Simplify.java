@@ -35,6 +35,7 @@ public final class Simplify implements Pass {
             new Rule("cast-noop", "Cast", (n, o, e) -> n.input(0).dtype() == o.output(0).dtype() ? n.input(0) : null), // Cast<T>(x:T) -> x
             new Rule("expand-noop", "Expand", (n, o, e) -> sameType(n, o)),                // Expand(x, shape(x)) -> x
             new Rule("reshape-noop", "Reshape", (n, o, e) -> sameType(n, o)),              // Reshape(x, shape(x)) -> x
+            new Rule("concat-one", "Concat", (n, o, e) -> n.inputs().size() == 1 ? sameType(n, o) : null), // Concat(x) -> x
             new Rule("reshape-reshape", "Reshape", Simplify::reshapeReshape),              // Reshape(Reshape(x)) -> Reshape(x)
             new Rule("transpose-identity", "Transpose", (n, o, e) -> isIdentity(perm(n, o)) ? n.input(0) : null), // T_id(x) -> x
             new Rule("transpose-transpose", "Transpose", Simplify::transposeTranspose));   // T_q(T_p(x)) -> T_{p∘q}(x)

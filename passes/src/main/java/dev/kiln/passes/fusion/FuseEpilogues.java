@@ -30,6 +30,8 @@ public final class FuseEpilogues implements Pass {
 
     @Override public String name() { return NAME; }
 
+    @Override public Set<Property> establishes() { return Set.of(Property.EPILOGUES_FUSED); }
+
     @Override public Graph run(Graph g, PassContext ctx) {
         FusionGroups.Index ix = new FusionGroups.Index(g);
         List<FusionGroups.Group> groups = new ArrayList<>();
