@@ -57,7 +57,12 @@ public final class Pipeline {
         // fusion needs CANONICAL (one pattern per op) and no dead nodes (a dead user would block a fusion).
         // recognize-attention first, so the softmax inside attention is not fused into a reduce group
         p.add(new RecognizeAttention());
-        // it leaves the scale and axes constants of the matched pattern unused
+        // after recognize-attention (its pattern reads Q, K, V from anywhere, so merging first is not needed) and
+        // before convert-precision (which may give each projection its own Cast of the shared input) and
+        // fuse-epilogues (the merged bias becomes the merged GEMM's epilogue)
+        if (fuseViews) p.add(new MergeParallelMatMuls());
+        // recognize-attention leaves the scale and axes constants of the matched pattern unused, merging the
+        // projection weights it replaced
         p.add(new EliminateDeadCode());
         // after canonicalize/folding and recognize-attention (no Casts inside the patterns), before fusion,
         // so the Casts it adds fuse into the kernels around them; absent for f32
