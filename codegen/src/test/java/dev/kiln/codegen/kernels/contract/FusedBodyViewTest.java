@@ -93,6 +93,43 @@ class FusedBodyViewTest {
         assertThrows(UnsupportedException.class, () -> FusedBody.of(Fixtures.fused(Fixtures.outer("matmul", "mm", body)), Set.of("MatMul")));
     }
 
+    @Test void theGroupsFuseOperandViewsMakesAreTakenApart() {
+        // what fuse-operand-views makes of a GPT-2 style block (golden-tests passes/fuse-operand-views/basic.ir)
+        Graph g = dev.kiln.ir.text.IrParser.parse("""
+                graph @qkv(%qkv: f32[1,4,36]) -> (%om: f32[1,4,12]) {
+                  %om = Fused(%qkv) {body = graph @attention(%om.qkv: f32[1,4,36]) -> (%om.om: f32[1,4,12]) {
+                    %om.s0 = Constant() {value = dense<i64[1]> [0]} : i64[1]
+                    %om.s1 = Constant() {value = dense<i64[1]> [12]} : i64[1]
+                    %om.ax = Constant() {value = dense<i64[1]> [2]} : i64[1]
+                    %om.q0 = Slice(%om.qkv, %om.s0, %om.s1, %om.ax) : f32[1,4,12]
+                    %om.hs = Constant() {value = dense<i64[4]> [1, 4, 2, 6]} : i64[4]
+                    %om.q1 = Reshape(%om.q0, %om.hs) : f32[1,4,2,6]
+                    %om.q = Transpose(%om.q1) {perm = [0, 2, 1, 3]} : f32[1,2,4,6]
+                    %om.s2 = Constant() {value = dense<i64[1]> [24]} : i64[1]
+                    %om.k0 = Slice(%om.qkv, %om.s1, %om.s2, %om.ax) : f32[1,4,12]
+                    %om.k1 = Reshape(%om.k0, %om.hs) : f32[1,4,2,6]
+                    %om.k = Transpose(%om.k1) {perm = [0, 2, 1, 3]} : f32[1,2,4,6]
+                    %om.s3 = Constant() {value = dense<i64[1]> [36]} : i64[1]
+                    %om.v0 = Slice(%om.qkv, %om.s2, %om.s3, %om.ax) : f32[1,4,12]
+                    %om.v1 = Reshape(%om.v0, %om.hs) : f32[1,4,2,6]
+                    %om.v = Transpose(%om.v1) {perm = [0, 2, 1, 3]} : f32[1,2,4,6]
+                    %om.o = Attention(%om.q, %om.k, %om.v) {scale = 0.5} : f32[1,2,4,6]
+                    %om.ot = Transpose(%om.o) {perm = [0, 2, 1, 3]} : f32[1,4,2,6]
+                    %om.ms = Constant() {value = dense<i64[3]> [1, 4, 12]} : i64[3]
+                    %om.om = Reshape(%om.ot, %om.ms) : f32[1,4,12]
+                  }, kind = "attention"} : f32[1,4,12]
+                }
+                """);
+        FusedBody fb = FusedBody.of(g.nodes().get(0), Set.of("Attention"));
+        for (int i = 0; i < 3; i++) {
+            FusedBody.Operand o = fb.operand(fb.main().input(i));
+            assertEquals(12L * i, o.view().offset());
+            assertArrayEquals(new long[] {0, 6, 36, 1}, o.view().strides(), "batch (one: any stride), head, token, feature");
+        }
+        assertArrayEquals(new long[] {0, 6, 12, 1}, fb.store().strides(), "heads merged back into [1,4,12]");
+        assertTrue(fb.epilogue().isEmpty());
+    }
+
     /** Evaluates the generated C index expression (only +, *, /, % over i and LL literals). */
     static long evalIndex(String expr, long i) {
         String e = expr.replace("LL", "").replace("i", Long.toString(i));
