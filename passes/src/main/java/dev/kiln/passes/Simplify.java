@@ -35,6 +35,7 @@ public final class Simplify implements Pass {
             new Rule("cast-noop", "Cast", (n, o, e) -> n.input(0).dtype() == o.output(0).dtype() ? n.input(0) : null), // Cast<T>(x:T) -> x
             new Rule("expand-noop", "Expand", (n, o, e) -> sameType(n, o)),                // Expand(x, shape(x)) -> x
             new Rule("reshape-noop", "Reshape", (n, o, e) -> sameType(n, o)),              // Reshape(x, shape(x)) -> x
+            new Rule("gather-iota", "Gather", Simplify::gatherIota),                       // Gather(x, [0..n-1] as shape s) -> Reshape(x)
             new Rule("concat-one", "Concat", (n, o, e) -> n.inputs().size() == 1 ? sameType(n, o) : null), // Concat(x) -> x
             new Rule("reshape-reshape", "Reshape", Simplify::reshapeReshape),              // Reshape(Reshape(x)) -> Reshape(x)
             new Rule("matmul-flatten", "MatMul", Simplify::matmulFlatten),                // MatMul(Reshape(x, [M,K]), W) -> Reshape(MatMul(x, W), [M,N])
@@ -128,6 +129,21 @@ public final class Simplify implements Pass {
         if (xs == null || xs.length < 3 || flat.length != 2 || xs[xs.length - 1] != flat[1]) return null;
         Value m = e.op("MatMul", Map.of(), old.origin(), x, n.input(1));
         return e.op("Reshape", Map.of(), old.origin(), m, e.longs(old.output(0).shape().sizes()));
+    }
+
+    /** Gathering every index of an axis in order (a constant 0..n-1 of any shape) only splits that axis: a Reshape. */
+    private static Value gatherIota(Node n, Node old, Emitter e) {
+        Tensor idx = e.constant(n.input(1));
+        Value x = n.input(0);
+        if (idx == null || !x.shape().isStatic() || !old.output(0).shape().isStatic() || !idx.dtype().isInteger()) return null;
+        int rank = x.shape().rank();
+        long axis = n.attrInt("axis", 0), size = x.shape().sizes()[(int) (axis < 0 ? axis + rank : axis)];
+        if (idx.numel() != size) return null;
+        for (int i = 0; i < size; i++) {
+            long v = idx.getLong(i);
+            if ((v < 0 ? v + size : v) != i) return null;
+        }
+        return e.op("Reshape", Map.of(), old.origin(), x, e.longs(old.output(0).shape().sizes()));
     }
 
     /** Adding a bias along the last axis commutes with a Reshape that keeps the last axis. */
