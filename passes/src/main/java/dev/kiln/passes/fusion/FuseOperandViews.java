@@ -22,13 +22,14 @@ import java.util.Set;
 /**
  * fuse-operand-views: {@code Attention(Transpose(Reshape(Slice(qkv))), ...) -> Fused[attention](qkv, ...)} and
  * {@code Reshape(Transpose(Attention(q, k, v))) -> Fused[attention]}: the Transpose/Reshape/Slice chains
- * ({@link ViewOps}) next to a contraction move into its group, where the kernel reads or writes through strides
+ * ({@link ViewOps}) next to a contraction (MatMul, Attention; for Conv only the store side) move into its
+ * group, where the kernel reads or writes through strides
  * instead of a movement kernel copying. A prologue view is the longest chain ending at a MatMul's A or B or an
  * Attention's Q, K or V that {@link StridedView} can express from the chain's source; each contraction gets its
  * own copy of a shared chain (views cost nothing) and an original left without readers disappears. A store view
  * is the chain of Transposes and Reshapes that is the only use of a contraction's one result, as far as strides
  * express it; store views are chosen first, so the consumer then reads a plain buffer. Chains of Reshapes alone
- * stay outside (they are free aliases already). Bare MatMul/Attention nodes get a group of their own; matmul
+ * stay outside (they are free aliases already). Bare contractions get a group of their own; matmul and conv
  * groups made by {@code fuse-epilogues} are reopened and rebuilt with their views.
  * <p>Runs after {@code fuse-epilogues} (so a bias or activation is already in the matmul's group) and before
  * {@code group-singles}, which would otherwise give each Transpose and Slice a movement kernel.
@@ -36,8 +37,14 @@ import java.util.Set;
 public final class FuseOperandViews implements Pass {
     public static final String NAME = "fuse-operand-views";
 
-    /** Contraction ops and which of their inputs may be read through a view (MatMul A, B; Attention Q, K, V). */
-    private static final Map<String, Integer> OPERANDS = Map.of("MatMul", 2, "Attention", 3);
+    /**
+     * Contraction ops and how many of their first inputs may be read through a view (MatMul A, B; Attention Q, K, V;
+     * none for a convolution, whose kernel walks windows: it only gets store views, the patch flatten of a ViT).
+     */
+    private static final Map<String, Integer> OPERANDS = Map.of("MatMul", 2, "Attention", 3, "Conv", 0, "ConvTranspose", 0);
+
+    /** The group kind of each contraction op. */
+    private static final Map<String, String> KIND = Map.of("MatMul", "matmul", "Attention", "attention", "Conv", "conv", "ConvTranspose", "conv");
 
     public FuseOperandViews() {}
 
@@ -147,10 +154,10 @@ public final class FuseOperandViews implements Pass {
 
     private static Unit unitOf(int pos, Node n) {
         if (OPERANDS.containsKey(n.op()) && FusionGroups.staticShape(n.output(0)))
-            return new Unit(pos, n, n, n.op().equals("MatMul") ? "matmul" : "attention");
+            return new Unit(pos, n, n, KIND.get(n.op()));
         if (!n.op().equals("Fused") || !(n.attrs().get("body") instanceof Attr.GraphValue)) return null;
         String kind = n.attrString("kind", "");
-        if (!kind.equals("matmul") && !kind.equals("attention")) return null;
+        if (!KIND.containsValue(kind)) return null;
         Node main = null;
         for (Node b : body(n).nodes())
             if (OPERANDS.containsKey(b.op())) {

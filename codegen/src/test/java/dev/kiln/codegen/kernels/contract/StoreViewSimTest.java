@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Store views through today's templates, on the CPU simulator against the interpreter: the epilogue writes
- * through {@code FusedBody.viewIndex}, so the attention kernel's head merge and a matmul's transposed store need
- * no kernel change (the groups are what fuse-operand-views makes; prologue views still need new kernels).
+ * through {@code FusedBody.viewIndex}, so the attention kernel's head merge, a matmul's transposed store and a
+ * ViT's patch flatten need no kernel change (the groups are what fuse-operand-views makes; prologue views still need new kernels).
  */
 class StoreViewSimTest {
     @Test void attentionWritesItsHeadsMergedBack() {
@@ -49,6 +49,19 @@ class StoreViewSimTest {
                     %y.a = Add(%y.m, %y.b) : f32[2,7,9]
                     %y.y = Transpose(%y.a) {perm = [2, 0, 1]} : f32[9,2,7]
                   }, kind = "matmul"} : f32[9,2,7]
+                }
+                """);
+    }
+
+    @Test void convolutionWritesPatchesAsTokens() {
+        check(new ConvTemplate(), """
+                graph @p(%x: f32[2,3,6,6], %w: f32[5,3,3,3]) -> (%y: f32[2,4,5]) {
+                  %y = Fused(%x, %w) {body = graph @conv(%y.x: f32[2,3,6,6], %y.w: f32[5,3,3,3]) -> (%y.y: f32[2,4,5]) {
+                    %y.c = Conv(%y.x, %y.w) {strides = [3, 3]} : f32[2,5,2,2]
+                    %y.s = Constant() {value = dense<i64[3]> [2, 5, 4]} : i64[3]
+                    %y.r = Reshape(%y.c, %y.s) : f32[2,5,4]
+                    %y.y = Transpose(%y.r) {perm = [0, 2, 1]} : f32[2,4,5]
+                  }, kind = "conv"} : f32[2,4,5]
                 }
                 """);
     }
