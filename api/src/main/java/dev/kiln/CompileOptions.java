@@ -20,9 +20,12 @@ import java.util.Objects;
  * @param tune       autotuning of tunable kernels (matmul tile configs...) on this machine's GPU: NONE uses each
  *                   template's heuristic (so does any compile without a GPU), FAST times a few candidates per
  *                   problem, FULL all; choices persist in the tuning cache (system property kiln.tune)
+ * @param fuseViews  move Transposes, Reshapes and Slices next to matmuls and attention into their kernels as strided
+ *                   reads and writes, and merge matmuls that share an input (Q/K/V) into one ({@code fuse-operand-views},
+ *                   {@code merge-parallel-matmuls}) (system property kiln.fuseViews)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress, Tune tune) {
+                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews) {
 
     public enum Tune {
         NONE, FAST, FULL;
@@ -53,21 +56,22 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
             throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
     }
 
-    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32, fast tuning. Debug knobs come from system properties. */
+    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32, fast tuning, no view fusion. Debug knobs come from system properties. */
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
                 !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
-                Tune.parse(System.getProperty("kiln.tune", "fast")));
+                Tune.parse(System.getProperty("kiln.tune", "fast")), Boolean.getBoolean("kiln.fuseViews"));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune); }
-    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f); }
 }

@@ -29,13 +29,16 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--tune", defaultValue = "fast", description = "autotune tile configs on this machine's GPU: none, fast or full (default fast; none without a GPU)")
     String tune;
 
+    @Option(names = "--fuse-views", description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (CompileOptions.fuseViews)")
+    boolean fuseViews;
+
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
     Path dumpDir;
 
     @Override public Integer call() {
         Path out = output != null ? output : Path.of(model.toString().replaceAll("\\.onnx$", "") + ".kiln");
         CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
-                .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune));
+                .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews);
         if (arch != null) o = o.withArch(arch);
         System.err.println("compiling " + model + " ...");
         try (CompiledModel m = Kiln.compile(model, o)) {

@@ -27,10 +27,15 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = "--arch", description = "target GPU for the kernels (default sm_90)") String arch;
 
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default fp32)") String dtype;
+
+    @Option(names = "--fuse-views", description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (CompileOptions.fuseViews)")
+    boolean fuseViews;
+
     @Override public Integer call() throws Exception {
         if (!after.equals("all")) Passes.byName(after); // unknown names fail here, listing the known ones
         CompileOptions o = CompileOptions.defaults().withDumpDir(dir).withDumpAfter(after).withProgress(true)
-                .withArch(arch != null ? arch : "sm_90");
+                .withArch(arch != null ? arch : "sm_90").withPrecision(CompileOptions.Precision.parse(dtype)).withFuseViews(fuseViews);
         try (var m = Kiln.compile(model, o)) {
             System.out.println(m.report());
         }

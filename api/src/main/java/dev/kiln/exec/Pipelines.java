@@ -11,12 +11,13 @@ public final class Pipelines {
 
     /**
      * The standard pipeline of {@code dev.kiln.passes.Pipeline} (specialization, folding, canonicalization, fusion);
-     * with FP16/BF16 it includes {@code convert-precision} to that type before fusion.
+     * with FP16/BF16 it includes {@code convert-precision} to that type before fusion, and with
+     * {@link CompileOptions#fuseViews()} the passes that move views into matmul and attention kernels.
      */
     public static List<Pass> standard(CompileOptions options) { return standard(options, java.util.Map.of()); }
 
     public static List<Pass> standard(CompileOptions options, java.util.Map<String, dev.kiln.ir.Tensor> boundInputs) {
-        return dev.kiln.passes.Pipeline.standard(java.util.Map.of(), boundInputs, dtype(options.precision()));
+        return dev.kiln.passes.Pipeline.standard(java.util.Map.of(), boundInputs, dtype(options.precision()), options.fuseViews());
     }
 
     /** The element type a precision computes in. */

@@ -22,9 +22,11 @@ public final class Passes {
         register(Canonicalize.NAME, Canonicalize::new);
         register(EliminateCommonSubexpressions.NAME, EliminateCommonSubexpressions::new);
         register(EliminateDeadCode.NAME, EliminateDeadCode::new);
+        register(MergeParallelMatMuls.NAME, MergeParallelMatMuls::new);
         register(ConvertPrecision.NAME, ConvertPrecision::new);   // f16; the pipeline passes its own target
         register(dev.kiln.passes.fusion.RecognizeAttention.NAME, dev.kiln.passes.fusion.RecognizeAttention::new);
         register(dev.kiln.passes.fusion.FuseEpilogues.NAME, dev.kiln.passes.fusion.FuseEpilogues::new);
+        register(dev.kiln.passes.fusion.FuseOperandViews.NAME, dev.kiln.passes.fusion.FuseOperandViews::new);
         register(dev.kiln.passes.fusion.FuseReductions.NAME, dev.kiln.passes.fusion.FuseReductions::new);
         register(dev.kiln.passes.fusion.FuseElementwise.NAME, dev.kiln.passes.fusion.FuseElementwise::new);
         register(dev.kiln.passes.fusion.GroupSingles.NAME, dev.kiln.passes.fusion.GroupSingles::new);

@@ -2,6 +2,7 @@ package dev.kiln.passes;
 
 import dev.kiln.passes.fusion.FuseElementwise;
 import dev.kiln.passes.fusion.FuseEpilogues;
+import dev.kiln.passes.fusion.FuseOperandViews;
 import dev.kiln.passes.fusion.FuseReductions;
 import dev.kiln.passes.fusion.GroupSingles;
 import dev.kiln.passes.fusion.RecognizeAttention;
@@ -25,6 +26,16 @@ public final class Pipeline {
     /** {@code precision}: F32 (as the model is), F16 or BF16 (see {@link ConvertPrecision}). */
     public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
                                       dev.kiln.ir.DType precision) {
+        return standard(inputShapes, inputValues, precision, false);
+    }
+
+    /**
+     * {@code fuseViews}: also merge matmuls that share an input and move Transpose/Reshape/Slice chains into
+     * matmul and attention groups as strided reads and writes ({@link MergeParallelMatMuls}, {@link FuseOperandViews});
+     * only for kernels that read strided operands.
+     */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
+                                      dev.kiln.ir.DType precision, boolean fuseViews) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
         p.add(new SpecializeShapes(inputShapes, inputValues));
@@ -46,13 +57,22 @@ public final class Pipeline {
         // fusion needs CANONICAL (one pattern per op) and no dead nodes (a dead user would block a fusion).
         // recognize-attention first, so the softmax inside attention is not fused into a reduce group
         p.add(new RecognizeAttention());
-        // it leaves the scale and axes constants of the matched pattern unused
+        // after recognize-attention (its pattern reads Q, K, V from anywhere, so merging first is not needed) and
+        // before convert-precision (which may give each projection its own Cast of the shared input) and
+        // fuse-epilogues (the merged bias becomes the merged GEMM's epilogue)
+        if (fuseViews) p.add(new MergeParallelMatMuls());
+        // recognize-attention leaves the scale and axes constants of the matched pattern unused, merging the
+        // projection weights it replaced
         p.add(new EliminateDeadCode());
         // after canonicalize/folding and recognize-attention (no Casts inside the patterns), before fusion,
         // so the Casts it adds fuse into the kernels around them; absent for f32
         if (precision != dev.kiln.ir.DType.F32) p.add(new ConvertPrecision(precision));
         // epilogues before elementwise chains: a bias+activation belongs in the matmul/conv kernel
         p.add(new FuseEpilogues());
+        // after fuse-epilogues (it reopens the matmul groups, bias and activation inside) and before group-singles
+        // and fuse-elementwise, which would give each Transpose and Slice next to a matmul or attention its own
+        // movement kernel; it absorbs no elementwise op, so fuse-reductions and fuse-elementwise see the same ops
+        if (fuseViews) p.add(new FuseOperandViews());
         // reductions take their elementwise prologue/epilogue before fuse-elementwise can claim them
         p.add(new FuseReductions());
         p.add(new FuseElementwise());

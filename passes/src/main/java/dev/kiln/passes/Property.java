@@ -10,6 +10,8 @@ public enum Property {
     ATTENTION_RECOGNIZED,
     /** Only ops with the PRIMITIVE trait (plus Attention) remain. */
     CANONICAL,
+    /** Matmul/conv epilogues are in their contraction's group (fuse-epilogues ran), so later passes extend those groups. */
+    EPILOGUES_FUSED,
     /** Every kernel-producing node is a Fused group of a known kind. */
     FUSED
 }

@@ -35,7 +35,11 @@ public final class Simplify implements Pass {
             new Rule("cast-noop", "Cast", (n, o, e) -> n.input(0).dtype() == o.output(0).dtype() ? n.input(0) : null), // Cast<T>(x:T) -> x
             new Rule("expand-noop", "Expand", (n, o, e) -> sameType(n, o)),                // Expand(x, shape(x)) -> x
             new Rule("reshape-noop", "Reshape", (n, o, e) -> sameType(n, o)),              // Reshape(x, shape(x)) -> x
+            new Rule("gather-iota", "Gather", Simplify::gatherIota),                       // Gather(x, [0..n-1] as shape s) -> Reshape(x)
+            new Rule("concat-one", "Concat", (n, o, e) -> n.inputs().size() == 1 ? sameType(n, o) : null), // Concat(x) -> x
             new Rule("reshape-reshape", "Reshape", Simplify::reshapeReshape),              // Reshape(Reshape(x)) -> Reshape(x)
+            new Rule("matmul-flatten", "MatMul", Simplify::matmulFlatten),                // MatMul(Reshape(x, [M,K]), W) -> Reshape(MatMul(x, W), [M,N])
+            new Rule("bias-reshape", "Add", Simplify::biasReshape),                        // Reshape(y, s) + b[N] -> Reshape(y + b, s)
             new Rule("transpose-identity", "Transpose", (n, o, e) -> isIdentity(perm(n, o)) ? n.input(0) : null), // T_id(x) -> x
             new Rule("transpose-transpose", "Transpose", Simplify::transposeTranspose));   // T_q(T_p(x)) -> T_{p∘q}(x)
 
@@ -111,6 +115,51 @@ public final class Simplify implements Pass {
         Node p = e.producer(n.input(0));
         if (p == null || !p.op().equals("Reshape") || !old.output(0).shape().isStatic()) return null;
         return e.op("Reshape", Map.of(), old.origin(), p.input(0), e.longs(old.output(0).shape().sizes()));
+    }
+
+    /**
+     * A Gemm exported over flattened rows ({@code x.view(-1, K) @ W}, GPT-2's Conv1D) computes the same rows as the
+     * batched MatMul of x itself; the Reshape moves after it, where it meets the one that restores the rows.
+     */
+    private static Value matmulFlatten(Node n, Node old, Emitter e) {
+        Node p = e.producer(n.input(0));
+        if (p == null || !p.op().equals("Reshape") || n.input(1).shape().rank() != 2 || !old.output(0).shape().isStatic()) return null;
+        Value x = p.input(0);
+        long[] xs = x.shape().isStatic() ? x.shape().sizes() : null, flat = n.input(0).shape().sizes();
+        if (xs == null || xs.length < 3 || flat.length != 2 || xs[xs.length - 1] != flat[1]) return null;
+        Value m = e.op("MatMul", Map.of(), old.origin(), x, n.input(1));
+        return e.op("Reshape", Map.of(), old.origin(), m, e.longs(old.output(0).shape().sizes()));
+    }
+
+    /** Gathering every index of an axis in order (a constant 0..n-1 of any shape) only splits that axis: a Reshape. */
+    private static Value gatherIota(Node n, Node old, Emitter e) {
+        Tensor idx = e.constant(n.input(1));
+        Value x = n.input(0);
+        if (idx == null || !x.shape().isStatic() || !old.output(0).shape().isStatic() || !idx.dtype().isInteger()) return null;
+        int rank = x.shape().rank();
+        long axis = n.attrInt("axis", 0), size = x.shape().sizes()[(int) (axis < 0 ? axis + rank : axis)];
+        if (idx.numel() != size) return null;
+        for (int i = 0; i < size; i++) {
+            long v = idx.getLong(i);
+            if ((v < 0 ? v + size : v) != i) return null;
+        }
+        return e.op("Reshape", Map.of(), old.origin(), x, e.longs(old.output(0).shape().sizes()));
+    }
+
+    /** Adding a bias along the last axis commutes with a Reshape that keeps the last axis. */
+    private static Value biasReshape(Node n, Node old, Emitter e) {
+        for (int side = 0; side < 2; side++) {
+            Node p = e.producer(n.input(side));
+            Value bias = n.input(1 - side);
+            Tensor b = e.constant(bias);
+            if (p == null || !p.op().equals("Reshape") || b == null || !old.output(0).shape().isStatic() || !p.input(0).shape().isStatic()) continue;
+            long[] y = p.input(0).shape().sizes(), out = old.output(0).shape().sizes(), bs = b.shape();
+            if (!java.util.Arrays.equals(out, n.input(side).shape().sizes()) || y.length == 0 || bs.length == 0 || bs.length > y.length
+                    || y[y.length - 1] != out[out.length - 1] || bs[bs.length - 1] != out[out.length - 1] || b.numel() != bs[bs.length - 1]) continue;
+            Value sum = side == 0 ? e.op("Add", Map.of(), old.origin(), p.input(0), bias) : e.op("Add", Map.of(), old.origin(), bias, p.input(0));
+            return e.op("Reshape", Map.of(), old.origin(), sum, e.longs(out));
+        }
+        return null;
     }
 
     private static long[] perm(Node n, Node old) {

@@ -32,6 +32,20 @@ class PipelineTest {
     }
 
     @Test
+    void fuseViewsAddsTheViewPassesWhereTheirPropertiesHold() {
+        List<String> names = Pipeline.standard(Map.of(), Map.of(), DType.F16, true).stream().map(Pass::name).toList();
+        assertEquals(List.of("specialize-shapes", "fold-constants", "fold-batchnorm", "simplify", "canonicalize",
+                "fold-constants", "simplify", "cse", "dce", "recognize-attention", "merge-parallel-matmuls", "dce",
+                "convert-precision", "fuse-epilogues", "fuse-operand-views", "fuse-reductions", "fuse-elementwise",
+                "group-singles"), names);
+        assertDoesNotThrow(() -> new PassManager(Pipeline.standard(Map.of(), Map.of(), DType.F16, true), Set.of(), PassManager.Options.defaults(), Graph::toString));
+        // fuse-operand-views reopens the groups fuse-epilogues makes: the other order is refused
+        var e = assertThrows(IllegalArgumentException.class, () -> new PassManager(Passes.parse("recognize-attention,fuse-operand-views,fuse-epilogues"),
+                Set.of(), PassManager.Options.defaults(), Graph::toString));
+        assertTrue(e.getMessage().contains("EPILOGUES_FUSED"), e.getMessage());
+    }
+
+    @Test
     void unknownPassNameListsTheKnownOnes() {
         var e = assertThrows(IllegalArgumentException.class, () -> Passes.parse("fold-constants, no-such-pass"));
         assertTrue(e.getMessage().contains("'no-such-pass'") && e.getMessage().contains("canonicalize, cse, dce"), e.getMessage());

@@ -6,6 +6,7 @@ import dev.kiln.ir.Node;
 import dev.kiln.ir.Shape;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.Value;
+import dev.kiln.ir.ViewOps;
 import dev.kiln.ir.op.OpDef;
 import dev.kiln.ir.op.OpRegistry;
 import dev.kiln.ir.op.Trait;
@@ -206,15 +207,18 @@ final class FusionGroups {
         for (int m : members) {
             Node n = ix.node(m);
             List<Value> ins = new ArrayList<>();
-            for (Value v : n.inputs()) {
+            for (int k = 0; k < n.inputs().size(); k++) {
+                Value v = n.input(k);
                 if (v.isNone()) { ins.add(v); continue; }
                 Value b = local.get(v.name());
                 if (b == null) {
                     b = new Value(prefix + v.name(), v.type());
                     Tensor c = ix.constant(v);
-                    // contraction groups (matmul, conv) keep non-scalar constants as inputs: their kernels read operands from memory
+                    // contraction groups (matmul, conv) keep non-scalar constants as inputs: their kernels read operands
+                    // from memory; a view's shape or bounds (Reshape, Slice) are compile-time parameters, never read
                     boolean contractionGroup = kind.equals("matmul") || kind.equals("conv");
-                    if (c != null && c.numel() <= (contractionGroup ? 1 : INLINE_CONSTANT_LIMIT) && !CONTRACTIONS.contains(n.op())) {
+                    boolean viewParameter = k > 0 && ViewOps.OPS.contains(n.op());
+                    if (c != null && c.numel() <= (contractionGroup && !viewParameter ? 1 : INLINE_CONSTANT_LIMIT) && !CONTRACTIONS.contains(n.op())) {
                         body.add(Node.of("Constant", List.of(), List.of(b), Map.of("value", Attr.of(c)), ix.node(ix.producer(v)).origin()));
                     } else {
                         outerIn.add(v);
@@ -254,6 +258,41 @@ final class FusionGroups {
         attrs.put("kind", Attr.of(kind));
         attrs.put("body", new Attr.GraphValue(g));
         return Node.of("Fused", outerIn, outerOut, attrs, String.join(",", origins));
+    }
+
+    /**
+     * The nodes of a {@code Fused} node's body in the outer graph's names, so a pass can reopen a group and
+     * fuse it again with more members: body inputs and outputs become the node's inputs and outputs, and the
+     * other body values lose the group prefix that {@link #apply} gave them unless that name is in {@code used}
+     * (then they keep it). {@code replace} redirects inputs of body nodes (by identity) to other outer values;
+     * every name given out is added to {@code used}.
+     */
+    static List<Node> inline(Node fused, Set<String> used, Map<Node, Map<Integer, Value>> replace) {
+        Graph body = ((Attr.GraphValue) fused.attrs().get("body")).value();
+        Map<String, Value> outer = new HashMap<>();
+        for (int i = 0; i < body.inputs().size(); i++) outer.put(body.inputs().get(i).name(), fused.input(i));
+        for (int i = 0; i < body.outputs().size(); i++) outer.putIfAbsent(body.outputs().get(i).name(), fused.output(i));
+        String b0 = body.outputs().get(0).name(), o0 = fused.output(0).name();
+        String prefix = b0.endsWith(o0) ? b0.substring(0, b0.length() - o0.length()) : "";
+        List<Node> out = new ArrayList<>();
+        for (Node n : body.nodes()) {
+            for (Value o : n.outputs()) {
+                if (o.isNone() || outer.containsKey(o.name())) continue;
+                String name = !prefix.isEmpty() && o.name().startsWith(prefix) ? o.name().substring(prefix.length()) : o.name();
+                if (used.contains(name)) name = o.name();
+                for (int k = 2; used.contains(name); k++) name = o.name() + "." + k;
+                outer.put(o.name(), new Value(name, o.type()));
+                used.add(name);
+            }
+            Map<Integer, Value> r = replace.getOrDefault(n, Map.of());
+            List<Value> ins = new ArrayList<>();
+            for (int k = 0; k < n.inputs().size(); k++)
+                ins.add(r.containsKey(k) ? r.get(k) : n.input(k).isNone() ? n.input(k) : outer.get(n.input(k).name()));
+            List<Value> outs = new ArrayList<>();
+            for (Value o : n.outputs()) outs.add(o.isNone() ? o : outer.get(o.name()));
+            out.add(n.withInputs(ins).withOutputs(outs));
+        }
+        return out;
     }
 
     /** Kahn's algorithm, taking ready nodes in the order of {@code rank} so untouched regions keep their order. */

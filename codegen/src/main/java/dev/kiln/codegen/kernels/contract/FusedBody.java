@@ -12,6 +12,7 @@ import dev.kiln.ir.StridedView;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.UnsupportedException;
 import dev.kiln.ir.Value;
+import dev.kiln.ir.ViewOps;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,26 +33,13 @@ import java.util.Set;
 record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<String, Integer> inputIndex,
                  Map<String, Tensor> constants, Map<String, Operand> views, StridedView store) {
 
-    /** Ops a kernel can read or write through strides instead of a copy. */
-    static final Set<String> VIEW_OPS = Set.of("Transpose", "Reshape");
+    /** Ops a kernel can read through strides instead of a copy ({@link ViewOps}: Transpose, Reshape, Slice). */
+    static final Set<String> VIEW_OPS = ViewOps.OPS;
 
     /** A main-op operand: kernel parameter {@code in<param>} read through {@code view} (element strides). */
     record Operand(int param, DType dtype, StridedView view) {
         String name() { return "in" + param; }
         boolean contiguous() { return view.isContiguous(); }
-    }
-
-    /** Applies one view op to the view of its input ({@code Reshape} to its output's static shape). */
-    static StridedView apply(Node n, StridedView in) {
-        return n.op().equals("Transpose")
-                ? in.permute(n.hasAttr("perm") ? n.attrInts("perm") : reversed(in.rank()))
-                : in.reshape(n.output(0).shape().sizes());
-    }
-
-    private static long[] reversed(int rank) {
-        long[] p = new long[rank];
-        for (int i = 0; i < rank; i++) p[i] = rank - 1 - i;
-        return p;
     }
 
     static boolean isKind(Node n, String kind) {
@@ -81,7 +69,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
                     from = new Operand(i, src.dtype(), StridedView.contiguous(src.shape().sizes()));
                 }
                 requireStatic(fused, n.output(0));
-                StridedView v = apply(n, from.view());
+                StridedView v = ViewOps.apply(n, from.view(), c -> constants.get(c.name()));
                 if (v == null) throw fused.error(new UnsupportedException(n.op() + " to " + n.output(0).shape() + " is not a strided view of its input"));
                 views.put(n.output(0).name(), new Operand(from.param(), from.dtype(), v));
             } else if (mainOps.contains(n.op())) {
@@ -119,8 +107,8 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     private static StridedView storeView(Node fused, Graph body, Node main, List<Node> epilogue, List<Node> chain) {
         Value v = epilogue.isEmpty() ? main.output(0) : epilogue.get(epilogue.size() - 1).output(0);
         for (Node n : chain) {
-            if (!VIEW_OPS.contains(n.op()) || !n.input(0).equals(v))
-                throw fused.error(new UnsupportedException("after a store view only a chain of " + VIEW_OPS + " may follow, not " + n.op()));
+            if (!ViewOps.STORE_OPS.contains(n.op()) || !n.input(0).equals(v))
+                throw fused.error(new UnsupportedException("after a store view only a chain of " + ViewOps.STORE_OPS + " may follow, not " + n.op()));
             v = n.output(0);
             requireStatic(fused, v);
         }
@@ -129,14 +117,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         StridedView s = StridedView.contiguous(v.shape().sizes());
         for (int i = chain.size() - 1; i >= 0; i--) {
             Node n = chain.get(i);
-            long[] inShape = n.input(0).shape().sizes();
-            if (n.op().equals("Reshape")) s = s.reshape(inShape);
-            else {
-                long[] perm = n.hasAttr("perm") ? n.attrInts("perm") : reversed(inShape.length);
-                long[] inv = new long[perm.length];
-                for (int j = 0; j < perm.length; j++) inv[(int) perm[j]] = j;
-                s = s.permute(inv);
-            }
+            s = ViewOps.unapply(n, s);
             if (s == null) throw fused.error(new UnsupportedException("store view through " + n.op() + " is not strided"));
         }
         return s;

@@ -40,7 +40,7 @@ public final class SliceOps implements OpFamily {
     // ---- Slice ----
 
     /** {first index, element count} of slicing a dim of size d, with ONNX's clamping. */
-    static long[] sliceDim(long start, long end, long step, long d) {
+    public static long[] sliceDim(long start, long end, long step, long d) {
         if (d == 0) return new long[] {0, 0};
         if (step > 0) {
             long s = Math.clamp(start < 0 ? start + d : start, 0, d), e = Math.clamp(end < 0 ? end + d : end, 0, d);
