@@ -23,11 +23,15 @@ public final class Kiln {
     private Kiln() {}
 
     public static CompiledModel compile(Path model, CompileOptions options) {
-        return compile(new OnnxImporter().importModel(model).graph(), options);
+        long t0 = System.nanoTime();
+        Graph g = new OnnxImporter().importModel(model).graph();
+        return compile(g, options, Map.of(), (System.nanoTime() - t0) / 1e6);
     }
 
     public static CompiledModel compile(byte[] model, String name, CompileOptions options) {
-        return compile(new OnnxImporter().importModel(model, name, null).graph(), options);
+        long t0 = System.nanoTime();
+        Graph g = new OnnxImporter().importModel(model, name, null).graph();
+        return compile(g, options, Map.of(), (System.nanoTime() - t0) / 1e6);
     }
 
     /** JIT from an IR graph; its input shapes must be static. */
@@ -40,9 +44,13 @@ public final class Kiln {
      * inputs that determine shapes.
      */
     public static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs) {
+        return compile(graph, options, boundInputs, 0);
+    }
+
+    private static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs, double importMillis) {
         String arch = targetArch(options);
         ModelCompiler.Result r = ModelCompiler.compile(graph, options, arch, boundInputs);
-        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of());
+        return new CompiledModel(r.graph(), r.plan(), r.report().withImportMillis(importMillis), arch, List.of());
     }
 
     /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */

@@ -140,8 +140,8 @@ public final class BundleReader {
             binaries.add(new KernelBinary(arch, entries.get(PlanJson.kernelEntry(i, "cubin")), entries.get(PlanJson.kernelEntry(i, "ptx"))));
         Map<String, Object> memory = map(manifest.get("memory"));
         CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
-        CompileReport report = new CompileReport(graph.name(), List.of(), plan.kernels().size(), plan.arenaBytes(),
-                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0);
+        CompileReport report = new CompileReport(graph.name(), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
+                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0, dev.kiln.Timings.compile(0, 0, 0));
         return new CompiledModel(graph, plan, report, arch, binaries);
     }
 

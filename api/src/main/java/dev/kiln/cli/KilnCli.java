@@ -19,7 +19,8 @@ public final class KilnCli implements Runnable {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new KilnCli());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof KilnException || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException) {
+            if (e instanceof KilnException || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException
+                    || e instanceof dev.kiln.runtime.CudaUnavailableException) {
                 cmd.getErr().println("kiln: error: " + e.getMessage());
                 if (Boolean.getBoolean("kiln.debug")) e.printStackTrace(cmd.getErr());
                 return 1;

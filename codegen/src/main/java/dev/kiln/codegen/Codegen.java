@@ -10,7 +10,8 @@ import java.util.function.Predicate;
 
 /**
  * Turns a fused graph into kernels, in launch order: for each node that computes something (not a Constant,
- * not a view), the first template that accepts it emits its kernels. Reads the IR only.
+ * not a view), the first template that accepts it emits its kernels, which are then named by content
+ * ({@link KernelNames}), so repeated layers yield identical kernels. Reads the IR only.
  */
 public final class Codegen {
     private final List<KernelTemplate> templates;
@@ -36,7 +37,7 @@ public final class Codegen {
                     n.error(new UnsupportedException("no GPU kernel for " + describe(n)
                             + "; run this model with the reference backend (--backend reference)")));
             try {
-                out.addAll(t.emit(n, g, ctx));
+                for (KernelSpec k : t.emit(n, g, ctx)) out.add(KernelNames.canonical(k, t.name()));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }
@@ -48,7 +49,10 @@ public final class Codegen {
         return n.op().equals("Fused") ? "fused group of kind '" + n.attrString("kind", "?") + "'" : "op " + n.op();
     }
 
-    /** The kernel's first comment line: the ONNX nodes it absorbed. */
+    /**
+     * The kernel's first comment line as templates write it: the ONNX nodes it absorbed. Codegen takes it out
+     * of the shared source and keeps it per launch ({@link KernelSpec#origins}); dumps put it back.
+     */
     public static String originComment(Node n) {
         return "Kiln kernel for " + (n.origin().isEmpty() ? n.op() : n.origin());
     }
