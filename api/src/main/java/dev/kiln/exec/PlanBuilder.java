@@ -35,8 +35,7 @@ public final class PlanBuilder {
             MemoryPlan.Slot s = memory.slot(n.output(0).name());
             weightSlots.add(new ExecutionPlan.Slot(n.output(0).name(), s.offset(), s.bytes()));
             if (t == null || t.dtype().isString()) continue; // no GPU path reads them; codegen rejects their users
-            byte[] b = t.storage();
-            System.arraycopy(b, 0, weights, (int) s.offset(), b.length);
+            t.copyStorageTo(weights, (int) s.offset());
         }
         for (Node n : g.nodes())
             if (Kernels.isView(n) && memory.isWeight(n.input(0).name()) && !memory.isWeight(n.output(0).name()))

@@ -95,8 +95,12 @@ final class FusionGroups {
          */
         boolean convex(Collection<Integer> group, Map<Integer, Set<Integer>> formed) {
             Set<Integer> in = group instanceof Set<Integer> s ? s : new HashSet<>(group);
+            // nodes are in topological order: nothing before the first member is downstream of a member, so the
+            // walk stops there (without this bound every check walks all ancestors: quadratic in model size)
+            int first = Integer.MAX_VALUE;
+            for (int m : in) first = Math.min(first, m);
             ArrayDeque<Integer> stack = new ArrayDeque<>();
-            for (int m : in) pushProducers(m, in, stack);
+            for (int m : in) pushProducers(m, in, first, stack);
             BitSet seen = new BitSet();
             while (!stack.isEmpty()) {
                 int p = stack.pop();
@@ -104,20 +108,20 @@ final class FusionGroups {
                 seen.set(p);
                 if (in.contains(p)) return false;
                 Set<Integer> other = formed.get(p);
-                if (other == null) pushProducers(p, Set.of(), stack);
+                if (other == null) pushProducers(p, Set.of(), first, stack);
                 else for (int o : other) {
                     if (in.contains(o)) return false;
                     seen.set(o);
-                    pushProducers(o, other, stack);
+                    pushProducers(o, other, first, stack);
                 }
             }
             return true;
         }
 
-        private void pushProducers(int node, Set<Integer> except, ArrayDeque<Integer> stack) {
+        private void pushProducers(int node, Set<Integer> except, int first, ArrayDeque<Integer> stack) {
             for (Value v : nodes.get(node).inputs()) {
                 int p = producer(v);
-                if (p >= 0 && !except.contains(p)) stack.push(p);
+                if (p >= first && !except.contains(p)) stack.push(p);
             }
         }
     }
