@@ -129,7 +129,7 @@ public final class BundleReader {
             } else {
                 data = need(file, entries, str(r, "entry"));
             }
-            resources.put(str(r, "name"), Tensor.ofBytes(dtype, shape, data));
+            resources.put(str(r, "name"), Tensor.adopt(dtype, shape, data)); // data is this read's own copy
         }
         Graph graph = Verifier.verify(IrParser.parse(text(file, "model.ir", need(file, entries, "model.ir")), resources::get));
         checkIo(file, "input", graph.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));

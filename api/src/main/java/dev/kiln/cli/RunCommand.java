@@ -10,7 +10,9 @@ import dev.kiln.frontend.OnnxImporter;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.ref.Interpreter;
+import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Doctor;
+import dev.kiln.runtime.Nvrtc;
 import dev.kiln.runtime.TerminalProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code kiln run MODEL|BUNDLE}: runs an ONNX model (compiled just in time, or on the reference interpreter) or
@@ -68,14 +71,22 @@ final class RunCommand implements Callable<Integer> {
         if (backend.equals("reference")) return runReference();
         if (!backend.equals("gpu")) throw new UnsupportedException("unknown backend '" + backend + "' (known: gpu, reference)");
         long t0 = System.nanoTime();
+        // the GPU context and NVRTC's library come up on another thread while the model compiles
+        CompletableFuture<Context> warm = CompletableFuture.supplyAsync(() -> {
+            Context ctx = Context.open(device);
+            Nvrtc.get();
+            return ctx;
+        });
         System.err.println("compiling " + model + " ...");
         CompileOptions o = CompileOptions.defaults().withPrecision(precision).withProgress(true);
         if (verify) o = o.withVerifyEach(true);
         try (CompiledModel c = Kiln.compile(model, o)) {
             System.out.println(c.report().headline());
             List<Tensor> in = inputs(c.graph());
-            c.load(TerminalProgress.stderr());
+            c.load(TerminalProgress.stderr()); // retains the same primary context, already up
             return runCompiled(c, in, t0);
+        } finally {
+            warm.thenAccept(Context::close).exceptionally(e -> null);
         }
     }
 

@@ -28,6 +28,13 @@ public final class Codegen {
 
     public List<KernelTemplate> templates() { return templates; }
 
+    /**
+     * {@code -Dkiln.leanPrelude=true}: kernels that use no f16/bf16 type leave out {@code cuda_fp16.h} and
+     * {@code cuda_bf16.h}, which NVRTC otherwise parses for every kernel. Off until measured on a GPU
+     * (docs/performance.md, Cold start).
+     */
+    static final boolean LEAN_PRELUDE = Boolean.getBoolean("kiln.leanPrelude");
+
     public List<KernelSpec> generate(Graph g, CodegenOptions options) {
         CodegenContext ctx = new CodegenContext(options);
         List<KernelSpec> out = new ArrayList<>();
@@ -37,7 +44,7 @@ public final class Codegen {
                     n.error(new UnsupportedException("no GPU kernel for " + describe(n)
                             + "; run this model with the reference backend (--backend reference)")));
             try {
-                for (KernelSpec k : t.emit(n, g, ctx)) out.add(KernelNames.canonical(k, t.name()));
+                for (KernelSpec k : t.emit(n, g, ctx)) out.add(KernelNames.canonical(LEAN_PRELUDE ? CTypes.withoutUnusedHeaders(k) : k, t.name()));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }

@@ -39,6 +39,20 @@ class KernelNamesTest {
                 "the template is part of the name");
     }
 
+    @Test void theLeanPreludeDropsOnlyHeadersNothingUses() {
+        String head = "// x\n#include <cuda_fp16.h>\n#include <cuda_bf16.h>\n";
+        KernelSpec f32 = spec("k1_e", "n", "p0[0] = 1.f;");
+        KernelSpec f16 = spec("k1_e", "n", "p0[0] = __half2float(x);"), bf16 = spec("k1_e", "n", "__nv_bfloat16 y;");
+        java.util.function.Function<KernelSpec, KernelSpec> withHeaders = k -> new KernelSpec(k.name(), head + k.source(), k.entry(),
+                k.grid(), k.block(), k.sharedBytes(), k.params(), k.origins());
+        String a = CTypes.withoutUnusedHeaders(withHeaders.apply(f32)).source();
+        String b = CTypes.withoutUnusedHeaders(withHeaders.apply(f16)).source();
+        String c = CTypes.withoutUnusedHeaders(withHeaders.apply(bf16)).source();
+        assertFalse(a.contains("#include"), a);
+        assertTrue(b.contains("#include <cuda_fp16.h>") && !b.contains("cuda_bf16.h"), b);
+        assertTrue(c.contains("#include <cuda_fp16.h>") && c.contains("#include <cuda_bf16.h>"), c);
+    }
+
     @Test void helpersNamedAfterTheEntryAreRenamedWithIt() {
         KernelSpec a = KernelNames.canonical(spec("k3_matmul", "n", "p0[0] = k3_matmul_helper(1.f);"), "matmul");
         assertFalse(a.source().contains("k3_matmul"), a.source());

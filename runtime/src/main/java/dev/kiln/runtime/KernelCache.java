@@ -50,7 +50,10 @@ public final class KernelCache {
         return new KernelCache(defaultDir(System.getenv()), NvrtcCompiler.standard());
     }
 
+    /** {@code -Dkiln.cacheDir}, else {@code $KILN_CACHE_DIR}, else {@code ~/.cache/kiln}. */
     public static Path defaultDir(Map<String, String> env) {
+        String p = System.getProperty("kiln.cacheDir");
+        if (p != null && !p.isBlank()) return Path.of(p);
         String d = env.get("KILN_CACHE_DIR");
         if (d != null && !d.isBlank()) return Path.of(d);
         return Path.of(System.getProperty("user.home"), ".cache", "kiln");

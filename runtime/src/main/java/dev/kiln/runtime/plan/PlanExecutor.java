@@ -67,7 +67,7 @@ public final class PlanExecutor implements AutoCloseable {
     private final long[] inOffsets, outOffsets;
     private final Event start, end;
     private final long loadNanos, compileNanos, nvrtcNanos, moduleNanos, uploadNanos;
-    private final int compiled;
+    private final int compiled, nvrtcRuns;
     private GraphExec graph;
     private long runs;
     private float lastRunMillis;
@@ -95,6 +95,7 @@ public final class PlanExecutor implements AutoCloseable {
                 }
             }
             requests.add(new CompileRequest(COPY_SOURCE, "kiln_copy.cu", flags, arch));
+            long missesBefore = cache.compiles();
             List<CompletableFuture<CompiledKernel>> compiling = CompilePool.submit(requests, cache::get, progress);
             AtomicLong lastCompiled = new AtomicLong(t0);
             for (CompletableFuture<CompiledKernel> f : compiling) f.whenComplete((k, e) -> lastCompiled.accumulateAndGet(System.nanoTime(), Math::max));
@@ -165,6 +166,7 @@ public final class PlanExecutor implements AutoCloseable {
             moduleNanos = System.nanoTime() - tLoad - waited;
             compileNanos = System.nanoTime() - t0 - uploadNanos;
             compiled = requests.size() + rescue.size();
+            nvrtcRuns = (int) (cache.compiles() - missesBefore); // other users of the cache may add to it: an upper bound
         } catch (RuntimeException e) {
             progress.clear();
             closeAll();
@@ -331,11 +333,14 @@ public final class PlanExecutor implements AutoCloseable {
      * Where construction's wall time went: {@code nvrtc} from the start until the last kernel was compiled (or
      * fetched from the cache), {@code upload} the allocations and the weights copy, which run during NVRTC,
      * {@code modules} loading images into the context (waits for NVRTC excluded); {@code compiled} kernels
-     * went through the kernel cache (hits included, the copy kernel too).
+     * went through the kernel cache (hits included, the copy kernel too), of which {@code nvrtcRuns} missed it
+     * and ran NVRTC.
      */
-    public record LoadTimes(double nvrtcMillis, double moduleMillis, double uploadMillis, double totalMillis, int compiled) {}
+    public record LoadTimes(double nvrtcMillis, double moduleMillis, double uploadMillis, double totalMillis, int compiled, int nvrtcRuns) {}
 
-    public LoadTimes loadTimes() { return new LoadTimes(nvrtcNanos / 1e6, moduleNanos / 1e6, uploadNanos / 1e6, loadNanos / 1e6, compiled); }
+    public LoadTimes loadTimes() {
+        return new LoadTimes(nvrtcNanos / 1e6, moduleNanos / 1e6, uploadNanos / 1e6, loadNanos / 1e6, compiled, nvrtcRuns);
+    }
 
     /** Device time of the last run's graph, measured with events (copies to and from the host excluded). */
     public synchronized float lastRunMillis() { return lastRunMillis; }

@@ -63,6 +63,7 @@ class ExecutionPlanTest {
         java.nio.file.Files.createDirectories(dir.resolve("include"));
         java.nio.file.Files.writeString(dir.resolve("include/cuda_fp16.h"), "");
         assertEquals(dir.resolve("include"), CompileFlags.cudaInclude(Map.of("CUDA_HOME", dir.toString())));
-        assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include")));
+        assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include"), ""));
+        assertEquals(List.of("-std=c++17", "--pch", "-G"), CompileFlags.forInclude(null, " --pch  -G "), "extra options from kiln.nvrtcOptions");
     }
 }
