@@ -13,10 +13,13 @@ import java.util.Objects;
  *                   compiled model's inputs and outputs stay f32, so it is fed and read exactly like the FP32 one
  * @param arch       target GPU architecture ({@code sm_90}); null means the GPU of this machine, else sm_90
  * @param dumpDir    folder for the IR after every pass, every kernel's {@code .cu} and crash reproducers; or null
- * @param verifyEach run the IR verifier after every pass
+ * @param verifyEach run the IR verifier after every pass (off by default: it re-infers every type once per pass;
+ *                   the input and the final IR are verified regardless; system property kiln.verifyEach, which
+ *                   the build sets for tests, or {@code --verify})
  * @param allowTf32  fp32 matmul/conv may use TF32 tensor cores (off: results stay close to the reference)
  * @param dumpAfter  with a dump folder: the pass to dump the IR after, or "all" (system property kiln.dumpAfter)
- * @param progress   print one line per pass to standard error while compiling (system property kiln.progress)
+ * @param progress   show how far long steps are on one updating line of standard error, when that is a terminal
+ *                   (system property kiln.progress; the CLI turns it on)
  * @param tune       autotuning of tunable kernels (matmul tile configs...) on this machine's GPU: NONE uses each
  *                   template's heuristic (so does any compile without a GPU), FAST times a few candidates per
  *                   problem, FULL all; choices persist in the tuning cache (system property kiln.tune)
@@ -56,11 +59,11 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
             throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
     }
 
-    /** fp32, this machine's GPU, no dumps, verify after each pass, no TF32, fast tuning, no view fusion. Debug knobs come from system properties. */
+    /** fp32, this machine's GPU, no dumps, no verification between passes, no TF32, fast tuning, no view fusion. Debug knobs come from system properties. */
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
-                !"false".equals(System.getProperty("kiln.verifyEach")), Boolean.getBoolean("kiln.allowTf32"),
+                Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
                 Tune.parse(System.getProperty("kiln.tune", "fast")), Boolean.getBoolean("kiln.fuseViews"));
     }

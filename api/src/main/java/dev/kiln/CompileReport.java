@@ -5,24 +5,40 @@ import dev.kiln.passes.PassManager;
 import java.util.List;
 
 /**
- * What a compilation did: the passes run (node counts, counters, time), the kernel count and the memory
- * numbers (arena peak with reuse, without reuse, weights).
+ * What a compilation did: the passes run (node counts, counters, time), the launches and the distinct
+ * kernels they run (repeated layers share kernels), the memory numbers (arena peak with reuse, without
+ * reuse, weights) and the compile side of the {@link Timings}.
  */
-public record CompileReport(String model, List<PassManager.Record> passes, int kernels, long arenaBytes,
+public record CompileReport(String model, List<PassManager.Record> passes, int launches, int kernels, long arenaBytes,
                             long weightBytes, String memorySummary, CompileOptions.Precision precision,
-                            String precisionNote, String arch, long compileMillis, dev.kiln.exec.Autotune.Result tuning) {
+                            String precisionNote, String arch, long compileMillis, Timings timings, dev.kiln.exec.Autotune.Result tuning) {
     public CompileReport { passes = List.copyOf(passes); }
 
     /** Without tuning (bundles, the reference path). */
-    public CompileReport(String model, List<PassManager.Record> passes, int kernels, long arenaBytes, long weightBytes,
-                         String memorySummary, CompileOptions.Precision precision, String precisionNote, String arch, long compileMillis) {
-        this(model, passes, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote, arch, compileMillis,
-                dev.kiln.exec.Autotune.Result.NONE);
+    public CompileReport(String model, List<PassManager.Record> passes, int launches, int kernels, long arenaBytes, long weightBytes,
+                         String memorySummary, CompileOptions.Precision precision, String precisionNote, String arch, long compileMillis,
+                         Timings timings) {
+        this(model, passes, launches, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote, arch, compileMillis,
+                timings, dev.kiln.exec.Autotune.Result.NONE);
+    }
+
+    public CompileReport withImportMillis(double millis) {
+        return new CompileReport(model, passes, launches, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote,
+                arch, compileMillis + Math.round(millis), timings.withImport(millis), tuning);
+    }
+
+    /** {@code 33 launches of 15 distinct kernels}. */
+    public String kernelSummary() {
+        return launches + (launches == 1 ? " launch" : " launches") + " of " + kernels + " distinct " + (kernels == 1 ? "kernel" : "kernels");
+    }
+
+    /** The first line of {@link #toString()}. */
+    public String headline() {
+        return "compiled " + model + " for " + arch + " in " + compileMillis + " ms: " + kernelSummary() + ", " + memorySummary;
     }
 
     @Override public String toString() {
-        StringBuilder b = new StringBuilder("compiled " + model + " for " + arch + " in " + compileMillis + " ms: "
-                + kernels + " kernels, " + memorySummary + "\n");
+        StringBuilder b = new StringBuilder(headline() + "\n");
         for (PassManager.Record r : passes)
             b.append(String.format("  %-22s %5d -> %5d nodes  %s%n", r.pass(), r.nodesBefore(), r.nodesAfter(), r.counters()));
         if (!precisionNote.isEmpty()) b.append("  ").append(precisionNote).append('\n');

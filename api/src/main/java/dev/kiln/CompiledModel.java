@@ -14,6 +14,7 @@ import dev.kiln.ir.ref.Interpreter;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.DeviceBuffer;
 import dev.kiln.runtime.KernelCache;
+import dev.kiln.runtime.Progress;
 import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.KernelBinary;
 import dev.kiln.runtime.plan.PlanExecutor;
@@ -133,12 +134,19 @@ public final class CompiledModel implements AutoCloseable {
      * The executor on the GPU named by the system property {@code kiln.device} (default 0; {@code kiln run
      * --device N}), made on first use. Throws {@code CudaUnavailableException} without a GPU.
      */
-    public synchronized PlanExecutor executor() {
+    public synchronized PlanExecutor executor() { return load(Progress.NONE); }
+
+    /**
+     * {@link #executor()}, reporting the NVRTC step to {@code progress} when this call is the one that loads
+     * the model: kernels compiled in parallel (or taken from the kernel cache or the bundle), memory
+     * allocated, weights uploaded.
+     */
+    public synchronized PlanExecutor load(Progress progress) {
         if (closed) throw new IllegalStateException("model " + name() + " is closed");
         if (executor == null) {
             context = Context.open(Integer.getInteger("kiln.device", 0));
             try {
-                executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt);
+                executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt, progress);
             } catch (RuntimeException e) {
                 context.close();
                 context = null;
@@ -146,6 +154,11 @@ public final class CompiledModel implements AutoCloseable {
             }
         }
         return executor;
+    }
+
+    /** The time split so far: the compile side, and the GPU side once the model was loaded. */
+    public synchronized Timings timings() {
+        return executor == null ? report.timings() : report.timings().withLoad(executor.loadTimes());
     }
 
     /** How each kernel was loaded (CUBIN without compiling, PTX JIT, or NVRTC); empty before the first run. */
@@ -161,5 +174,5 @@ public final class CompiledModel implements AutoCloseable {
         if (context != null) context.close();
     }
 
-    @Override public String toString() { return "CompiledModel " + name() + " (" + plan.kernels().size() + " kernels, " + arch + ")"; }
+    @Override public String toString() { return "CompiledModel " + name() + " (" + report.kernelSummary() + ", " + arch + ")"; }
 }

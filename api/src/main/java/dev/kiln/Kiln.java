@@ -23,11 +23,15 @@ public final class Kiln {
     private Kiln() {}
 
     public static CompiledModel compile(Path model, CompileOptions options) {
-        return compile(new OnnxImporter().importModel(model).graph(), options);
+        long t0 = System.nanoTime();
+        Graph g = new OnnxImporter().importModel(model).graph();
+        return compile(g, options, Map.of(), (System.nanoTime() - t0) / 1e6);
     }
 
     public static CompiledModel compile(byte[] model, String name, CompileOptions options) {
-        return compile(new OnnxImporter().importModel(model, name, null).graph(), options);
+        long t0 = System.nanoTime();
+        Graph g = new OnnxImporter().importModel(model, name, null).graph();
+        return compile(g, options, Map.of(), (System.nanoTime() - t0) / 1e6);
     }
 
     /** JIT from an IR graph; its input shapes must be static. */
@@ -40,6 +44,10 @@ public final class Kiln {
      * inputs that determine shapes.
      */
     public static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs) {
+        return compile(graph, options, boundInputs, 0);
+    }
+
+    private static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs, double importMillis) {
         String arch = targetArch(options);
         ModelCompiler.Result r;
         if (options.tune() != CompileOptions.Tune.NONE && Cuda.available() && arch.equals(Device.get(deviceOrdinal()).arch())) {
@@ -50,7 +58,7 @@ public final class Kiln {
         } else {
             r = ModelCompiler.compile(graph, options, arch, boundInputs, null); // the templates' heuristics
         }
-        return new CompiledModel(r.graph(), r.plan(), r.report(), arch, List.of(), r.launchNodes());
+        return new CompiledModel(r.graph(), r.plan(), r.report().withImportMillis(importMillis), arch, List.of(), r.launchNodes());
     }
 
     /** Loads a bundle written by {@link CompiledModel#save}; every entry is verified before anything runs. */

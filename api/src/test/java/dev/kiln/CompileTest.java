@@ -30,17 +30,19 @@ class CompileTest {
     @Test void graphCompilesToPlanWithWorkedOutLayout() {
         CompiledModel m = Kiln.compile(TestModels.reluAdd(), OPTS);
         ExecutionPlan p = m.plan();
-        // Relu(Add(x, w)) fuses into one elementwise kernel; w (6 elements) is small enough to live in its body
+        // Relu(Add(x, w)) fuses into one elementwise kernel; w, a weight however small, is read from the weights
+        // block (not baked into the source, so that layers differing only in weights share kernels)
         assertEquals(1, p.kernels().size());
         assertEquals(1, p.launches().size());
         assertEquals(1, m.report().kernels());
+        assertEquals(1, m.report().launches());
         // x [-1,0] and the output [0,end] overlap at the kernel: 24 bytes each in 256-byte slots, x@0, out@256
         assertEquals(512, p.arenaBytes());
         assertEquals(List.of(new ExecutionPlan.Slot("x", 0, 24)), p.inputs());
         assertEquals(List.of(new ExecutionPlan.Slot(m.graph().outputs().get(0).name(), 256, 24)), p.outputs());
-        assertEquals(0, p.weightBytes());
-        assertEquals(List.of(), p.weightSlots());
-        assertEquals(List.of(new Arg.ArenaPtr(0), new Arg.ArenaPtr(256)), p.launches().get(0).args());
+        assertEquals(256, p.weightBytes());
+        assertEquals(List.of(new ExecutionPlan.Slot("w", 0, 24)), p.weightSlots());
+        assertEquals(List.of(new Arg.ArenaPtr(0), new Arg.WeightPtr(0), new Arg.ArenaPtr(256)), p.launches().get(0).args());
         assertTrue(p.kernels().get(0).source().contains("extern \"C\" __global__ void " + p.kernels().get(0).entry()));
         assertTrue(m.report().memorySummary().startsWith("arena 0.00 MiB"), m.report().memorySummary());
         assertEquals("sm_90", m.arch());
@@ -64,7 +66,7 @@ class CompileTest {
         CompiledModel fromOnnx = Kiln.compile(TestModels.reluAddOnnx(), "relu_add", OPTS);
         assertEquals(Kiln.compile(TestModels.reluAdd(), OPTS).plan().kernels().size(), fromOnnx.plan().kernels().size());
         assertEquals(512, fromOnnx.plan().arenaBytes());
-        assertEquals(0, fromOnnx.plan().weightBytes());
+        assertEquals(256, fromOnnx.plan().weightBytes());
         assertEquals(List.of(TestModels.RELU_X_PLUS_W), fromOnnx.runReference(List.of(TestModels.X)));
     }
 

@@ -129,7 +129,7 @@ public final class BundleReader {
             } else {
                 data = need(file, entries, str(r, "entry"));
             }
-            resources.put(str(r, "name"), Tensor.ofBytes(dtype, shape, data));
+            resources.put(str(r, "name"), Tensor.adopt(dtype, shape, data)); // data is this read's own copy
         }
         Graph graph = Verifier.verify(IrParser.parse(text(file, "model.ir", need(file, entries, "model.ir")), resources::get));
         checkIo(file, "input", graph.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
@@ -140,8 +140,8 @@ public final class BundleReader {
             binaries.add(new KernelBinary(arch, entries.get(PlanJson.kernelEntry(i, "cubin")), entries.get(PlanJson.kernelEntry(i, "ptx"))));
         Map<String, Object> memory = map(manifest.get("memory"));
         CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
-        CompileReport report = new CompileReport(graph.name(), List.of(), plan.kernels().size(), plan.arenaBytes(),
-                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0);
+        CompileReport report = new CompileReport(graph.name(), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
+                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0, dev.kiln.Timings.compile(0, 0, 0));
         return new CompiledModel(graph, plan, report, arch, binaries);
     }
 

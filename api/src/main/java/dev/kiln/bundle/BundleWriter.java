@@ -24,6 +24,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
@@ -54,6 +55,15 @@ public final class BundleWriter {
                 for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                     ZipEntry z = new ZipEntry(e.getKey());
                     z.setTime(0); // reproducible bytes; the creation time is in the manifest
+                    if (stored(e.getKey())) {
+                        // weights barely compress, and inflating a gigabyte would cost seconds of every load
+                        CRC32 crc = new CRC32();
+                        crc.update(e.getValue());
+                        z.setMethod(ZipEntry.STORED);
+                        z.setSize(e.getValue().length);
+                        z.setCompressedSize(e.getValue().length);
+                        z.setCrc(crc.getValue());
+                    }
                     zip.putNextEntry(z);
                     zip.write(e.getValue());
                     zip.closeEntry();
@@ -71,15 +81,19 @@ public final class BundleWriter {
         }
     }
 
+    /** Entries written uncompressed: the weights and the tensors the IR references. */
+    static boolean stored(String entry) { return entry.equals("weights.bin") || entry.startsWith("resources/"); }
+
     /** Every entry in write order, the manifest last. */
     static Map<String, byte[]> entries(CompiledModel model, Binaries binaries) {
         ExecutionPlan plan = model.plan();
         Map<String, byte[]> e = new LinkedHashMap<>();
         IrPrinter.Printed ir = IrPrinter.render(model.graph(), IrPrinter.Options.DEFAULT);
         e.put("model.ir", utf8(ir.text()));
-        e.put("ir-resources.json", utf8(Json.write(resources(ir.resources(), plan, e))));
+        byte[] weights = plan.weights(); // one copy, for the entry and for finding the IR's tensors in it
+        e.put("ir-resources.json", utf8(Json.write(resources(ir.resources(), plan, weights, e))));
         e.put("plan.json", utf8(Json.write(PlanJson.write(plan))));
-        e.put("weights.bin", plan.weights());
+        e.put("weights.bin", weights);
         KernelBinaries.Built built = KernelBinaries.build(plan.kernels(), model.arch(), binaries);
         for (int i = 0; i < plan.kernels().size(); i++) {
             e.put(PlanJson.kernelEntry(i, "cu"), utf8(plan.kernels().get(i).source()));
@@ -116,8 +130,7 @@ public final class BundleWriter {
     }
 
     /** Tensors the IR text references by name: from the weights block where they are weights, else own entries. */
-    private static List<Object> resources(Map<String, Tensor> resources, ExecutionPlan plan, Map<String, byte[]> e) {
-        byte[] weights = plan.weights();
+    private static List<Object> resources(Map<String, Tensor> resources, ExecutionPlan plan, byte[] weights, Map<String, byte[]> e) {
         List<Object> out = new ArrayList<>();
         int n = 0;
         for (String name : resources.keySet().stream().sorted().toList()) {

@@ -1,11 +1,13 @@
 package dev.kiln.bundle;
 
 import dev.kiln.ir.KilnException;
+import dev.kiln.runtime.CompilePool;
 import dev.kiln.runtime.CompileRequest;
 import dev.kiln.runtime.CompiledKernel;
 import dev.kiln.runtime.Cuda;
 import dev.kiln.runtime.KernelCache;
 import dev.kiln.runtime.Nvrtc;
+import dev.kiln.runtime.Progress;
 import dev.kiln.runtime.plan.CompileFlags;
 import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.KernelBinary;
@@ -21,8 +23,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Compiles a plan's kernels ahead of time for a bundle: with NVRTC (through the kernel cache) when a GPU is
- * present, else with {@code nvcc} when it is on the PATH, else not at all. Each gives a CUBIN for the target
+ * Compiles a plan's kernels ahead of time for a bundle: with NVRTC (through the kernel cache, in parallel,
+ * adding the PTX that JIT runs leave out) when a GPU is present, else with {@code nvcc} when it is on the PATH, else not at all. Each gives a CUBIN for the target
  * arch and PTX for its virtual arch, so a bundle loads without compiling on that GPU and JITs elsewhere.
  */
 final class KernelBinaries {
@@ -35,11 +37,12 @@ final class KernelBinaries {
         if (mode == BundleWriter.Binaries.NONE) return none(kernels);
         if (mode != BundleWriter.Binaries.NVCC && Cuda.available()) {
             KernelCache cache = KernelCache.standard();
+            List<CompileRequest> requests = new ArrayList<>();
+            for (ExecutionPlan.KernelSource k : kernels)
+                requests.add(new CompileRequest(k.source(), k.name() + ".cu", CompileFlags.standard(), arch));
             List<KernelBinary> out = new ArrayList<>();
-            for (ExecutionPlan.KernelSource k : kernels) {
-                CompiledKernel c = cache.get(new CompileRequest(k.source(), k.name() + ".cu", CompileFlags.standard(), arch));
+            for (CompiledKernel c : CompilePool.await(CompilePool.submit(requests, cache::getWithPtx, Progress.NONE)))
                 out.add(new KernelBinary(arch, c.cubin(), c.ptx()));
-            }
             return new Built("nvrtc", cache.compiler().version(), out);
         }
         Path nvcc = onPath("nvcc");

@@ -19,7 +19,8 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "the bundle to write (default: MODEL with .kiln)")
     Path output;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (recorded; fp32 is what is wired today)")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16: the type f32 weights and activations are "
+            + "computed in (inputs and outputs stay f32; reductions stay f32)")
     String dtype;
 
     @Option(names = "--arch", description = "target GPU, e.g. sm_90 (default: this machine's GPU, else sm_90)") String arch;
@@ -35,20 +36,23 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
     Path dumpDir;
 
+    @Option(names = "--verify", description = "verify the IR after every pass (slower; for debugging the compiler)") boolean verify;
+
     @Override public Integer call() {
         Path out = output != null ? output : Path.of(model.toString().replaceAll("\\.onnx$", "") + ".kiln");
         CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
                 .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews);
+        if (verify) o = o.withVerifyEach(true);
         if (arch != null) o = o.withArch(arch);
         System.err.println("compiling " + model + " ...");
         try (CompiledModel m = Kiln.compile(model, o)) {
-            System.out.println(m.report());
+            System.out.print(m.report());
+            System.out.println("  time: " + m.timings().compileText());
             System.err.println("writing " + out + " ...");
             m.save(out);
         }
         var b = BundleReader.read(out);
-        System.out.printf("wrote %s: %d kernels for %s, binaries: %s%n", out, b.model().plan().kernels().size(),
-                b.model().arch(), b.binariesTool());
+        System.out.printf("wrote %s: %s for %s, binaries: %s%n", out, b.model().report().kernelSummary(), b.model().arch(), b.binariesTool());
         return 0;
     }
 }

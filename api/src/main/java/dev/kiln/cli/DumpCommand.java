@@ -27,7 +27,9 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = "--arch", description = "target GPU for the kernels (default sm_90)") String arch;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default fp32)") String dtype;
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16, as for kiln compile") String dtype;
+
+    @Option(names = "--verify", description = "verify the IR after every pass") boolean verify;
 
     @Option(names = "--fuse-views", description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (CompileOptions.fuseViews)")
     boolean fuseViews;
@@ -36,8 +38,9 @@ final class DumpCommand implements Callable<Integer> {
         if (!after.equals("all")) Passes.byName(after); // unknown names fail here, listing the known ones
         CompileOptions o = CompileOptions.defaults().withDumpDir(dir).withDumpAfter(after).withProgress(true)
                 .withArch(arch != null ? arch : "sm_90").withPrecision(CompileOptions.Precision.parse(dtype)).withFuseViews(fuseViews);
+        if (verify) o = o.withVerifyEach(true);
         try (var m = Kiln.compile(model, o)) {
-            System.out.println(m.report());
+            System.out.print(m.report());
         }
         try (Stream<Path> s = Files.list(dir)) {
             s.sorted().forEach(p -> System.out.println("wrote " + p));

@@ -4,8 +4,8 @@ import dev.kiln.ir.KilnException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code kiln} command line. Each subcommand is a small class in this package. */
-@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
+/** The {@code kiln} command line. Each subcommand is a small class in this package; all take --help. */
+@Command(name = "kiln", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "kiln 0.1.0",
         description = "Compiles ONNX models into fused CUDA kernels and runs them.",
         subcommands = {ImportCommand.class, CompileCommand.class, RunCommand.class, DumpCommand.class, ProfileCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCli implements Runnable {
@@ -19,7 +19,8 @@ public final class KilnCli implements Runnable {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new KilnCli());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof KilnException || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException) {
+            if (e instanceof KilnException || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException
+                    || e instanceof dev.kiln.runtime.CudaUnavailableException) {
                 cmd.getErr().println("kiln: error: " + e.getMessage());
                 if (Boolean.getBoolean("kiln.debug")) e.printStackTrace(cmd.getErr());
                 return 1;

@@ -10,6 +10,10 @@ import dev.kiln.frontend.OnnxImporter;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.ref.Interpreter;
+import dev.kiln.runtime.Context;
+import dev.kiln.runtime.Doctor;
+import dev.kiln.runtime.Nvrtc;
+import dev.kiln.runtime.TerminalProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code kiln run MODEL|BUNDLE}: runs an ONNX model (compiled just in time, or on the reference interpreter) or
@@ -36,6 +41,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "auto", description = "gpu (compiled kernels), reference (CPU interpreter), or auto (gpu when one is usable, else reference)")
     String backend;
 
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16, as for kiln compile (GPU backend; a bundle keeps its own)")
+    String dtype;
+
+    @Option(names = "--verify", description = "verify the IR after every pass") boolean verify;
+
     @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "size of a symbolic input dim for random inputs")
     Map<String, Long> dims = new HashMap<>();
 
@@ -45,20 +55,38 @@ final class RunCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         System.setProperty("kiln.device", Integer.toString(device));
+        CompileOptions.Precision precision = CompileOptions.Precision.parse(dtype);
         if (model.toString().endsWith(".kiln")) return runBundle();
         if (backend.equals("auto")) {
-            backend = dev.kiln.runtime.Cuda.available() ? "gpu" : "reference";
-            if (backend.equals("reference")) System.err.println("no usable GPU (see `kiln doctor`): running on the reference backend");
+            Doctor.Report doctor = Doctor.report();
+            backend = doctor.ok() ? "gpu" : "reference";
+            if (backend.equals("reference")) System.err.println(doctor.reason() + ": running on the reference backend");
+        } else if (backend.equals("gpu")) {
+            Doctor.Report doctor = Doctor.report();
+            if (!doctor.ok()) {
+                System.err.println("kiln: error: " + doctor.reason());
+                return 1;
+            }
         }
         if (backend.equals("reference")) return runReference();
         if (!backend.equals("gpu")) throw new UnsupportedException("unknown backend '" + backend + "' (known: gpu, reference)");
-        ImportedModel m = new OnnxImporter().importModel(model);
-        List<Tensor> in = inputs(m.graph());
         long t0 = System.nanoTime();
-        System.err.println("compiling " + m.modelName() + " ...");
-        try (CompiledModel c = Kiln.compile(m.graph(), CompileOptions.defaults().withProgress(false))) {
-            System.out.printf("compiled in %.1f ms: %s%n", (System.nanoTime() - t0) / 1e6, c.report().toString().lines().findFirst().orElse(""));
-            return runCompiled(c, in);
+        // the GPU context and NVRTC's library come up on another thread while the model compiles
+        CompletableFuture<Context> warm = CompletableFuture.supplyAsync(() -> {
+            Context ctx = Context.open(device);
+            Nvrtc.get();
+            return ctx;
+        });
+        System.err.println("compiling " + model + " ...");
+        CompileOptions o = CompileOptions.defaults().withPrecision(precision).withProgress(true);
+        if (verify) o = o.withVerifyEach(true);
+        try (CompiledModel c = Kiln.compile(model, o)) {
+            System.out.println(c.report().headline());
+            List<Tensor> in = inputs(c.graph());
+            c.load(TerminalProgress.stderr()); // retains the same primary context, already up
+            return runCompiled(c, in, t0);
+        } finally {
+            warm.thenAccept(Context::close).exceptionally(e -> null);
         }
     }
 
@@ -67,15 +95,16 @@ final class RunCommand implements Callable<Integer> {
         BundleReader.Bundle b = BundleReader.read(model);
         try (CompiledModel c = b.model()) {
             List<Tensor> in = inputs(c.graph());
-            c.executor(); // load kernels, allocate, upload weights
+            c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights
             System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
                     (System.nanoTime() - t0) / 1e6, c.loadModes());
-            return runCompiled(c, in);
+            return runCompiled(c, in, t0);
         }
     }
 
-    private int runCompiled(CompiledModel c, List<Tensor> in) {
+    private int runCompiled(CompiledModel c, List<Tensor> in, long t0) {
         List<Tensor> out = c.run(in);
+        double firstOutput = (System.nanoTime() - t0) / 1e6;
         double[] ms = new double[Math.max(1, runs)];
         ms[0] = c.executor().lastRunMillis();
         for (int i = 1; i < ms.length; i++) {
@@ -83,8 +112,9 @@ final class RunCommand implements Callable<Integer> {
             ms[i] = c.executor().lastRunMillis();
         }
         for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.graph().outputs().get(i).name(), out.get(i)));
+        System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
         java.util.Arrays.sort(ms);
-        System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d kernels)%n", c.name(), ms[ms.length / 2],
+        System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d launches)%n", c.name(), ms[ms.length / 2],
                 ms.length, c.plan().launches().size());
         return 0;
     }

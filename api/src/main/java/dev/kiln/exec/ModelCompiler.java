@@ -2,6 +2,7 @@ package dev.kiln.exec;
 
 import dev.kiln.CompileOptions;
 import dev.kiln.CompileReport;
+import dev.kiln.Timings;
 import dev.kiln.codegen.Codegen;
 import dev.kiln.codegen.CodegenOptions;
 import dev.kiln.codegen.KernelSpec;
@@ -11,8 +12,11 @@ import dev.kiln.ir.Value;
 import dev.kiln.ir.Verifier;
 import dev.kiln.ir.text.IrPrinter;
 import dev.kiln.passes.MemoryPlan;
+import dev.kiln.passes.Pass;
 import dev.kiln.passes.PassManager;
 import dev.kiln.passes.PlanMemory;
+import dev.kiln.runtime.Progress;
+import dev.kiln.runtime.TerminalProgress;
 import dev.kiln.runtime.plan.ExecutionPlan;
 
 import java.io.IOException;
@@ -54,11 +58,21 @@ public final class ModelCompiler {
                 throw new ShapeException("input %" + v.name() + " has shape " + v.shape()
                         + "; compile needs static input shapes (specialize the model to concrete sizes first)")
                         .withContext(input.name(), null, null);
-        PassManager pm = new PassManager(Pipelines.standard(options, bound), Set.of(),
+        List<Pass> passes = Pipelines.standard(options, bound);
+        Progress progress = options.progress() ? TerminalProgress.stderr() : Progress.NONE;
+        int[] done = {0};
+        PassManager pm = new PassManager(passes, Set.of(),
                 new PassManager.Options(options.verifyEach(), options.dumpDir(), options.dumpDir() == null ? null : options.dumpAfter(),
-                        options.progress() ? line -> System.err.println("  " + line) : null),
+                        line -> progress.update("passes", ++done[0], passes.size())),
                 IrPrinter::print);
-        Graph g = pm.run(input);
+        Graph g;
+        try {
+            g = pm.run(input);
+        } finally {
+            progress.clear();
+        }
+        if (!options.verifyEach()) Verifier.verify(g); // once at the end: a pass bug stops here, not in codegen
+        long t1 = System.nanoTime();
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
         CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch);
         Codegen codegen = Kernels.codegen();
@@ -69,10 +83,30 @@ public final class ModelCompiler {
         List<KernelSpec> specs = emitted.stream().map(Codegen.Emitted::spec).toList();
         ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
         if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
+        long t2 = System.nanoTime();
         String note = options.precision() == CompileOptions.Precision.FP32 ? "" : precisionNote(options.precision(), pm.records());
-        CompileReport report = new CompileReport(g.name(), pm.records(), specs.size(), memory.peakBytes(), memory.weightBytes(),
-                memory.summary(), options.precision(), note, arch, (System.nanoTime() - t0) / 1_000_000, tuning);
+        double tuningMillis = tuning.millis();
+        CompileReport report = new CompileReport(g.name(), pm.records(), plan.launches().size(), plan.kernels().size(), memory.peakBytes(),
+                memory.weightBytes(), memory.summary(), options.precision(), note, arch, (t2 - t0) / 1_000_000,
+                new Timings(0, (t1 - t0) / 1e6, (t2 - t1) / 1e6 - tuningMillis, 0, tuningMillis, 0, 0), tuning);
         return new Result(g, memory, specs, plan, report, LaunchNodes.match(emitted, plan));
+    }
+
+    static String launchHeader(int launch, KernelSpec s, List<Integer> sameKernel) {
+        List<String> args = new java.util.ArrayList<>();
+        for (KernelSpec.Param p : s.params())
+            args.add(switch (p) {
+                case KernelSpec.Param.Buffer b -> "%" + b.value();
+                case KernelSpec.Param.Workspace w -> "workspace " + w.bytes() + " B" + (w.zeroed() ? " (zeroed)" : "");
+                case KernelSpec.Param.I32 v -> Integer.toString(v.value());
+                case KernelSpec.Param.I64 v -> Long.toString(v.value());
+                case KernelSpec.Param.F32 v -> Float.toString(v.value());
+            });
+        return dev.kiln.codegen.KernelNames.originLine(s.origins().isEmpty() ? List.of(s.name()) : s.origins()) + "\n"
+                + String.format("// launch %d of %s: grid (%d,%d,%d), block (%d,%d,%d), %d B dynamic shared memory%n", launch, s.entry(),
+                        s.grid().x(), s.grid().y(), s.grid().z(), s.block().x(), s.block().y(), s.block().z(), s.sharedBytes())
+                + "// arguments: " + String.join(", ", args) + "\n"
+                + (sameKernel.size() > 1 ? "// the same kernel runs at launches " + sameKernel + "\n" : "");
     }
 
     /** "f32 computed in f16 (inputs and outputs stay f32): constants converted 12, ..." from convert-precision's counters. */
@@ -83,11 +117,20 @@ public final class ModelCompiler {
                 + "shape arithmetic in f32): " + counters;
     }
 
+    /**
+     * One {@code .cu} per launch, in launch order: the shared source under a header naming the ONNX nodes this
+     * launch absorbed, its arguments and the other launches of the same kernel.
+     */
     private static void dumpKernels(Path dir, List<KernelSpec> specs) {
         try {
             Path k = Files.createDirectories(dir.resolve("kernels"));
-            for (int i = 0; i < specs.size(); i++)
-                Files.writeString(k.resolve(String.format("%02d-%s.cu", i, specs.get(i).name())), specs.get(i).source(), StandardCharsets.UTF_8);
+            java.util.Map<String, List<Integer>> launchesOf = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < specs.size(); i++) launchesOf.computeIfAbsent(specs.get(i).entry(), e -> new java.util.ArrayList<>()).add(i);
+            for (int i = 0; i < specs.size(); i++) {
+                KernelSpec s = specs.get(i);
+                Files.writeString(k.resolve(String.format("%02d-%s.cu", i, s.name())), launchHeader(i, s, launchesOf.get(s.entry())) + s.source(),
+                        StandardCharsets.UTF_8);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot dump kernels to " + dir + ": " + e.getMessage(), e);
         }

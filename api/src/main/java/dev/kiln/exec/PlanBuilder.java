@@ -11,12 +11,15 @@ import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.ExecutionPlan.Arg;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns the compiler's results (final graph, memory plan, kernel specs) into the runtime's plain
  * {@link ExecutionPlan}: buffer parameters become arena or weights offsets, constants become the weights
- * block, graph inputs and outputs become arena slots. Reads everything, changes nothing.
+ * block, graph inputs and outputs become arena slots, and specs that share a source (repeated layers) share
+ * one {@link ExecutionPlan.KernelSource}, which their launches name by index. Reads everything, changes nothing.
  */
 public final class PlanBuilder {
     private PlanBuilder() {}
@@ -32,8 +35,7 @@ public final class PlanBuilder {
             MemoryPlan.Slot s = memory.slot(n.output(0).name());
             weightSlots.add(new ExecutionPlan.Slot(n.output(0).name(), s.offset(), s.bytes()));
             if (t == null || t.dtype().isString()) continue; // no GPU path reads them; codegen rejects their users
-            byte[] b = t.storage();
-            System.arraycopy(b, 0, weights, (int) s.offset(), b.length);
+            t.copyStorageTo(weights, (int) s.offset());
         }
         for (Node n : g.nodes())
             if (Kernels.isView(n) && memory.isWeight(n.input(0).name()) && !memory.isWeight(n.output(0).name()))
@@ -52,8 +54,15 @@ public final class PlanBuilder {
             scratch = Math.max(scratch, mine);
         }
         long nextZeroed = 0;
+        // specs with the same entry have the same source (codegen names kernels by content): one KernelSource each
+        Map<String, Integer> kernelOf = new HashMap<>();
         for (KernelSpec k : specs) {
-            kernels.add(new ExecutionPlan.KernelSource(k.name(), k.source(), k.entry()));
+            int kernel = kernelOf.computeIfAbsent(k.entry(), e -> {
+                kernels.add(new ExecutionPlan.KernelSource(k.name(), k.source(), k.entry()));
+                return kernels.size() - 1;
+            });
+            if (!kernels.get(kernel).source().equals(k.source()))
+                throw new IllegalStateException("two different kernels are both named " + k.entry());
             List<Arg> args = new ArrayList<>();
             long nextScratch = zeroed;
             for (KernelSpec.Param p : k.params()) {
@@ -73,7 +82,7 @@ public final class PlanBuilder {
                 });
             }
             if (nextScratch - zeroed > scratch) throw new IllegalStateException("kernel " + k.name() + " asks for more scratch than planned");
-            launches.add(new ExecutionPlan.Launch(kernels.size() - 1, dims(k.grid()), dims(k.block()), k.sharedBytes(), args,
+            launches.add(new ExecutionPlan.Launch(kernel, dims(k.grid()), dims(k.block()), k.sharedBytes(), args,
                     String.join(",", k.origins())));
         }
         List<ExecutionPlan.Slot> inputs = new ArrayList<>();
@@ -84,7 +93,7 @@ public final class PlanBuilder {
         }
         // constant outputs: an arena slot past the memory plan's peak, filled from the weights by a copy kernel
         long arena = memory.peakBytes();
-        java.util.Map<String, ExecutionPlan.Slot> constantOuts = new java.util.HashMap<>();
+        Map<String, ExecutionPlan.Slot> constantOuts = new HashMap<>();
         List<ExecutionPlan.Slot> outputs = new ArrayList<>();
         for (Value v : g.outputs()) {
             if (!memory.isWeight(v.name())) {
@@ -99,10 +108,10 @@ public final class PlanBuilder {
                 slot = new ExecutionPlan.Slot(v.name(), offset, bytes);
                 constantOuts.put(v.name(), slot);
                 if (bytes > 0) {
-                    if (kernels.stream().noneMatch(k -> k.entry().equals(CONST_COPY_ENTRY)))
+                    int kernel = kernelOf.computeIfAbsent(CONST_COPY_ENTRY, e -> {
                         kernels.add(new ExecutionPlan.KernelSource(CONST_COPY_ENTRY, CONST_COPY_SOURCE, CONST_COPY_ENTRY));
-                    int kernel = -1;
-                    for (int i = 0; i < kernels.size(); i++) if (kernels.get(i).entry().equals(CONST_COPY_ENTRY)) kernel = i;
+                        return kernels.size() - 1;
+                    });
                     launches.add(new ExecutionPlan.Launch(kernel, new ExecutionPlan.Dims((int) Math.min(4096, (bytes + 255) / 256), 1, 1),
                             ExecutionPlan.Dims.of(256), 0, List.of(new Arg.WeightPtr(memory.slot(v.name()).offset()),
                             new Arg.ArenaPtr(offset), new Arg.I64(bytes))));

@@ -59,7 +59,7 @@ class BundleTest {
         assertNotNull(man.get("created"));
         Map<?, ?> mem = (Map<?, ?>) man.get("memory");
         assertEquals(512L, mem.get("arenaBytes"));
-        assertEquals(0L, mem.get("weightBytes"));
+        assertEquals(256L, mem.get("weightBytes"));
         List<?> in = (List<?>) man.get("inputs");
         assertEquals(Map.of("name", "x", "dtype", "f32", "shape", List.of(2L, 3L)), in.get(0));
         Map<?, ?> entries = (Map<?, ?>) man.get("entries");

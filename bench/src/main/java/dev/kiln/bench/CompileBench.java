@@ -38,7 +38,7 @@ final class CompileBench {
         for (int r = 0; r < memory.length; r++) memory[r] = timedLoad(ctx, warm, last, "fused");
         if (warm.compiles() != 0) throw new AssertionError("the cached loads compiled");
         double c = Stats.median(cold), d = Stats.median(disk);
-        out.add("NVRTC compile + load, cold (cubin + ptx)", c, "ms", null, null, true);
+        out.add("NVRTC compile + load, cold (cubin)", c, "ms", null, null, true);
         out.add("cached load from disk + module load", d, "ms", null, null, true);
         out.add("cached load from memory + module load", Stats.median(memory), "ms", null, null, true);
         out.add("cold / disk-cached", c / d, "x", ">= 20", null, false);

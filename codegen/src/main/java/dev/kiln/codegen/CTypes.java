@@ -58,6 +58,19 @@ public final class CTypes {
     }
 
     /**
+     * {@code k} without the prelude's {@code cuda_bf16.h} when its source never names a bf16 type or function,
+     * and without {@code cuda_fp16.h} when it names neither (cuda_bf16.h builds on it). The rest of the prelude
+     * needs only NVRTC's built-in device functions.
+     */
+    public static KernelSpec withoutUnusedHeaders(KernelSpec k) {
+        String src = k.source();
+        boolean bf16 = src.contains("bfloat16"), f16 = bf16 || src.replace("cuda_fp16.h", "").contains("half");
+        if (!bf16) src = src.replace("#include <cuda_bf16.h>\n", "");
+        if (!f16) src = src.replace("#include <cuda_fp16.h>\n", "");
+        return new KernelSpec(k.name(), src, k.entry(), k.grid(), k.block(), k.sharedBytes(), k.params(), k.origins());
+    }
+
+    /**
      * The headers every kernel source starts with (NVRTC gets the CUDA include folder), plus the few helpers
      * that op C expressions call because one expression must serve float, double and integer compute:
      * {@code kiln_fmod} (C remainder, sign of the dividend) and {@code kiln_mod} (sign of the divisor, as

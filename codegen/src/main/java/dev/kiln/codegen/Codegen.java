@@ -10,7 +10,8 @@ import java.util.function.Predicate;
 
 /**
  * Turns a fused graph into kernels, in launch order: for each node that computes something (not a Constant,
- * not a view), the first template that accepts it emits its kernels. Reads the IR only.
+ * not a view), the first template that accepts it emits its kernels, which are then named by content
+ * ({@link KernelNames}), so repeated layers yield identical kernels. Reads the IR only.
  */
 public final class Codegen {
     private final List<KernelTemplate> templates;
@@ -26,6 +27,13 @@ public final class Codegen {
     }
 
     public List<KernelTemplate> templates() { return templates; }
+
+    /**
+     * {@code -Dkiln.leanPrelude=true}: kernels that use no f16/bf16 type leave out {@code cuda_fp16.h} and
+     * {@code cuda_bf16.h}, which NVRTC otherwise parses for every kernel. Off until measured on a GPU
+     * (docs/performance.md, Cold start).
+     */
+    static final boolean LEAN_PRELUDE = Boolean.getBoolean("kiln.leanPrelude");
 
     public List<KernelSpec> generate(Graph g, CodegenOptions options) { return generate(g, new CodegenContext(options)); }
 
@@ -45,7 +53,8 @@ public final class Codegen {
         for (Node n : kernelNodes(g)) {
             KernelTemplate t = templateFor(n, g);
             try {
-                for (KernelSpec k : t.emit(n, g, ctx)) out.add(new Emitted(n, k));
+                for (KernelSpec k : t.emit(n, g, ctx))
+                    out.add(new Emitted(n, KernelNames.canonical(LEAN_PRELUDE ? CTypes.withoutUnusedHeaders(k) : k, t.name())));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }
@@ -71,7 +80,10 @@ public final class Codegen {
         return n.op().equals("Fused") ? "fused group of kind '" + n.attrString("kind", "?") + "'" : "op " + n.op();
     }
 
-    /** The kernel's first comment line: the ONNX nodes it absorbed. */
+    /**
+     * The kernel's first comment line as templates write it: the ONNX nodes it absorbed. Codegen takes it out
+     * of the shared source and keeps it per launch ({@link KernelSpec#origins}); dumps put it back.
+     */
     public static String originComment(Node n) {
         return "Kiln kernel for " + (n.origin().isEmpty() ? n.op() : n.origin());
     }

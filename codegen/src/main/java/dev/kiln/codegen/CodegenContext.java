@@ -21,6 +21,9 @@ public final class CodegenContext {
     /** The variant chosen for a problem key, or null to use the template's heuristic. */
     public String choice(String problemKey) { return choices.get(problemKey); }
 
-    /** A unique kernel entry name such as {@code k3_elementwise}. */
+    /**
+     * A provisional entry name such as {@code k3_elementwise}, unique in this compilation; {@link Codegen}
+     * replaces it with a name derived from the kernel's source ({@link KernelNames}).
+     */
     public String kernelName(String template) { return "k" + next++ + "_" + template.replaceAll("[^A-Za-z0-9_]", "_"); }
 }

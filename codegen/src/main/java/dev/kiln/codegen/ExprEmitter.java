@@ -45,9 +45,18 @@ public final class ExprEmitter {
         return e;
     }
 
-    /** Declares a local holding node {@code n}'s result and binds its output to it. */
+    /**
+     * Declares a local holding node {@code n}'s result and binds its output to it; returns the local. An
+     * Identity (which keeps a graph output's name) declares nothing: its output is its input's expression, so
+     * a layer whose result is also a graph output compiles to the same kernel as the layers before it.
+     */
     public String emit(Node n) {
         Value out = n.output(0);
+        if (n.op().equals("Identity") && n.inputs().size() == 1 && !n.input(0).isNone() && n.input(0).dtype() == out.dtype()) {
+            String e = value(n.input(0));
+            bind(out, e);
+            return e;
+        }
         String var = "t" + next++;
         src.line(CTypes.compute(out.dtype()) + " " + var + " = " + expression(n) + ";");
         bind(out, var);

@@ -7,7 +7,10 @@ import java.util.List;
  * memory, and the parameters in order. Buffer parameters name values of the top-level graph; the memory plan
  * turns them into device pointers. Codegen makes these from the IR without changing it.
  *
- * @param origins the ONNX nodes this kernel absorbed (also written as a comment at the top of the source)
+ * The source is shared by every launch of the same code (the entry is named after it, see {@link KernelNames});
+ * what differs per launch is the parameters, the launch shape and the origins.
+ *
+ * @param origins the ONNX nodes this launch absorbed (dumps write them as a comment above the source)
  */
 public record KernelSpec(String name, String source, String entry, Dim3 grid, Dim3 block, int sharedBytes,
                          List<Param> params, List<String> origins) {

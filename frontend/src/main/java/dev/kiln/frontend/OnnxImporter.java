@@ -1,6 +1,5 @@
 package dev.kiln.frontend;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.kiln.frontend.proto.Onnx.AttributeProto;
 import dev.kiln.frontend.proto.Onnx.GraphProto;
 import dev.kiln.frontend.proto.Onnx.ModelProto;
@@ -28,7 +27,6 @@ import dev.kiln.ir.Verifier;
 import dev.kiln.ir.op.OpRegistry;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -57,19 +55,22 @@ public final class OnnxImporter {
 
     public OnnxImporter(OpRegistry registry) { this.registry = registry; }
 
-    /** Imports a {@code .onnx} file; external data resolves inside its folder. */
+    /**
+     * Imports a {@code .onnx} file; external data resolves inside its folder. The file is mapped, not read: the
+     * weights are copied once, from the page cache into their tensors.
+     */
     public ImportedModel importModel(Path file) {
         String name = file.getFileName() == null ? file.toString() : file.getFileName().toString();
-        byte[] bytes;
-        try {
-            if (Files.size(file) > MAX_MODEL_BYTES)
+        java.nio.MappedByteBuffer mapped;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            if (ch.size() > MAX_MODEL_BYTES)
                 throw new InvalidModelException("model file is larger than protobuf's 2 GiB limit; keep large weights "
                         + "as external data").withContext(name, null, null);
-            bytes = Files.readAllBytes(file);
+            mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size());
         } catch (IOException e) {
             throw new InvalidModelException("cannot read model file " + file + ": " + e, e).withContext(name, null, null);
         }
-        return importModel(bytes, name, file.toAbsolutePath().getParent());
+        return importModel(parse(com.google.protobuf.UnsafeByteOperations.unsafeWrap(mapped), name), name, file.toAbsolutePath().getParent());
     }
 
     /**
@@ -77,14 +78,23 @@ public final class OnnxImporter {
      * @param baseDir   folder for external data, or null when there is none
      */
     public ImportedModel importModel(byte[] bytes, String modelName, Path baseDir) {
-        ModelProto m;
+        return importModel(parse(com.google.protobuf.UnsafeByteOperations.unsafeWrap(bytes), modelName), modelName, baseDir);
+    }
+
+    /**
+     * Parses with aliasing: raw_data fields point into {@code data} instead of being copied out of it, so each
+     * weight is copied once (into its tensor) instead of twice. The import is done with the message before it
+     * returns, so the caller's bytes are only read while it runs.
+     */
+    private static ModelProto parse(com.google.protobuf.ByteString data, String modelName) {
         try {
-            m = ModelProto.parseFrom(bytes);
-        } catch (InvalidProtocolBufferException e) {
+            com.google.protobuf.CodedInputStream in = data.newCodedInput();
+            in.enableAliasing(true);
+            return ModelProto.parseFrom(in);
+        } catch (IOException e) { // InvalidProtocolBufferException
             throw new InvalidModelException("not a valid ONNX model file (protobuf parse failed: " + e.getMessage()
                     + "); check that the file is a complete .onnx ModelProto", e).withContext(modelName, null, null);
         }
-        return importModel(m, modelName, baseDir);
     }
 
     public ImportedModel importModel(ModelProto m, String modelName, Path baseDir) {

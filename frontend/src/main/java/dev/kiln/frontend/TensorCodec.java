@@ -99,11 +99,12 @@ public final class TensorCodec {
     private static Tensor fromRaw(DType t, long[] shape, int n, byte[] raw, String what) {
         long want = packedBytes(t, n);
         if (raw.length != want) throw sizeError(what, t, shape, raw.length + " bytes of raw data", want + " bytes");
+        // raw is this call's own array (copied out of the message): the tensor takes it over, no second copy
         return switch (t.bits()) {
-            case 4, 2 -> Tensor.ofBytes(t, shape, unpack(t, n, raw));
+            case 4, 2 -> Tensor.adopt(t, shape, unpack(t, n, raw));
             default -> {
                 if (t.isBool()) for (int i = 0; i < raw.length; i++) raw[i] = (byte) (raw[i] != 0 ? 1 : 0);
-                yield Tensor.ofBytes(t, shape, raw);
+                yield Tensor.adopt(t, shape, raw);
             }
         };
     }

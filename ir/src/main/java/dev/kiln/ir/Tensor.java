@@ -25,6 +25,7 @@ public final class Tensor {
     private final byte[] data;     // null for strings
     private final String[] strings; // null unless STRING
     private final int numel;
+    private int hash; // 0: not computed yet (racy but benign: every thread computes the same value)
 
     private Tensor(DType dtype, long[] shape, byte[] data, String[] strings) {
         this.dtype = dtype;
@@ -67,6 +68,16 @@ public final class Tensor {
     public static Tensor ofBytes(DType dtype, long[] shape, byte[] storage) {
         if (dtype.isString()) throw new IllegalArgumentException("use ofStrings for strings");
         return new Tensor(dtype, shape, storage.clone(), null);
+    }
+
+    /**
+     * Wraps raw storage bytes without copying them: the tensor takes the array over, and the caller must never
+     * change it again. For importers and converters of large weights, where a copy per step would cost
+     * gigabytes; everyone else uses {@link #ofBytes}.
+     */
+    public static Tensor adopt(DType dtype, long[] shape, byte[] storage) {
+        if (dtype.isString()) throw new IllegalArgumentException("use ofStrings for strings");
+        return new Tensor(dtype, shape, storage, null);
     }
 
     public static Tensor ofStrings(long[] shape, String[] values) { return new Tensor(DType.STRING, shape, null, values.clone()); }
@@ -120,6 +131,18 @@ public final class Tensor {
     public byte[] storage() {
         if (dtype.isString()) throw new IllegalStateException("string tensors have no byte storage");
         return data.clone();
+    }
+
+    /** The bytes of the storage. */
+    public int storageBytes() {
+        if (dtype.isString()) throw new IllegalStateException("string tensors have no byte storage");
+        return data.length;
+    }
+
+    /** Copies the raw storage into {@code dst} at {@code offset}, without an intermediate copy. */
+    public void copyStorageTo(byte[] dst, int offset) {
+        if (dtype.isString()) throw new IllegalStateException("string tensors have no byte storage");
+        System.arraycopy(data, 0, dst, offset, data.length);
     }
 
     /** Same data, new shape of equal element count (no copy: tensors are immutable). */
@@ -231,9 +254,26 @@ public final class Tensor {
                 && Arrays.equals(t.data, data) && Arrays.equals(t.strings, strings);
     }
 
+    /**
+     * Hashes dtype, shape and at most {@value #HASHED_ELEMENTS} elements spread over the tensor, computed once:
+     * passes hash every constant (cse keys nodes by their attributes), and reading a gigabyte of weights per pass
+     * would make them cost more than the rest of the compile. Equal tensors still hash alike; {@link #equals}
+     * compares everything (and stops at the first difference, which for distinct weights comes early).
+     */
     @Override public int hashCode() {
-        return 31 * (31 * dtype.hashCode() + Arrays.hashCode(shape)) + (data != null ? Arrays.hashCode(data) : Arrays.hashCode(strings));
+        int h = hash;
+        if (h == 0) {
+            h = 31 * dtype.hashCode() + Arrays.hashCode(shape);
+            int step = Math.max(1, numel / HASHED_ELEMENTS);
+            for (int i = 0; i < numel; i += step)
+                h = 31 * h + (data != null ? Long.hashCode(getBits(i)) : strings[i].hashCode());
+            if (h == 0) h = 1;
+            hash = h;
+        }
+        return h;
     }
+
+    static final int HASHED_ELEMENTS = 256;
 
     @Override public String toString() {
         StringBuilder b = new StringBuilder(dtype + Arrays.toString(shape) + " ");

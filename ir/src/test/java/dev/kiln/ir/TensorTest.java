@@ -60,6 +60,22 @@ class TensorTest {
         assertEquals(a.contentHash(), b.contentHash());
     }
 
+    @Test
+    void largeTensorsHashFromASampleButCompareInFull() {
+        int n = 100_000;
+        byte[] x = new byte[n * 4];
+        for (int i = 0; i < x.length; i++) x[i] = (byte) (i * 31 + 7);
+        Tensor a = Tensor.ofBytes(DType.F32, new long[] {n}, x);
+        x[4 * 12_345 + 1] ^= 1; // an element between the sampled ones
+        Tensor b = Tensor.ofBytes(DType.F32, new long[] {n}, x);
+        assertEquals(a.hashCode(), b.hashCode(), "the sample misses the changed element");
+        assertNotEquals(a, b, "equality still reads everything");
+        assertEquals(Tensor.adopt(DType.F32, new long[] {n}, a.storage()), a);
+        byte[] into = new byte[a.storageBytes() + 8];
+        a.copyStorageTo(into, 8);
+        assertEquals(a, Tensor.ofBytes(DType.F32, new long[] {n}, java.util.Arrays.copyOfRange(into, 8, into.length)));
+    }
+
     @Property(tries = 300)
     void f16EncodingMatchesJavaFloat16(@ForAll float f) {
         Tensor h = Tensor.ofDoubles(DType.F16, new long[] {1}, new double[] {f});

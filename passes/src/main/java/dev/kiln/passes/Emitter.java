@@ -82,11 +82,15 @@ final class Emitter {
 
     boolean isGraphOutput(Value old) { return outputNames.contains(old.name()); }
 
-    /** How many nodes of the old graph read a value. */
+    private Map<String, Integer> uses; // built on first use: one scan of the old graph, not one per question
+
+    /** How many reads of a value the old graph has (an input read twice by one node counts twice; a graph output once). */
     int uses(Value old) {
-        int k = 0;
-        for (Node n : this.old.nodes()) for (Value i : n.inputs()) if (i.name().equals(old.name())) k++;
-        return k + (isGraphOutput(old) ? 1 : 0);
+        if (uses == null) {
+            uses = new HashMap<>();
+            for (Node n : this.old.nodes()) for (Value i : n.inputs()) if (!i.isNone()) uses.merge(i.name(), 1, Integer::sum);
+        }
+        return uses.getOrDefault(old.name(), 0) + (isGraphOutput(old) ? 1 : 0);
     }
 
     /** Copies an old node with its inputs remapped; output types are re-inferred when an input changed. */

@@ -59,6 +59,13 @@ public final class DeviceBuffer extends NativeResource {
         ctx.check(CudaDriver.cuMemcpyHtoDAsync(bound(), src, src.byteSize(), stream.handle()), "cuMemcpyHtoDAsync_v2");
     }
 
+    /** Copies {@code src} to {@code offset} bytes into this buffer, ordered on {@code stream}. */
+    public void copyFromHostAsync(long offset, MemorySegment src, Stream stream) {
+        if (offset < 0 || offset + src.byteSize() > size)
+            throw new IllegalArgumentException(src.byteSize() + " bytes at " + offset + " do not fit in a buffer of " + size);
+        ctx.check(CudaDriver.cuMemcpyHtoDAsync(bound() + offset, src, src.byteSize(), stream.handle()), "cuMemcpyHtoDAsync_v2");
+    }
+
     public void copyToHostAsync(MemorySegment dst, Stream stream) {
         fits(dst.byteSize());
         ctx.check(CudaDriver.cuMemcpyDtoHAsync(dst, bound(), dst.byteSize(), stream.handle()), "cuMemcpyDtoHAsync_v2");
@@ -96,7 +103,14 @@ public final class DeviceBuffer extends NativeResource {
         }
     }
 
+    /** Copies {@code values} to the start of this buffer; large arrays go through pinned staging ({@link StagedUpload}). */
     public void upload(byte[] values) {
+        if (values.length >= StagedUpload.MIN_STAGED) {
+            try (Stream s = ctx.createStream()) {
+                StagedUpload.copy(ctx, MemorySegment.ofArray(values), this, s);
+            }
+            return;
+        }
         try (Arena a = Arena.ofConfined()) {
             copyFromHost(a.allocateFrom(JAVA_BYTE, values));
         }

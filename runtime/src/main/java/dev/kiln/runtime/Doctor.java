@@ -23,6 +23,15 @@ public final class Doctor {
     public record Report(List<Check> checks) {
         public boolean ok() { return checks.stream().allMatch(Check::ok); }
 
+        /**
+         * Why kernels cannot run, in one line: the first check that failed, its detail and fix, e.g. {@code no usable
+         * GPU: driver MISSING: libcuda not found (...); fix: install the NVIDIA driver...}; null when all is well.
+         */
+        public String reason() {
+            return checks.stream().filter(c -> !c.ok()).findFirst().map(c -> "no usable GPU: " + c.name() + " " + c.status() + ": " + c.detail()
+                    + (c.fix() == null ? "" : "; fix: " + c.fix()) + " (`kiln doctor` tells more)").orElse(null);
+        }
+
         public Check check(String name) {
             return checks.stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
         }

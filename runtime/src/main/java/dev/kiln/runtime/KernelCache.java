@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Compiled kernels by content: the key is SHA-256 of (source, options, arch, compiler version), so any
  * change to what would be compiled is a new entry and nothing is ever invalidated by hand. Entries live
- * in memory and in {@code dir} ({@code $KILN_CACHE_DIR}, else {@code ~/.cache/kiln}).
+ * in memory and in {@code dir} ({@code $KILN_CACHE_DIR}, else {@code ~/.cache/kiln}). An entry holds the
+ * CUBIN; the PTX is compiled into it the first time someone asks for it ({@link #getWithPtx}).
  *
  * <p>Disk writes go to a temp file that is renamed over the entry, so a reader sees a whole entry or
  * none. Reads verify length and checksum ({@link CacheEntry}); a bad entry is deleted and recompiled.
@@ -36,7 +37,7 @@ public final class KernelCache {
     private final KernelCompiler compiler;
     private final Map<String, CompiledKernel> memory = new ConcurrentHashMap<>();
     private final AtomicLong memoryHits = new AtomicLong(), diskHits = new AtomicLong(),
-            compiles = new AtomicLong(), discarded = new AtomicLong();
+            compiles = new AtomicLong(), ptxCompiles = new AtomicLong(), discarded = new AtomicLong();
     private final List<String> discardReasons = java.util.Collections.synchronizedList(new ArrayList<>());
 
     public KernelCache(Path dir, KernelCompiler compiler) {
@@ -49,7 +50,10 @@ public final class KernelCache {
         return new KernelCache(defaultDir(System.getenv()), NvrtcCompiler.standard());
     }
 
+    /** {@code -Dkiln.cacheDir}, else {@code $KILN_CACHE_DIR}, else {@code ~/.cache/kiln}. */
     public static Path defaultDir(Map<String, String> env) {
+        String p = System.getProperty("kiln.cacheDir");
+        if (p != null && !p.isBlank()) return Path.of(p);
         String d = env.get("KILN_CACHE_DIR");
         if (d != null && !d.isBlank()) return Path.of(d);
         return Path.of(System.getProperty("user.home"), ".cache", "kiln");
@@ -79,18 +83,27 @@ public final class KernelCache {
         return dir.resolve(key(r) + ".kbin");
     }
 
-    /** The compiled kernel for {@code r}: from memory, else from disk, else compiled and stored. */
-    public CompiledKernel get(CompileRequest r) {
+    /**
+     * The compiled kernel for {@code r}: from memory, else from disk, else compiled and stored. It holds the
+     * CUBIN; its PTX may be empty ({@link #getWithPtx}). Safe to call from many threads at once, for the same
+     * key (compiled once) and for different ones (compiled in parallel).
+     */
+    public CompiledKernel get(CompileRequest r) { return fetch(r, false); }
+
+    /** {@link #get}, with the PTX too (bundles store it): compiled now and stored if the entry lacked it. */
+    public CompiledKernel getWithPtx(CompileRequest r) { return fetch(r, true); }
+
+    private CompiledKernel fetch(CompileRequest r, boolean needPtx) {
         String key = key(r);
         CompiledKernel hit = memory.get(key);
-        if (hit != null) {
+        if (hit != null && (!needPtx || hit.ptx().length > 0)) {
             memoryHits.incrementAndGet();
             return hit;
         }
         Path file = dir.resolve(key + ".kbin");
         synchronized (JVM_LOCKS.computeIfAbsent(file.toString(), k -> new Object())) {
             hit = memory.get(key);
-            if (hit != null) {
+            if (hit != null && (!needPtx || hit.ptx().length > 0)) {
                 memoryHits.incrementAndGet();
                 return hit;
             }
@@ -100,18 +113,37 @@ public final class KernelCache {
                 throw new IllegalStateException("cannot create kernel cache folder " + dir, e);
             }
             try (var lock = ProcessLock.acquire(dir.resolve(key + ".lock"))) {
+                // another process may have added the PTX since this one read the entry: the disk comes first
                 CompiledKernel k = readDisk(file);
+                boolean changed = false;
                 if (k != null) {
-                    diskHits.incrementAndGet();
+                    if (hit == null) diskHits.incrementAndGet();
+                } else if (hit != null) {
+                    k = hit;
+                    changed = true; // the file went away: write it back
                 } else {
                     k = compiler.compile(r);
                     compiles.incrementAndGet();
-                    writeAtomically(file, CacheEntry.encode(k));
+                    changed = true;
                 }
+                if (needPtx && k.ptx().length == 0) {
+                    k = new CompiledKernel(k.arch(), k.cubin(), compiler.ptx(r), k.log());
+                    ptxCompiles.incrementAndGet();
+                    changed = true;
+                }
+                if (changed) writeAtomically(file, CacheEntry.encode(k));
                 memory.put(key, k);
                 return k;
             }
         }
+    }
+
+    /**
+     * Every request compiled (or fetched) in parallel on {@link CompilePool}; results in request order. Waits
+     * for all, then throws the first failure in request order (a {@link CompileException} as is).
+     */
+    public List<CompiledKernel> getAll(List<CompileRequest> requests, Progress progress) {
+        return CompilePool.await(CompilePool.submit(requests, this::get, progress));
     }
 
     /** Compiles (or fetches) and loads in one step; the common path for codegen. */
@@ -173,7 +205,10 @@ public final class KernelCache {
 
     public long memoryHits() { return memoryHits.get(); }
     public long diskHits() { return diskHits.get(); }
+    /** NVRTC compiles of CUBINs (cache misses). */
     public long compiles() { return compiles.get(); }
+    /** NVRTC compiles of PTX added to entries that lacked it. */
+    public long ptxCompiles() { return ptxCompiles.get(); }
     public long discarded() { return discarded.get(); }
     public List<String> discardReasons() { return List.copyOf(discardReasons); }
 

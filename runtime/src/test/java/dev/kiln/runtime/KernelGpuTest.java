@@ -28,8 +28,10 @@ class KernelGpuTest extends GpuTest {
     }
 
     @Test
-    void compiledKernelHasCubinForThisGpuAndPtx() {
-        var k = cache.get(new CompileRequest(KERNELS, "kernels.cu", NvrtcCompiler.defaultOptions(), ctx.device().arch()));
+    void compiledKernelHasCubinForThisGpuAndPtxWhenAskedFor() {
+        var req = new CompileRequest(KERNELS + "// ptx-test\n", "kernels.cu", NvrtcCompiler.defaultOptions(), ctx.device().arch());
+        assertEquals(0, cache.get(req).ptx().length, "a JIT run compiles the CUBIN only");
+        var k = cache.getWithPtx(req);
         assertTrue(k.cubin().length > 0);
         String ptx = new String(k.ptx(), java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(ptx.contains(".entry axpy"), ptx.substring(0, Math.min(400, ptx.length())));

@@ -23,6 +23,21 @@ class MemoryGpuTest extends GpuTest {
     }
 
     @Test
+    void stagedUploadsOfSeveralChunksArriveWholeAndInPlace() {
+        // three chunks through two pinned buffers: the third reuses the first after its DMA is done
+        int n = (int) (2 * StagedUpload.CHUNK + 12345);
+        byte[] data = new byte[n];
+        new Random(3).nextBytes(data);
+        try (var a = ctx.allocate(n + 64L); var s = ctx.createStream()) {
+            StagedUpload.copy(ctx, java.lang.foreign.MemorySegment.ofArray(data), a, s);
+            assertArrayEquals(data, a.downloadBytes(n));
+            byte[] small = java.util.Arrays.copyOf(data, (int) StagedUpload.MIN_STAGED + 1);
+            a.upload(small); // DeviceBuffer.upload stages from MIN_STAGED bytes
+            assertArrayEquals(small, a.downloadBytes(small.length));
+        }
+    }
+
+    @Test
     void asyncCopiesThroughPinnedMemoryRoundTrip() {
         int n = 3 << 20;
         byte[] data = new byte[n];

@@ -29,14 +29,15 @@ import java.util.TreeSet;
  * The group extraction shared by the fusion passes: a use index over a graph, the convexity check (no path
  * leaves a group and re-enters it, so the group can become one node without a cycle), and {@link #apply},
  * which turns disjoint sets of nodes into {@code Fused} nodes (it rejects overlapping ones). A body is closed:
- * values from outside are body inputs (the node's inputs, in first-use order), except small constants, which
- * are copied into the body so codegen sees them as literals and reductions see constant axes. Member outputs read outside the group or
+ * values from outside are body inputs (the node's inputs, in first-use order), except scalars and small integer
+ * constants, which are copied into the body so codegen sees them as literals and reductions see constant axes
+ * ({@link #inline}: float tables stay inputs, so layers that differ only in weights share kernels). Member outputs read outside the group or
  * exposed as graph outputs become the node's outputs. Body values are renamed {@code <group>.<name>} so names
  * stay unique across nesting (the text form requires it). Nodes are then re-sorted topologically, stably.
  */
 final class FusionGroups {
     static final OpRegistry OPS = OpRegistry.standard();
-    /** Constants up to this many elements are copied into bodies instead of passed in. */
+    /** Integer and bool constants up to this many elements are copied into bodies instead of passed in. */
     static final int INLINE_CONSTANT_LIMIT = 64;
 
     /** Ops whose kernels read every operand from memory: their constants stay inputs (weights, biases). */
@@ -95,8 +96,12 @@ final class FusionGroups {
          */
         boolean convex(Collection<Integer> group, Map<Integer, Set<Integer>> formed) {
             Set<Integer> in = group instanceof Set<Integer> s ? s : new HashSet<>(group);
+            // nodes are in topological order: nothing before the first member is downstream of a member, so the
+            // walk stops there (without this bound every check walks all ancestors: quadratic in model size)
+            int first = Integer.MAX_VALUE;
+            for (int m : in) first = Math.min(first, m);
             ArrayDeque<Integer> stack = new ArrayDeque<>();
-            for (int m : in) pushProducers(m, in, stack);
+            for (int m : in) pushProducers(m, in, first, stack);
             BitSet seen = new BitSet();
             while (!stack.isEmpty()) {
                 int p = stack.pop();
@@ -104,20 +109,20 @@ final class FusionGroups {
                 seen.set(p);
                 if (in.contains(p)) return false;
                 Set<Integer> other = formed.get(p);
-                if (other == null) pushProducers(p, Set.of(), stack);
+                if (other == null) pushProducers(p, Set.of(), first, stack);
                 else for (int o : other) {
                     if (in.contains(o)) return false;
                     seen.set(o);
-                    pushProducers(o, other, stack);
+                    pushProducers(o, other, first, stack);
                 }
             }
             return true;
         }
 
-        private void pushProducers(int node, Set<Integer> except, ArrayDeque<Integer> stack) {
+        private void pushProducers(int node, Set<Integer> except, int first, ArrayDeque<Integer> stack) {
             for (Value v : nodes.get(node).inputs()) {
                 int p = producer(v);
-                if (p >= 0 && !except.contains(p)) stack.push(p);
+                if (p >= first && !except.contains(p)) stack.push(p);
             }
         }
     }
@@ -196,6 +201,18 @@ final class FusionGroups {
         return ix.graph.withNodes(topoSort(ix.graph, kept, keptRank));
     }
 
+    /**
+     * Whether a constant read by a group of {@code kind} is copied into its body. Scalars are (they become
+     * literals). Float tables are weights or biases and stay inputs, so that repeated layers, which differ only
+     * in their weights, compile to one kernel; small integer and bool tables (axes, indices, masks) are
+     * structure and are copied in, except into contraction groups, whose kernels read operands from memory.
+     */
+    static boolean inline(Tensor c, String kind) {
+        if (c.numel() <= 1) return true;
+        boolean contractionGroup = kind.equals("matmul") || kind.equals("conv");
+        return !contractionGroup && !c.dtype().isFloat() && c.numel() <= INLINE_CONSTANT_LIMIT;
+    }
+
     private static Node fuse(Index ix, Set<Integer> members, String kind, Map<Integer, Group> groupOf) {
         Group self = groupOf.get(members.iterator().next());
         int last = ((TreeSet<Integer>) members).last();
@@ -214,11 +231,9 @@ final class FusionGroups {
                 if (b == null) {
                     b = new Value(prefix + v.name(), v.type());
                     Tensor c = ix.constant(v);
-                    // contraction groups (matmul, conv) keep non-scalar constants as inputs: their kernels read operands
-                    // from memory; a view's shape or bounds (Reshape, Slice) are compile-time parameters, never read
-                    boolean contractionGroup = kind.equals("matmul") || kind.equals("conv");
+                    // a view's shape or bounds (Reshape, Slice) are compile-time parameters, never read: always inlined
                     boolean viewParameter = k > 0 && ViewOps.OPS.contains(n.op());
-                    if (c != null && c.numel() <= (contractionGroup && !viewParameter ? 1 : INLINE_CONSTANT_LIMIT) && !CONTRACTIONS.contains(n.op())) {
+                    if (c != null && (viewParameter ? c.numel() <= INLINE_CONSTANT_LIMIT : inline(c, kind)) && !CONTRACTIONS.contains(n.op())) {
                         body.add(Node.of("Constant", List.of(), List.of(b), Map.of("value", Attr.of(c)), ix.node(ix.producer(v)).origin()));
                     } else {
                         outerIn.add(v);

@@ -16,11 +16,16 @@ import java.util.Map;
 public final class CompileFlags {
     private CompileFlags() {}
 
-    public static List<String> standard() { return forInclude(cudaInclude(System.getenv())); }
+    public static List<String> standard() { return forInclude(cudaInclude(System.getenv()), System.getProperty("kiln.nvrtcOptions", "")); }
 
-    static List<String> forInclude(Path include) {
+    /**
+     * @param extra more NVRTC options, space-separated ({@code -Dkiln.nvrtcOptions="--pch"} to try NVRTC's
+     *              automatic precompiled headers; docs/performance.md says how to measure them)
+     */
+    static List<String> forInclude(Path include, String extra) {
         List<String> o = new ArrayList<>(NvrtcCompiler.defaultOptions());
         if (include != null) o.add("-I" + include);
+        for (String x : extra.strip().split("\\s+")) if (!x.isEmpty()) o.add(x);
         return List.copyOf(o);
     }
 

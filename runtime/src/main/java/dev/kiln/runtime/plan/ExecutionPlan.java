@@ -1,5 +1,6 @@
 package dev.kiln.runtime.plan;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -9,7 +10,8 @@ import java.util.Objects;
  * point), the sizes of the two device blocks (arena for activations, weights), the weights' bytes, the
  * launches in order with their arguments, and where inputs and outputs sit in the arena. It knows nothing
  * of ONNX, the IR or passes: the compiler makes it, {@link PlanExecutor} runs it, a bundle stores it.
- * Immutable; equality is by content.
+ * Immutable; equality is by content. The constructor takes the {@code weights} array over without a copy
+ * (it may hold a gigabyte): whoever makes a plan must not change the array afterwards.
  */
 public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
                             List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs,
@@ -24,7 +26,7 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
     public ExecutionPlan {
         Objects.requireNonNull(name, "name");
         kernels = List.copyOf(kernels);
-        weights = weights.clone();
+        // not copied: the weights can be a gigabyte; the plan takes the array over (see the class comment)
         weightSlots = List.copyOf(weightSlots);
         launches = List.copyOf(launches);
         inputs = List.copyOf(inputs);
@@ -48,8 +50,11 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
         }
     }
 
-    /** A copy of the weights block. */
+    /** A copy of the weights block; {@link #weightsView()} reads it without copying. */
     @Override public byte[] weights() { return weights.clone(); }
+
+    /** The weights block, read-only and not copied (for uploads and bundles). */
+    public MemorySegment weightsView() { return MemorySegment.ofArray(weights).asReadOnly(); }
 
     public long weightBytes() { return weights.length; }
 

@@ -1,6 +1,8 @@
 package dev.kiln.runtime.plan;
 
+import dev.kiln.runtime.CompilePool;
 import dev.kiln.runtime.CompileRequest;
+import dev.kiln.runtime.CompiledKernel;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.CudaException;
 import dev.kiln.runtime.CudaModule;
@@ -12,17 +14,22 @@ import dev.kiln.runtime.Kernel;
 import dev.kiln.runtime.KernelArgs;
 import dev.kiln.runtime.KernelCache;
 import dev.kiln.runtime.PinnedBuffer;
+import dev.kiln.runtime.Progress;
+import dev.kiln.runtime.StagedUpload;
 import dev.kiln.runtime.Stream;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs an {@link ExecutionPlan} on one GPU. Construction does all the slow work once: loads every kernel
- * (prebuilt CUBIN, else PTX, else NVRTC through the kernel cache), allocates the arena and the weights
- * block, uploads the weights and the pinned staging buffers. The first {@link #run} captures every launch
+ * (prebuilt CUBIN, else PTX, else NVRTC through the kernel cache, compiled in parallel on the
+ * {@link CompilePool}), allocates the arena and the weights block, uploads the weights through pinned staging
+ * while NVRTC runs, and makes the pinned staging buffers. All context work stays on the constructing thread. The first {@link #run} captures every launch
  * as ONE CUDA graph; later runs replay it. A plan has fixed shapes, so one executor is one graph.
  *
  * <p>Inputs and outputs go through pinned host staging and small device buffers; copy kernels inside the
@@ -59,47 +66,46 @@ public final class PlanExecutor implements AutoCloseable {
     private final PinnedBuffer inStaging, outStaging;
     private final long[] inOffsets, outOffsets;
     private final Event start, end;
-    private final long loadNanos, compileNanos;
+    private final long loadNanos, compileNanos, nvrtcNanos, moduleNanos, uploadNanos;
+    private final int compiled, nvrtcRuns;
     private GraphExec graph;
     private long runs;
     private float lastRunMillis;
     private boolean closed;
 
-    private PlanExecutor(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt) {
+    private PlanExecutor(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress) {
         long t0 = System.nanoTime();
         this.plan = plan;
         this.ctx = ctx;
         String arch = ctx.device().arch();
         List<String> flags = CompileFlags.standard();
+        int n = plan.kernels().size();
         try {
-            for (int i = 0; i < plan.kernels().size(); i++) {
-                ExecutionPlan.KernelSource k = plan.kernels().get(i);
+            // 1. NVRTC, in the pool, for every kernel without a prebuilt binary (and the copy kernel); nothing
+            //    here touches the context, so this thread does the GPU work below meanwhile
+            List<KernelBinary> bins = new ArrayList<>(n);
+            List<CompileRequest> requests = new ArrayList<>();
+            List<Integer> compiledIndex = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
                 KernelBinary bin = i < prebuilt.size() && prebuilt.get(i) != null ? prebuilt.get(i) : KernelBinary.NONE;
-                CudaModule m = null;
-                if (bin.cubin().length > 0 && bin.arch().equals(arch)) {
-                    m = tryLoad(bin.cubin());
-                    if (m != null) loadModes.add(KernelBinary.LoadMode.CUBIN);
+                bins.add(bin);
+                if (bin.cubin().length == 0 && bin.ptx().length == 0) {
+                    compiledIndex.add(i);
+                    requests.add(request(plan.kernels().get(i), flags, arch));
                 }
-                if (m == null && bin.ptx().length > 0) {
-                    m = tryLoad(bin.ptx());
-                    if (m != null) loadModes.add(KernelBinary.LoadMode.PTX);
-                }
-                if (m == null) {
-                    m = CudaModule.load(ctx, cache.get(new CompileRequest(k.source(), k.name() + ".cu", flags, arch)));
-                    loadModes.add(KernelBinary.LoadMode.NVRTC);
-                }
-                modules.add(m);
-                kernels.add(m.kernel(k.entry()));
             }
-            CudaModule copyModule = CudaModule.load(ctx, cache.get(new CompileRequest(COPY_SOURCE, "kiln_copy.cu", flags, arch)));
-            modules.add(copyModule);
-            copy = copyModule.kernel("kiln_copy");
-            compileNanos = System.nanoTime() - t0;
+            requests.add(new CompileRequest(COPY_SOURCE, "kiln_copy.cu", flags, arch));
+            long missesBefore = cache.compiles();
+            List<CompletableFuture<CompiledKernel>> compiling = CompilePool.submit(requests, cache::get, progress);
+            AtomicLong lastCompiled = new AtomicLong(t0);
+            for (CompletableFuture<CompiledKernel> f : compiling) f.whenComplete((k, e) -> lastCompiled.accumulateAndGet(System.nanoTime(), Math::max));
 
+            // 2. memory and the weights upload, while the pool compiles
+            long tMem = System.nanoTime();
             stream = ctx.createStream();
             arena = ctx.allocate(Math.max(1, plan.arenaBytes()));
             weights = ctx.allocate(Math.max(1, plan.weightBytes()));
-            if (plan.weightBytes() > 0) weights.upload(plan.weights());
+            StagedUpload.copy(ctx, plan.weightsView(), weights, stream);
             workspace = ctx.allocate(Math.max(1, plan.workspaceBytes()));
             workspace.fillAsync((byte) 0, stream); // zeroed once; launches leave their zeroed parts zero
             stream.synchronize();
@@ -111,21 +117,82 @@ public final class PlanExecutor implements AutoCloseable {
             for (ExecutionPlan.Slot s : plan.outputs()) outBuffers.add(ctx.allocate(Math.max(1, s.bytes())));
             start = ctx.createEvent();
             end = ctx.createEvent();
+            uploadNanos = System.nanoTime() - tMem;
+
+            // 3. modules, in kernel order: prebuilt CUBIN for this GPU, else PTX (JIT), else what NVRTC made
+            long tLoad = System.nanoTime(), waited = 0;
+            CudaModule[] loaded = new CudaModule[n];
+            KernelBinary.LoadMode[] modes = new KernelBinary.LoadMode[n];
+            List<Integer> rescue = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                KernelBinary bin = bins.get(i);
+                if (bin.cubin().length > 0 && bin.arch().equals(arch) && (loaded[i] = tryLoad(bin.cubin())) != null) modes[i] = KernelBinary.LoadMode.CUBIN;
+                else if (bin.ptx().length > 0 && (loaded[i] = tryLoad(bin.ptx())) != null) modes[i] = KernelBinary.LoadMode.PTX;
+                else if (bin.cubin().length > 0 || bin.ptx().length > 0) rescue.add(i); // no image this GPU takes
+                if (loaded[i] != null) modules.add(loaded[i]);
+            }
+            for (int j = 0; j < compiledIndex.size(); j++) {
+                long w = System.nanoTime();
+                CompiledKernel k = CompilePool.join(compiling.get(j));
+                waited += System.nanoTime() - w;
+                int i = compiledIndex.get(j);
+                modules.add(loaded[i] = CudaModule.load(ctx, k));
+                modes[i] = KernelBinary.LoadMode.NVRTC;
+            }
+            long w0 = System.nanoTime();
+            CompiledKernel copyKernel = CompilePool.join(compiling.getLast());
+            waited += System.nanoTime() - w0;
+            CudaModule copyModule = CudaModule.load(ctx, copyKernel);
+            modules.add(copyModule);
+            copy = copyModule.kernel("kiln_copy");
+            long nvrtc = lastCompiled.get() - t0;
+            if (!rescue.isEmpty()) { // prebuilt images this GPU rejected: compile them after all
+                long w = System.nanoTime();
+                List<CompileRequest> again = new ArrayList<>();
+                for (int i : rescue) again.add(request(plan.kernels().get(i), flags, arch));
+                List<CompiledKernel> rescued = cache.getAll(again, progress);
+                waited += System.nanoTime() - w;
+                nvrtc += System.nanoTime() - w;
+                for (int j = 0; j < rescue.size(); j++) {
+                    modules.add(loaded[rescue.get(j)] = CudaModule.load(ctx, rescued.get(j)));
+                    modes[rescue.get(j)] = KernelBinary.LoadMode.NVRTC;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                kernels.add(loaded[i].kernel(plan.kernels().get(i).entry()));
+                loadModes.add(modes[i]);
+            }
+            nvrtcNanos = nvrtc;
+            moduleNanos = System.nanoTime() - tLoad - waited;
+            compileNanos = System.nanoTime() - t0 - uploadNanos;
+            compiled = requests.size() + rescue.size();
+            nvrtcRuns = (int) (cache.compiles() - missesBefore); // other users of the cache may add to it: an upper bound
         } catch (RuntimeException e) {
+            progress.clear();
             closeAll();
             throw e;
         }
+        progress.clear();
         loadNanos = System.nanoTime() - t0;
+    }
+
+    private static CompileRequest request(ExecutionPlan.KernelSource k, List<String> flags, String arch) {
+        return new CompileRequest(k.source(), k.name() + ".cu", flags, arch);
     }
 
     /** Loads {@code plan}, compiling every kernel through {@code cache}. */
     public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache) {
-        return new PlanExecutor(plan, ctx, cache, List.of());
+        return new PlanExecutor(plan, ctx, cache, List.of(), Progress.NONE);
     }
 
     /** Loads {@code plan}, preferring the prebuilt binaries (index = kernel index; null entries compile). */
     public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt) {
-        return new PlanExecutor(plan, ctx, cache, prebuilt);
+        return new PlanExecutor(plan, ctx, cache, prebuilt, Progress.NONE);
+    }
+
+    /** {@link #open(ExecutionPlan, Context, KernelCache, List)}, reporting the NVRTC step to {@code progress}. */
+    public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress) {
+        return new PlanExecutor(plan, ctx, cache, prebuilt, progress);
     }
 
     private CudaModule tryLoad(byte[] image) {
@@ -259,8 +326,21 @@ public final class PlanExecutor implements AutoCloseable {
     /** Wall time of construction: kernel loading plus allocations and the weights upload. */
     public double loadMillis() { return loadNanos / 1e6; }
 
-    /** Part of {@link #loadMillis()} spent compiling or loading kernels. */
+    /** Part of {@link #loadMillis()} spent compiling or loading kernels (the upload excluded). */
     public double compileMillis() { return compileNanos / 1e6; }
+
+    /**
+     * Where construction's wall time went: {@code nvrtc} from the start until the last kernel was compiled (or
+     * fetched from the cache), {@code upload} the allocations and the weights copy, which run during NVRTC,
+     * {@code modules} loading images into the context (waits for NVRTC excluded); {@code compiled} kernels
+     * went through the kernel cache (hits included, the copy kernel too), of which {@code nvrtcRuns} missed it
+     * and ran NVRTC.
+     */
+    public record LoadTimes(double nvrtcMillis, double moduleMillis, double uploadMillis, double totalMillis, int compiled, int nvrtcRuns) {}
+
+    public LoadTimes loadTimes() {
+        return new LoadTimes(nvrtcNanos / 1e6, moduleNanos / 1e6, uploadNanos / 1e6, loadNanos / 1e6, compiled, nvrtcRuns);
+    }
 
     /** Device time of the last run's graph, measured with events (copies to and from the host excluded). */
     public synchronized float lastRunMillis() { return lastRunMillis; }

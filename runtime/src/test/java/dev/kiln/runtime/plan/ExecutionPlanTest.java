@@ -29,13 +29,15 @@ class ExecutionPlanTest {
         assertNotEquals(a, plan(new byte[] {1, 2, 3, 5}, List.of(new Arg.ArenaPtr(256), new Arg.F32(Float.NaN))));
     }
 
-    @Test void weightsAreCopiedInAndOut() {
+    @Test void weightsAreTakenOverNotCopiedAndOnlyReadThroughTheView() {
         byte[] w = {1, 2, 3, 4};
         ExecutionPlan p = plan(w, List.of());
-        w[0] = 9;
-        assertEquals(1, p.weights()[0]);
-        p.weights()[1] = 9;
+        w[0] = 9; // the plan owns the array now (a gigabyte is not copied), so this shows through
+        assertEquals(9, p.weightsView().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+        assertThrows(IllegalArgumentException.class, () -> p.weightsView().set(java.lang.foreign.ValueLayout.JAVA_BYTE, 1, (byte) 7));
+        p.weights()[1] = 9; // weights() is a copy
         assertEquals(2, p.weights()[1]);
+        assertEquals(4, p.weightsView().byteSize());
     }
 
     @Test void pointersAndSlotsOutsideTheirBlocksAreRejected() {
@@ -61,6 +63,7 @@ class ExecutionPlanTest {
         java.nio.file.Files.createDirectories(dir.resolve("include"));
         java.nio.file.Files.writeString(dir.resolve("include/cuda_fp16.h"), "");
         assertEquals(dir.resolve("include"), CompileFlags.cudaInclude(Map.of("CUDA_HOME", dir.toString())));
-        assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include")));
+        assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include"), ""));
+        assertEquals(List.of("-std=c++17", "--pch", "-G"), CompileFlags.forInclude(null, " --pch  -G "), "extra options from kiln.nvrtcOptions");
     }
 }

@@ -103,13 +103,6 @@ final class Body {
         return b.append(')').toString();
     }
 
-    /** A comment listing which top-level value each parameter holds. */
-    String paramComment() {
-        StringBuilder b = new StringBuilder("params:");
-        for (int k = 0; k < outerParams.size(); k++) b.append(" p").append(k).append("=%").append(outerParams.get(k).name());
-        return b.toString();
-    }
-
     static long[] sizes(Value v) {
         if (!v.shape().isStatic()) throw new UnsupportedException("value %" + v.name() + " has a non-static shape " + v.shape()
                 + "; GPU kernels need static shapes");

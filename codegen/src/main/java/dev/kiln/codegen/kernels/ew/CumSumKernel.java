@@ -48,7 +48,7 @@ public final class CumSumKernel implements KernelTemplate {
         Body b = Body.of(n, g);
         String entry = ctx.kernelName(name());
         CudaSource src = b.start();
-        src.comment(b.paramComment() + "; rows " + outer + " x " + inner + ", " + len + " along axis " + axis
+        src.comment("rows " + outer + " x " + inner + ", " + len + " along axis " + axis
                 + (exclusive ? ", exclusive" : "") + (reverse ? ", reverse" : ""));
         String in = "p" + b.param(x), out = "p" + b.param(y);
         try (var k = src.block(b.signature(entry))) {

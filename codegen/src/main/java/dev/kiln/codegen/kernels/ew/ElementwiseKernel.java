@@ -45,7 +45,6 @@ public final class ElementwiseKernel implements KernelTemplate {
         CudaSource body = new CudaSource();
         ExprEmitter ex = new ExprEmitter(body);
         bindConstants(b, src, ex, shape, "i");
-        src.comment(b.paramComment());
         try (var k = src.block(b.signature(entry))) {
             try (var loop = src.block("for (" + idx + " i = (" + idx + ")blockIdx.x * blockDim.x + threadIdx.x; i < " + Index.lit(numel)
                     + "; i += (" + idx + ")gridDim.x * blockDim.x)")) {

@@ -49,7 +49,6 @@ public final class MovementKernel implements KernelTemplate {
         CudaSource src = b.start();
         SourceIndex si = new SourceIndex(b, m, src, idx, shape, "p" + ElementwiseKernel.outParam(b, out));
         si.tables();
-        src.comment(b.paramComment());
         try (var k = src.block(b.signature(entry))) {
             try (var loop = src.block("for (" + idx + " i = (" + idx + ")blockIdx.x * blockDim.x + threadIdx.x; i < " + Index.lit(numel)
                     + "; i += (" + idx + ")gridDim.x * blockDim.x)")) {

@@ -165,7 +165,6 @@ public final class ReduceKernel implements KernelTemplate {
             bindInputs();
             int stages = 0;
             for (Reduction r : reds) stages = Math.max(stages, level(r.node().output(0)));
-            src.comment(b.paramComment());
             String lane = warp ? "(threadIdx.x & 31)" : "threadIdx.x", step = warp ? "32" : "blockDim.x";
             try (var k = src.block(b.signature(entry))) {
                 if (!warp) for (int i = 0; i < reds.size(); i++) {

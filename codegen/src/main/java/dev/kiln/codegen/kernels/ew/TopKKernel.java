@@ -60,7 +60,7 @@ public final class TopKKernel implements KernelTemplate {
         String eq = flt ? "((a != a) ? (b != b) : (a == b))" : "(a == b)";
         src.line("__device__ __forceinline__ bool kiln_topk_gt(%s a, %s b) { return %s; }", ct, ct, gt);
         src.line("__device__ __forceinline__ bool kiln_topk_eq(%s a, %s b) { return %s; }", ct, ct, eq);
-        src.comment(b.paramComment() + "; rows " + outer + " x " + inner + ", " + len + " along axis " + axis + ", k " + k
+        src.comment("rows " + outer + " x " + inner + ", " + len + " along axis " + axis + ", k " + k
                 + (largest ? ", largest" : ", smallest"));
         String in = "p" + b.param(x), ov = "p" + b.param(vals), oi = "p" + b.param(inds);
         try (var kern = src.block(b.signature(entry))) {
