@@ -1,0 +1,95 @@
+package dev.kiln.codegen.kernels.gemm;
+
+import dev.kiln.codegen.CTypes;
+import dev.kiln.codegen.CudaSource;
+
+/**
+ * The one tiled main loop under the MMA and SIMT paths. Block {@code (x, y, z)} = (output tile, k split,
+ * batch entry; entries past 65535 loop by {@code gridDim.z}); tiles are numbered in groups of
+ * {@link #GROUP} tile rows so that blocks running together share A rows and B columns in L2.
+ *
+ * <p>Per block: a {@code stages}-deep ring of shared-memory buffers, each holding one BM x BK tile of A and
+ * one BK x BN tile of B ({@link SmemTile}, {@link Staging}). The prologue issues the first stages-1 k tiles;
+ * step kt waits until tile kt has landed ({@code cp.async.wait_group stages-2}), syncs the block (which also
+ * tells every warp that the buffer read in step kt-1 is free), issues tile kt+stages-1 into that buffer, then
+ * runs the {@link StageMath} on tile kt, so stages-1 tiles are in flight while one is computed. Accumulators
+ * stay in registers; {@link TileEpilogue} does split-K and the stores.
+ */
+final class TiledKernel {
+    private TiledKernel() {}
+
+    static final int GROUP = 8;
+
+    /** The arithmetic on one staged k tile: tensor cores ({@link MmaMath}) or CUDA cores ({@link SimtMath}). */
+    interface StageMath {
+        /** Kernel-scope declarations (warp and lane coordinates). */
+        void prelude(CudaSource src);
+
+        /** Declares the accumulators, zeroed (once per batch entry). */
+        void declareAcc(CudaSource src);
+
+        /** Accumulates one stage; {@code as}/{@code bs} are C pointers to its A and B tiles. */
+        void compute(CudaSource src, String as, String bs);
+
+        Fragment fragment();
+    }
+
+    static GemmKernels.Launch emit(CudaSource src, GemmProblem p, GemmConfig c, StageMath math, GemmOutput out, String entry) {
+        String t = CTypes.storage(p.math().dtype);
+        SmemTile ta = c.tileA(p), tb = c.tileB(p);
+        boolean asyncA = p.asyncA(), asyncB = p.asyncB(), async = asyncA || asyncB;
+        int threads = c.threads(), stages = c.stages(), splits = c.splits(p);
+        long per = c.kTilesPerSplit(p), kTiles = c.kTiles(p), tilesM = c.tilesM(p), tilesN = c.tilesN(p);
+        int aBytes = (ta.stageBytes() * stages + 127) / 128 * 128;
+        Staging.emitLoader(src, "kiln_load_a", p.a(), ta, p.m(), p.k(), threads, asyncA);
+        Staging.emitLoader(src, "kiln_load_b", p.b(), tb, p.n(), p.k(), threads, asyncB);
+        src.line("");
+        try (var k = src.block(out.signature(entry, threads, TileEpilogue.params(p, splits)))) {
+            TileEpilogue.declare(src, splits);
+            src.line("KILN_DYNAMIC_SMEM(kiln_smem);");
+            src.line("%s* As = reinterpret_cast<%s*>(kiln_smem);", t, t);
+            src.line("%s* Bs = reinterpret_cast<%s*>(kiln_smem + %d);", t, t, aBytes);
+            tileCoords(src, tilesM, tilesN);
+            src.line("const long long row0 = (long long)tm * %d, col0 = (long long)tn * %d;", c.bm(), c.bn());
+            src.line("const int kt0 = blockIdx.y * %d, kt1 = min(%d, kt0 + %d);", per, kTiles, per);
+            math.prelude(src);
+            try (var batch = src.block("for (long long bz = blockIdx.z; bz < " + p.batches() + "LL; bz += gridDim.z)")) {
+                src.line("const %s* A = %s + %s;", t, p.a().pointer(), p.a().batchOffset("bz"));
+                src.line("const %s* B = %s + %s;", t, p.b().pointer(), p.b().batchOffset("bz"));
+                math.declareAcc(src);
+                String load = "{ kiln_load_a(As + %s * " + ta.stageElems() + ", A, row0, (long long)(%s) * " + c.bk()
+                        + "); kiln_load_b(Bs + %s * " + tb.stageElems() + ", B, col0, (long long)(%s) * " + c.bk() + "); }";
+                src.line("#pragma unroll");
+                try (var pro = src.block("for (int s = 0; s < " + (stages - 1) + "; s++)")) {
+                    src.line("if (kt0 + s < kt1) " + load, "s", "kt0 + s", "s", "kt0 + s");
+                    if (async) src.line("kiln_cp_async_commit();");
+                }
+                src.line("int rs = 0, ws = %d;", stages - 1);
+                try (var loop = src.block("for (int kt = kt0; kt < kt1; kt++)")) {
+                    if (async) src.line("kiln_cp_async_wait<%d>();", stages - 2);
+                    src.line("__syncthreads();");
+                    src.line("if (kt + %d < kt1) " + load, stages - 1, "ws", "kt + " + (stages - 1), "ws", "kt + " + (stages - 1));
+                    if (async) src.line("kiln_cp_async_commit();");
+                    math.compute(src, "(As + rs * " + ta.stageElems() + ")", "(Bs + rs * " + tb.stageElems() + ")");
+                    src.line("rs = rs == %d ? 0 : rs + 1;", stages - 1);
+                    src.line("ws = ws == %d ? 0 : ws + 1;", stages - 1);
+                }
+                if (async) src.line("kiln_cp_async_wait<0>();");
+                src.line("__syncthreads(); // the buffers are free for the next batch entry");
+                TileEpilogue.emit(src, p, math.fragment(), splits, threads, tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
+            }
+        }
+        return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+    }
+
+    /** {@code tm}, {@code tn} of this block from blockIdx.x, grouped by {@link #GROUP} tile rows. */
+    static void tileCoords(CudaSource src, long tilesM, long tilesN) {
+        if (tilesM <= GROUP || tilesN == 1) {
+            src.line("const int tm = blockIdx.x / %d, tn = blockIdx.x %% %d;", tilesN, tilesN);
+            return;
+        }
+        src.line("const int g_first = blockIdx.x / %d * %d, g_in = blockIdx.x %% %d;", GROUP * tilesN, GROUP, GROUP * tilesN);
+        src.line("const int g_size = min(%d - g_first, %d);", tilesM, GROUP);
+        src.line("const int tm = g_first + g_in %% g_size, tn = g_in / g_size;");
+    }
+}
