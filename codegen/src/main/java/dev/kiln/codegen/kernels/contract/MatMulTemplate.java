@@ -55,7 +55,7 @@ public final class MatMulTemplate implements KernelTemplate {
         fb.header(src, "matmul " + mm.input(0).type() + " x " + mm.input(1).type());
         long mn = p.m() * p.n(), n = p.n();
         GemmKernels.Launch l = GemmKernels.emit(src, p, c, new GemmOutput() {
-            @Override public String signature(String e, int threads, List<String> extra) { return fb.signature(e, threads, extra); }
+            @Override public String signature(String e, String bounds, List<String> extra) { return fb.signature(e, bounds, extra); }
 
             @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
                 s.line("const long long idx = %s * %dLL + %s * %dLL + %s;", bz, mn, row, n, col);

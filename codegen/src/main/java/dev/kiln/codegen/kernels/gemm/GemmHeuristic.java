@@ -32,7 +32,7 @@ public final class GemmHeuristic {
     };
 
     /** Skinny: bn, warps, k rows per step. */
-    static final int[][] SKINNY_TILES = {{256, 8, 32}, {256, 8, 64}, {128, 4, 32}, {128, 8, 64}, {64, 4, 64}, {512, 8, 32}};
+    static final int[][] SKINNY_TILES = {{256, 8, 32}, {256, 8, 64}, {256, 8, 128}, {128, 4, 64}, {128, 8, 128}, {64, 4, 128}, {512, 8, 64}};
 
     static final int[] SPLITS = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64};
 
@@ -125,7 +125,7 @@ public final class GemmHeuristic {
         }
         double split = 0;
         if (splits > 1) {
-            double part = (double) c.bm() * c.bn() * p.math().accBytes();
+            double part = (double) workspace(p, c) / (tiles * splits); // one block's partial sums
             split = 2 * tiles * splits * part / (L2_BYTES_US_SM * sms) + splits * part / L2_BYTES_US_SM + 2 * LATENCY_US;
         }
         return Math.max(sm, hbm) + split + LAUNCH_US;

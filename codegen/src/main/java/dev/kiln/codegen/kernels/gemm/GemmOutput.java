@@ -10,8 +10,11 @@ import java.util.List;
  * through a store view). For MatMul this is the Fused body's epilogue; for convolution, the same.
  */
 public interface GemmOutput {
-    /** {@code extern "C" __global__ void __launch_bounds__(threads) entry(...params, ...extra)}. */
-    String signature(String entry, int threads, List<String> extraParams);
+    /**
+     * {@code extern "C" __global__ void __launch_bounds__(bounds) entry(...params, ...extra)}; {@code bounds} is
+     * the C text inside the parentheses (threads, and the minimum of resident blocks).
+     */
+    String signature(String entry, String bounds, List<String> extraParams);
 
     /**
      * Emits the epilogue for the accumulator {@code acc} (a C expression of the math's accumulator type) of

@@ -28,14 +28,14 @@ final class SkinnyKernel {
         int vecBytes = cw * p.math().elemBytes();
         String vt = switch (vecBytes) { case 16 -> "uint4"; case 8 -> "uint2"; case 4 -> "unsigned"; default -> "unsigned short"; };
         String zero = CTypes.store(p.math().dtype, "0.0f");
-        try (var k = src.block(out.signature(entry, threads, TileEpilogue.params(p, splits)))) {
+        try (var k = src.block(out.signature(entry, threads + ", 1", TileEpilogue.params(p, splits)))) {
             TileEpilogue.declare(src, splits);
-            src.line("KILN_DYNAMIC_SMEM(kiln_smem);");
-            src.line("%s* red = reinterpret_cast<%s*>(kiln_smem); // [KL][m][CW][CG]", acc, acc);
+            src.line("KILN_DYNAMIC_SMEM(smem);");
+            src.line("%s* red = reinterpret_cast<%s*>(smem); // [KL][m][CW][CG]", acc, acc);
             src.line("const int cg = threadIdx.x %% %d, kl = threadIdx.x / %d;", cg, cg);
             src.line("const long long col0 = (long long)blockIdx.x * %d, col = col0 + cg * %d;", c.bn(), cw);
             src.line("const long long kb = (long long)blockIdx.y * %dLL, ke = min(%dLL, kb + %dLL);", per * c.bk(), p.k(), per * c.bk());
-            try (var batch = src.block("for (long long bz = blockIdx.z; bz < " + p.batches() + "LL; bz += gridDim.z)")) {
+            try (var batch = TileEpilogue.batchScope(src, p)) {
                 src.line("const %s* A = %s + %s;", t, p.a().pointer(), p.a().batchOffset("bz"));
                 src.line("const %s* B = %s + %s;", t, p.b().pointer(), p.b().batchOffset("bz"));
                 src.line("%s acc[%d][%d];", acc, m, cw);

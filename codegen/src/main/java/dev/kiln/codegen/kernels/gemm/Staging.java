@@ -27,10 +27,10 @@ final class Staging {
                 + "* __restrict__ src, long long mn0, long long k0)")) {
             src.line(perThread <= 8 ? "#pragma unroll" : "#pragma unroll 4");
             try (var l = src.block("for (int c = 0; c < " + perThread + "; c++)")) {
-                src.line("const int e = threadIdx.x + c * %d;", threads);
-                if (units % threads != 0) src.line("if (e >= %d) break;", units);
-                if (kMajor) src.line("const int r = e / %d, kk = (e %% %d) * %d;", along, along, vec);
-                else src.line("const int kk = e / %d, r = (e %% %d) * %d;", along, along, vec);
+                src.line("const unsigned e = threadIdx.x + c * %du;", threads);
+                if (units % threads != 0) src.line("if (e >= %du) break;", units);
+                if (kMajor) src.line("const unsigned r = e / %du, kk = (e %% %du) * %du;", along, along, vec);
+                else src.line("const unsigned kk = e / %du, r = (e %% %du) * %du;", along, along, vec);
                 src.line("const long long gmn = mn0 + r, gk = k0 + kk;");
                 String valid = op.valid("gmn", "gk");
                 src.line("const bool ok = gmn < %dLL && gk < %dLL%s;", mnSize, kSize, valid == null ? "" : " && (" + valid + ")");

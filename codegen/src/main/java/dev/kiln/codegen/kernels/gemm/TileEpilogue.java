@@ -6,7 +6,8 @@ import dev.kiln.codegen.CudaSource;
  * After a main loop: the split-K reduction (when the config splits K) and the stores. Split-K is
  * deterministic: every block writes its partial sums to scratch as {@code [tile][split][register][thread]}
  * (coalesced: each thread its own column), fences, and bumps the tile's counter; the last block to arrive
- * sums all partials in split order 0, 1, 2... (so the result does not depend on which block came last),
+ * sums all partials, its own included, in split order 0, 1, 2... (so the result does not depend on which
+ * block came last; one split at a time, with all of a thread's loads of that split in flight),
  * resets the counter to 0 for the next launch, and runs the epilogue. Workspace parameters: {@code kiln_ws}
  * (partials, undefined on entry) and {@code kiln_cnt} (one int per tile, zero on entry and on exit).
  */
@@ -18,6 +19,7 @@ final class TileEpilogue {
      * tile within the batch entry, {@code split} its split, {@code tiles} the tiles per batch entry.
      */
     static void emit(CudaSource src, GemmProblem p, Fragment f, int splits, int threads, long tiles, String tile, String split, GemmOutput out) {
+        String skip = p.batches() > MAX_GRID_Z ? "continue" : "return";
         String acc = p.math().acc();
         if (splits > 1) {
             long per = (long) f.registers() * threads;
@@ -28,14 +30,14 @@ final class TileEpilogue {
             src.line("__syncthreads();");
             src.line("if (threadIdx.x == 0) kiln_last = atomicAdd(kiln_cnt + kiln_tile, 1) == %d;", splits - 1);
             src.line("__syncthreads();");
-            src.line("if (!kiln_last) continue;");
+            src.line("if (!kiln_last) %s;", skip);
             src.line("__threadfence();");
-            f.forEach(src, () -> {
-                src.line("%s e_s = 0;", acc);
-                src.line("#pragma unroll 4");
-                src.line("for (int q = 0; q < %d; q++) e_s += q == (%s) ? e_v : __ldcg(kiln_part + q * %dLL + e_r * %d + threadIdx.x);", splits, split, per, threads);
-                src.line("e_v = e_s;");
-            });
+            // split by split (each split's loads all in flight), so the order of the sum is fixed
+            f.forEach(src, () -> src.line("e_v = 0;"));
+            src.line("#pragma unroll 1");
+            try (var q = src.block("for (int q = 0; q < " + splits + "; q++)")) {
+                f.forEach(src, () -> src.line("e_v += __ldcg(kiln_part + q * %dLL + e_r * %d + threadIdx.x);", per, threads));
+            }
             src.line("if (threadIdx.x == 0) kiln_cnt[kiln_tile] = 0;");
         }
         f.forEach(src, () -> {
@@ -43,6 +45,20 @@ final class TileEpilogue {
                 out.store(src, "e_v", "bz", "e_row", "e_col");
             }
         });
+    }
+
+    static final long MAX_GRID_Z = 65535;
+
+    /**
+     * Opens the scope of one batch entry {@code bz}: the block's own ({@code blockIdx.z}) when the grid covers
+     * every entry, else a loop striding by {@code gridDim.z}. (A loop the compiler cannot prove runs once makes
+     * it hoist the main loop's address math out of it, costing dozens of registers.)
+     */
+    static CudaSource.Block batchScope(CudaSource src, GemmProblem p) {
+        if (p.batches() > MAX_GRID_Z) return src.block("for (long long bz = blockIdx.z; bz < " + p.batches() + "LL; bz += gridDim.z)");
+        CudaSource.Block b = src.block("");
+        src.line("const long long bz = blockIdx.z;");
+        return b;
     }
 
     /** The extra kernel parameters split-K needs (none without it). */

@@ -44,16 +44,16 @@ final class TiledKernel {
         Staging.emitLoader(src, "kiln_load_a", p.a(), ta, p.m(), p.k(), threads, asyncA);
         Staging.emitLoader(src, "kiln_load_b", p.b(), tb, p.n(), p.k(), threads, asyncB);
         src.line("");
-        try (var k = src.block(out.signature(entry, threads, TileEpilogue.params(p, splits)))) {
+        try (var k = src.block(out.signature(entry, threads + ", 1", TileEpilogue.params(p, splits)))) {
             TileEpilogue.declare(src, splits);
-            src.line("KILN_DYNAMIC_SMEM(kiln_smem);");
-            src.line("%s* As = reinterpret_cast<%s*>(kiln_smem);", t, t);
-            src.line("%s* Bs = reinterpret_cast<%s*>(kiln_smem + %d);", t, t, aBytes);
+            src.line("KILN_DYNAMIC_SMEM(smem);");
+            src.line("%s* As = reinterpret_cast<%s*>(smem);", t, t);
+            src.line("%s* Bs = reinterpret_cast<%s*>(smem + %d);", t, t, aBytes);
             tileCoords(src, tilesM, tilesN);
             src.line("const long long row0 = (long long)tm * %d, col0 = (long long)tn * %d;", c.bm(), c.bn());
             src.line("const int kt0 = blockIdx.y * %d, kt1 = min(%d, kt0 + %d);", per, kTiles, per);
             math.prelude(src);
-            try (var batch = src.block("for (long long bz = blockIdx.z; bz < " + p.batches() + "LL; bz += gridDim.z)")) {
+            try (var batch = TileEpilogue.batchScope(src, p)) {
                 src.line("const %s* A = %s + %s;", t, p.a().pointer(), p.a().batchOffset("bz"));
                 src.line("const %s* B = %s + %s;", t, p.b().pointer(), p.b().batchOffset("bz"));
                 math.declareAcc(src);
@@ -90,6 +90,6 @@ final class TiledKernel {
         }
         src.line("const int g_first = blockIdx.x / %d * %d, g_in = blockIdx.x %% %d;", GROUP * tilesN, GROUP, GROUP * tilesN);
         src.line("const int g_size = min(%d - g_first, %d);", tilesM, GROUP);
-        src.line("const int tm = g_first + g_in %% g_size, tn = g_in / g_size;");
+        src.line("const int tm = g_first + g_in % g_size, tn = g_in / g_size;");
     }
 }

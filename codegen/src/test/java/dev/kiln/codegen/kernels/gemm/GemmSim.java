@@ -1,23 +1,19 @@
 package dev.kiln.codegen.kernels.gemm;
 
-import dev.kiln.codegen.CTypes;
-import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.sim.SimKernel;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Tensor;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Test helper: runs the engine alone (no IR) on the CPU simulator. Operands are flat buffers {@code in0}
- * (A) and {@code in1} (B) read through their {@link GemmOperand}s; the output {@code out0} is row-major
- * [batch, m, n] in the operand dtype. The reference sums in double through the same strides.
+ * Test helper: runs the engine alone (no IR, a {@link PlainGemm} kernel) on the CPU simulator. Operands are
+ * flat buffers A and B read through their {@link GemmOperand}s; the output C is row-major [batch, m, n] in
+ * the operand dtype. The reference sums in double through the same strides.
  */
 final class GemmSim {
     private GemmSim() {}
@@ -29,26 +25,9 @@ final class GemmSim {
         return Tensor.ofDoubles(t, new long[] {n}, v);
     }
 
-    static KernelSpec kernel(GemmProblem p, GemmConfig c) {
-        CudaSource src = new CudaSource();
-        src.comment("engine test");
-        for (String l : CTypes.PRELUDE.strip().split("\n")) src.line(l);
-        String st = CTypes.storage(p.math().dtype);
-        GemmKernels.Launch l = GemmKernels.emit(src, p, c, new GemmOutput() {
-            @Override public String signature(String entry, int threads, List<String> extra) {
-                List<String> ps = new ArrayList<>(List.of("const " + st + "* __restrict__ in0", "const " + st + "* __restrict__ in1", st + "* out0"));
-                ps.addAll(extra);
-                return "extern \"C\" __global__ void __launch_bounds__(" + threads + ") " + entry + "(" + String.join(", ", ps) + ")";
-            }
+    static KernelSpec kernel(GemmProblem p, GemmConfig c) { return PlainGemm.kernel(p, c, "gemm_test"); }
 
-            @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
-                s.line("out0[%s * %dLL + %s * %dLL + %s] = %s;", bz, p.m() * p.n(), row, p.n(), col, CTypes.store(p.math().dtype, acc));
-            }
-        }, "gemm_test");
-        List<KernelSpec.Param> params = new ArrayList<>(List.of(new KernelSpec.Param.Buffer("A"), new KernelSpec.Param.Buffer("B"), new KernelSpec.Param.Buffer("C")));
-        params.addAll(l.workspaces());
-        return new KernelSpec("gemm_test", src.toString(), "gemm_test", l.grid(), l.block(), l.sharedBytes(), params, List.of());
-    }
+    static KernelSpec kernel(GemmProblem p, GemmConfig c, String entry) { return PlainGemm.kernel(p, c, entry); }
 
     /** Element of a strided operand at (batch entry bz, mn, k), from its record. */
     static long index(StridedOperand o, long bz, long mn, long k) {
