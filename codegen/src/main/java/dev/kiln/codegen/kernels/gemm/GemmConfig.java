@@ -7,9 +7,9 @@ import java.util.regex.Pattern;
  * One way to run a GEMM, as data (what an autotuner times and persists): the path, the block tile
  * {@code bm x bn x bk}, the warps, the pipeline depth and the split-K factor. Per path:
  * <ul>
- * <li>{@link Path#MMA} (tensor cores, {@link MmaKernel}): warps {@code warpsM x warpsN}, each owning a
+ * <li>{@link Path#MMA} (tensor cores, {@link TiledKernel} with {@link MmaMath}): warps {@code warpsM x warpsN}, each owning a
  *     {@code bm/warpsM x bn/warpsN} accumulator tile in registers; {@code stages} shared-memory buffers.</li>
- * <li>{@link Path#SIMT} (CUDA cores, {@link SimtKernel}): {@code 32 warpsM warpsN} threads, each owning a
+ * <li>{@link Path#SIMT} (CUDA cores, {@link TiledKernel} with {@link SimtMath}): {@code 32 warpsM warpsN} threads, each owning a
  *     register tile of {@code bm bn / threads} outputs (4x4, 4x8 or 8x8); same staging as MMA.</li>
  * <li>{@link Path#SKINNY} (split-K GEMV, {@link SkinnyKernel}): for {@code m <= bm <= 16} and an
  *     n-contiguous B; {@code bn} columns per block, {@code bk} k rows per block step, no shared-memory
@@ -58,11 +58,18 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
         return cw;
     }
 
-    /** Dynamic shared memory of one block. */
-    public int sharedBytes(GemmProblem p) {
+    /**
+     * Dynamic shared memory of one block: the staged tiles (or the skinny path's k-lane sums), then 16 bytes for
+     * split-K's last-block flag. Kernels declare no static shared memory, so this is all they use (a launch
+     * above 48 KB needs the kernel's limit raised, which the runtime does).
+     */
+    public int sharedBytes(GemmProblem p) { return dataSharedBytes(p) + (splits(p) > 1 ? 16 : 0); }
+
+    /** Shared bytes before the split-K flag (16-byte aligned). */
+    int dataSharedBytes(GemmProblem p) {
         if (path == Path.SKINNY) {
             int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw);
-            return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes());
+            return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
         }
         int a = tileA(p).stageBytes() * stages;
         return (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
@@ -71,7 +78,10 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
     /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
     public int registers(GemmProblem p) {
         int words = p.math().accBytes() / 4;
-        return switch (path) {
+        // register staging holds one k step of the operand per thread across the math (Staging)
+        int staged = path == Path.SKINNY ? 0 : (p.asyncA() ? 0 : (bm * bk + threads() - 1) / threads()) + (p.asyncB() ? 0 : (bn * bk + threads() - 1) / threads());
+        staged *= Math.max(1, p.math().elemBytes() / 4);
+        return staged + switch (path) {
             case MMA -> {
                 int mi = bm / warpsM / 16, ni = bn / warpsN / 8;
                 yield mi * ni * 4 + mi * 4 + ni * 2 + 40;

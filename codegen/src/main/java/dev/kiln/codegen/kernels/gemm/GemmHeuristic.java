@@ -20,7 +20,8 @@ public final class GemmHeuristic {
 
     /** Tensor-core tiles: bm, bn, bk, warpsM, warpsN, stages. */
     static final int[][] MMA_TILES = {
-            {128, 256, 32, 2, 4, 3}, {256, 128, 32, 4, 2, 3}, {128, 128, 32, 2, 2, 4}, {128, 128, 64, 2, 2, 3},
+            {128, 256, 32, 2, 4, 3}, {256, 128, 32, 4, 2, 3}, {128, 256, 64, 2, 4, 3}, {128, 128, 32, 2, 4, 4},
+            {128, 128, 32, 2, 2, 4}, {128, 128, 64, 2, 2, 3},
             {128, 64, 32, 2, 2, 4}, {64, 128, 32, 2, 2, 4}, {64, 64, 32, 2, 2, 4}, {64, 64, 64, 2, 2, 4},
             {32, 128, 64, 1, 4, 4}, {32, 64, 64, 1, 2, 4}, {16, 128, 64, 1, 4, 4}, {16, 64, 64, 1, 2, 4},
     };
@@ -116,7 +117,9 @@ public final class GemmHeuristic {
             double fma = perSm * 2.0 * Math.max(1, p.m()) * c.bn() * kPerBlock / peakFlopsPerSm(GemmMath.F32);
             sm = Math.max(fma, Math.max(perSm * bytesBlock / (inFlight / LATENCY_US), perSm * bytesBlock / L2_BYTES_US_SM)) + LATENCY_US;
         } else {
-            double flops = perSm * 2.0 * c.bm() * c.bn() * kPerBlock / (peakFlopsPerSm(p.math()) * efficiency(p, c));
+            // one or two warps per scheduler cannot keep the tensor (or FMA) pipes busy through load latencies
+            double warpsPerSm = conc * c.threads() / 32.0, hiding = Math.min(1.0, 0.5 + warpsPerSm / 16);
+            double flops = perSm * 2.0 * c.bm() * c.bn() * kPerBlock / (peakFlopsPerSm(p.math()) * efficiency(p, c) * hiding);
             double tileBytes = (double) (c.bm() + c.bn()) * c.bk() * eb;
             double l2 = perSm * tileBytes * c.kTilesPerSplit(p) / L2_BYTES_US_SM;
             double latency = Math.ceil(perSm / conc) * (c.kTilesPerSplit(p) * LATENCY_US / (c.stages() - 1) + 2 * LATENCY_US);

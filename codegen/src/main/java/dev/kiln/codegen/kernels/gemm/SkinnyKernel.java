@@ -29,8 +29,8 @@ final class SkinnyKernel {
         String vt = switch (vecBytes) { case 16 -> "uint4"; case 8 -> "uint2"; case 4 -> "unsigned"; default -> "unsigned short"; };
         String zero = CTypes.store(p.math().dtype, "0.0f");
         try (var k = src.block(out.signature(entry, threads + ", 1", TileEpilogue.params(p, splits)))) {
-            TileEpilogue.declare(src, splits);
             src.line("KILN_DYNAMIC_SMEM(smem);");
+            TileEpilogue.declare(src, splits, c.dataSharedBytes(p));
             src.line("%s* red = reinterpret_cast<%s*>(smem); // [KL][m][CW][CG]", acc, acc);
             src.line("const int cg = threadIdx.x %% %d, kl = threadIdx.x / %d;", cg, cg);
             src.line("const long long col0 = (long long)blockIdx.x * %d, col = col0 + cg * %d;", c.bn(), cw);

@@ -66,8 +66,8 @@ final class TileEpilogue {
         return splits > 1 ? java.util.List.of(p.math().acc() + "* __restrict__ kiln_ws", "int* __restrict__ kiln_cnt") : java.util.List.of();
     }
 
-    /** Declarations at kernel scope (the last-block flag). */
-    static void declare(CudaSource src, int splits) {
-        if (splits > 1) src.line("__shared__ int kiln_last;");
+    /** Declarations at kernel scope: the last-block flag, in dynamic shared memory past {@code offset} bytes. */
+    static void declare(CudaSource src, int splits, int offset) {
+        if (splits > 1) src.line("int& kiln_last = *reinterpret_cast<int*>(smem + %d);", offset);
     }
 }

@@ -12,8 +12,9 @@ import dev.kiln.codegen.CudaSource;
  * one BK x BN tile of B ({@link SmemTile}, {@link Staging}). The prologue issues the first stages-1 k tiles;
  * step kt waits until tile kt has landed ({@code cp.async.wait_group stages-2}), syncs the block (which also
  * tells every warp that the buffer read in step kt-1 is free), issues tile kt+stages-1 into that buffer, then
- * runs the {@link StageMath} on tile kt, so stages-1 tiles are in flight while one is computed. Accumulators
- * stay in registers; {@link TileEpilogue} does split-K and the stores.
+ * runs the {@link StageMath} on tile kt, so stages-1 tiles are in flight while one is computed. A
+ * register-staged operand fetches tile kt+stages-1 into registers before the math and stores it into the free
+ * buffer after it. Accumulators stay in registers; {@link TileEpilogue} does split-K and the stores.
  */
 final class TiledKernel {
     private TiledKernel() {}
@@ -41,12 +42,14 @@ final class TiledKernel {
         int threads = c.threads(), stages = c.stages(), splits = c.splits(p);
         long per = c.kTilesPerSplit(p), kTiles = c.kTiles(p), tilesM = c.tilesM(p), tilesN = c.tilesN(p);
         int aBytes = (ta.stageBytes() * stages + 127) / 128 * 128;
-        Staging.emitLoader(src, "kiln_load_a", p.a(), ta, p.m(), p.k(), threads, asyncA);
-        Staging.emitLoader(src, "kiln_load_b", p.b(), tb, p.n(), p.k(), threads, asyncB);
+        Staging sa = new Staging("kiln_load_a", p.a(), ta, p.m(), p.k(), threads, asyncA);
+        Staging sb = new Staging("kiln_load_b", p.b(), tb, p.n(), p.k(), threads, asyncB);
+        sa.emitFunctions(src);
+        sb.emitFunctions(src);
         src.line("");
         try (var k = src.block(out.signature(entry, threads + ", 1", TileEpilogue.params(p, splits)))) {
-            TileEpilogue.declare(src, splits);
             src.line("KILN_DYNAMIC_SMEM(smem);");
+            TileEpilogue.declare(src, splits, c.dataSharedBytes(p));
             src.line("%s* As = reinterpret_cast<%s*>(smem);", t, t);
             src.line("%s* Bs = reinterpret_cast<%s*>(smem + %d);", t, t, aBytes);
             tileCoords(src, tilesM, tilesN);
@@ -57,20 +60,29 @@ final class TiledKernel {
                 src.line("const %s* A = %s + %s;", t, p.a().pointer(), p.a().batchOffset("bz"));
                 src.line("const %s* B = %s + %s;", t, p.b().pointer(), p.b().batchOffset("bz"));
                 math.declareAcc(src);
-                String load = "{ kiln_load_a(As + %s * " + ta.stageElems() + ", A, row0, (long long)(%s) * " + c.bk()
-                        + "); kiln_load_b(Bs + %s * " + tb.stageElems() + ", B, col0, (long long)(%s) * " + c.bk() + "); }";
+                sa.declare(src, "ra");
+                sb.declare(src, "rb");
+                // staging of k tile `kt` into buffer `buf`: issued (cp.async, or loads into registers), then finished
+                java.util.function.BinaryOperator<String> issue = (buf, kt) -> sa.issue("As + " + buf + " * " + ta.stageElems(), "A", "row0",
+                        "(long long)(" + kt + ") * " + c.bk(), "ra") + " " + sb.issue("Bs + " + buf + " * " + tb.stageElems(), "B", "col0",
+                        "(long long)(" + kt + ") * " + c.bk(), "rb");
+                java.util.function.UnaryOperator<String> finish = buf -> (sa.finish("As + " + buf + " * " + ta.stageElems(), "ra") + " "
+                        + sb.finish("Bs + " + buf + " * " + tb.stageElems(), "rb")).trim();
                 src.line("#pragma unroll");
                 try (var pro = src.block("for (int s = 0; s < " + (stages - 1) + "; s++)")) {
-                    src.line("if (kt0 + s < kt1) " + load, "s", "kt0 + s", "s", "kt0 + s");
+                    src.line("if (kt0 + s < kt1) { %s %s }", issue.apply("s", "kt0 + s"), finish.apply("s"));
                     if (async) src.line("kiln_cp_async_commit();");
                 }
                 src.line("int rs = 0, ws = %d;", stages - 1);
                 try (var loop = src.block("for (int kt = kt0; kt < kt1; kt++)")) {
                     if (async) src.line("kiln_cp_async_wait<%d>();", stages - 2);
                     src.line("__syncthreads();");
-                    src.line("if (kt + %d < kt1) " + load, stages - 1, "ws", "kt + " + (stages - 1), "ws", "kt + " + (stages - 1));
+                    src.line("const bool more = kt + %d < kt1;", stages - 1);
+                    src.line("if (more) { %s }", issue.apply("ws", "kt + " + (stages - 1)));
                     if (async) src.line("kiln_cp_async_commit();");
                     math.compute(src, "(As + rs * " + ta.stageElems() + ")", "(Bs + rs * " + tb.stageElems() + ")");
+                    // register-staged tiles land after the math, into the buffer freed at this step's sync
+                    if (!finish.apply("ws").isEmpty()) src.line("if (more) { %s }", finish.apply("ws"));
                     src.line("rs = rs == %d ? 0 : rs + 1;", stages - 1);
                     src.line("ws = ws == %d ? 0 : ws + 1;", stages - 1);
                 }
