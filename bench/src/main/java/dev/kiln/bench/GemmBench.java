@@ -69,6 +69,7 @@ public final class GemmBench {
         }
         Map<String, Double> torch = TorchFigures.read(torchFile);
         StringBuilder json = new StringBuilder("{\n");
+        List<String> summary = new ArrayList<>();
         int failures = 0;
         try (Context ctx = Context.open(0); Stream s = ctx.createStream()) {
             String arch = ctx.device().arch();
@@ -103,6 +104,8 @@ public final class GemmBench {
                 Double tms = torch.get(sh.key() + "_ms");
                 System.out.printf(Locale.ROOT, "  => %s: chosen %.2f us, best %.2f us (%s)%s%n", sh.key(), mine.ms() * 1e3, best.ms() * 1e3, best.config().label(),
                         tms == null ? "" : String.format(Locale.ROOT, ", torch %.2f us, kiln/torch %.2fx (chosen) %.2fx (best)", tms * 1e3, mine.ms() / tms, best.ms() / tms));
+                if (tms != null) summary.add(String.format(Locale.ROOT, "%-22s kiln/torch %5.2fx chosen, %5.2fx best  (target %s)  %s", sh.key(),
+                        mine.ms() / tms, best.ms() / tms, target(sh), mine.ms() / tms <= targetRatio(sh) ? "met" : "NOT met"));
                 json.append(String.format(Locale.ROOT, "  \"%s\": {\"chosen\": \"%s\", \"chosen_ms\": %.6f, \"best\": \"%s\", \"best_ms\": %.6f, \"tflops\": %.3f, \"torch_ms\": %s, \"configs\": {",
                         sh.key(), mine.config().label(), mine.ms(), best.config().label(), best.ms(), sh.flops() / (mine.ms() * 1e-3) / 1e12, tms == null ? "null" : tms.toString()));
                 for (int i = 0; i < timed.size(); i++)
@@ -110,6 +113,10 @@ public final class GemmBench {
                             timed.get(i).config().label(), timed.get(i).ms(), timed.get(i).maxError(), timed.get(i).bad()));
                 json.append("}},\n");
             }
+        }
+        if (!summary.isEmpty()) {
+            System.out.println("\nsummary (time ratios; issue 7 targets):");
+            summary.forEach(System.out::println);
         }
         if (json.length() > 2) json.setLength(json.length() - 2);
         json.append("\n}\n");
@@ -185,6 +192,11 @@ public final class GemmBench {
             for (DeviceBuffer d : ws) d.close();
         }
     }
+
+    /** Issue 7: 8192^3 at >= 80% of torch's TFLOP/s, M = 1 within 1.5x of its time, the model shapes within 1.25x. */
+    static double targetRatio(GemmShapes sh) { return sh.m() >= 8192 ? 1 / 0.8 : sh.m() == 1 ? 1.5 : 1.25; }
+
+    static String target(GemmShapes sh) { return String.format(Locale.ROOT, "<= %.2fx", targetRatio(sh)); }
 
     /** {elements outside the tolerance, largest scaled error} of C against the reference. */
     private static float[] compare(Stream s, CudaModule check, Operands ops, GemmShapes sh) {
