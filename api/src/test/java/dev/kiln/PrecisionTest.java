@@ -54,8 +54,10 @@ class PrecisionTest {
         }
     }
 
+    /** Whether some kernel takes or returns buffers of {@code ctype} (its signature; helpers in a prelude do not count). */
     static boolean kernelsUse(CompiledModel m, String ctype) {
-        return m.plan().kernels().stream().anyMatch(k -> k.source().contains(ctype));
+        return m.plan().kernels().stream().anyMatch(k -> k.source().lines()
+                .anyMatch(l -> l.startsWith("extern \"C\"") && l.contains(ctype)));
     }
 
     @Test

@@ -68,6 +68,53 @@ public final class NvccPtx {
         return run(includes + body.toString());
     }
 
+    /** Registers and spill bytes of one compiled entry, as {@code ptxas -v} reports them. */
+    public record Resources(int registers, int spillStores, int spillLoads, int stackBytes) {}
+
+    private static final Pattern ENTRY = Pattern.compile("Compiling entry function '([^']+)'");
+    private static final Pattern FRAME = Pattern.compile("(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads");
+    private static final Pattern REGS = Pattern.compile("Used (\\d+) registers");
+
+    /**
+     * Compiles the sources (as {@link #compileAll}) to a cubin for {@code arch} with {@code ptxas -v} and returns
+     * each entry's registers and spills.
+     */
+    public static java.util.Map<String, Resources> resources(List<String> sources, String arch) {
+        String exe = nvccOrSkip();
+        StringBuilder includes = new StringBuilder(), body = new StringBuilder();
+        java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < sources.size(); i++) {
+            body.append("namespace kiln_src").append(i).append(" {\n");
+            for (String l : sources.get(i).split("\n", -1)) {
+                if (l.startsWith("#include")) { if (seen.add(l)) includes.append(l).append('\n'); body.append("\n"); }
+                else body.append(l).append('\n');
+            }
+            body.append("}\n");
+        }
+        String source = includes + body.toString();
+        try {
+            Path dir = Files.createTempDirectory("kiln-nvcc");
+            Path cu = dir.resolve("k.cu");
+            Files.writeString(cu, source);
+            Process p = new ProcessBuilder(exe, "-cubin", "-arch=" + arch, "-Xptxas", "-v", "-o", dir.resolve("k.cubin").toString(), cu.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("k.log").toFile()).start();
+            finish(p, dir, source, "k.log");
+            java.util.Map<String, Resources> out = new java.util.LinkedHashMap<>();
+            String entry = null;
+            int[] frame = null;
+            for (String l : Files.readAllLines(dir.resolve("k.log"))) {
+                Matcher m;
+                if ((m = ENTRY.matcher(l)).find()) { entry = m.group(1); frame = null; }
+                else if ((m = FRAME.matcher(l)).find()) frame = new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
+                else if ((m = REGS.matcher(l)).find() && entry != null && frame != null)
+                    out.put(entry, new Resources(Integer.parseInt(m.group(1)), frame[1], frame[2], frame[0]));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new AssertionError("could not run nvcc: " + e, e);
+        }
+    }
+
     private static String run(String source) {
         String exe = nvccOrSkip();
         try {
@@ -76,13 +123,14 @@ public final class NvccPtx {
             Files.writeString(cu, source);
             Process p = new ProcessBuilder(exe, "-ptx", "-arch=sm_90", "-o", dir.resolve("k.ptx").toString(), cu.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("k.log").toFile()).start();
-            return finish(p, dir, source);
+            finish(p, dir, source, "k.log");
+            return Files.readString(dir.resolve("k.ptx"), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new AssertionError("could not run nvcc: " + e, e);
         }
     }
 
-    private static String finish(Process p, Path dir, String source) throws IOException {
+    private static void finish(Process p, Path dir, String source, String logName) throws IOException {
         try {
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -92,10 +140,9 @@ public final class NvccPtx {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
-        String log = Files.readString(dir.resolve("k.log"), StandardCharsets.UTF_8);
+        String log = Files.readString(dir.resolve(logName), StandardCharsets.UTF_8);
         if (p.exitValue() != 0) throw new AssertionError("nvcc failed:\n" + log + "\noffending lines:\n" + offending(log, source)
                 + "\nfull source:\n" + numbered(source));
-        return Files.readString(dir.resolve("k.ptx"), StandardCharsets.UTF_8);
     }
 
     private static final Pattern LINE = Pattern.compile("\\.cu\\((\\d+)\\)");

@@ -30,7 +30,7 @@ public final class SimKernel {
     /**
      * Launches {@code spec} with its own grid and block. Buffer parameters are looked up in {@code inputs} (by
      * value name: their bytes are copied in) or {@code outputs} (value name -> bytes: a fresh buffer filled with
-     * 0xff, so unwritten elements read as NaN or -1); workspaces start zeroed. Returns each output's bytes.
+     * 0xff, so unwritten elements read as NaN or -1); workspaces start zeroed. Returns each output's bytes. Fails when the kernel leaves a zeroed workspace non-zero.
      */
     public static Map<String, byte[]> run(KernelSpec spec, Map<String, Tensor> inputs, Map<String, Long> outputs) {
         Path gxx = findGxx();
@@ -50,6 +50,7 @@ public final class SimKernel {
             main.append("int main() {\n");
             List<String> args = new ArrayList<>();
             Map<String, Integer> outIndex = new HashMap<>();
+            List<String> zeroed = new ArrayList<>(); // checks that zeroed workspaces are zero again after the launch
             int k = 0;
             for (KernelSpec.Param p : spec.params()) {
                 String name = "p" + k;
@@ -67,6 +68,7 @@ public final class SimKernel {
                     }
                     case KernelSpec.Param.Workspace w -> {
                         main.append(String.format("  unsigned char* %s = kiln_buf(0, %d, 0);\n", name, w.bytes()));
+                        if (w.zeroed()) zeroed.add(String.format("  for (size_t i = 0; i < %d; i++) if (%s[i]) { fprintf(stderr, \"kiln_sim: zeroed workspace %s left non-zero at byte %%zu\\n\", i); return 5; }\n", w.bytes(), name, name));
                         args.add("KilnSimPtr{" + name + "}");
                     }
                     case KernelSpec.Param.I32 v -> args.add("(int)" + v.value());
@@ -78,6 +80,7 @@ public final class SimKernel {
             KernelSpec.Dim3 g = spec.grid(), b = spec.block();
             main.append(String.format("  kiln_sim::launch({%d, %d, %d}, {%d, %d, %d}, %d, [&] { %s(%s); });\n",
                     g.x(), g.y(), g.z(), b.x(), b.y(), b.z(), spec.sharedBytes(), spec.entry(), String.join(", ", args)));
+            zeroed.forEach(main::append);
             for (var e : outIndex.entrySet()) {
                 String name = "p" + e.getValue();
                 main.append(String.format("  { FILE* f = fopen(\"%s\", \"wb\"); fwrite(%s, 1, %d, f); fclose(f); }\n",

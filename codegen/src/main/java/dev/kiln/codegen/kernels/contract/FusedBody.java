@@ -160,13 +160,20 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     }
 
     /** {@code extern "C" __global__ void name(const float* __restrict__ in0, ..., float* out0)}. */
-    String signature(String entry, int threads) {
+    String signature(String entry, int threads) { return signature(entry, String.valueOf(threads), List.of()); }
+
+    /**
+     * The signature with {@code __launch_bounds__(bounds)} ("128", or "128, 1" with a minimum of blocks per
+     * SM) and {@code extra} C parameters (workspaces) after the outputs.
+     */
+    String signature(String entry, String bounds, List<String> extra) {
         List<String> ps = new ArrayList<>();
         for (int i = 0; i < body.inputs().size(); i++)
             ps.add("const " + CTypes.storage(body.inputs().get(i).dtype()) + "* __restrict__ in" + i);
         for (int i = 0; i < body.outputs().size(); i++)
             if (!fused.output(i).isNone()) ps.add(CTypes.storage(body.outputs().get(i).dtype()) + "* out" + i);
-        return "extern \"C\" __global__ void __launch_bounds__(" + threads + ") " + entry + "(" + String.join(", ", ps) + ")";
+        ps.addAll(extra);
+        return "extern \"C\" __global__ void __launch_bounds__(" + bounds + ") " + entry + "(" + String.join(", ", ps) + ")";
     }
 
     List<String> origins() {

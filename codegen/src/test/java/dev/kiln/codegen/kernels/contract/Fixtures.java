@@ -46,7 +46,8 @@ final class Fixtures {
         for (Value v : f.outputs()) want.add(new KernelSpec.Param.Buffer(v.name()));
         assertEquals(want, k.params(), "params are the node's inputs then outputs");
         assertTrue(k.source().startsWith("// " + dev.kiln.codegen.Codegen.originComment(f)), "first line names the ONNX nodes:\n" + k.source());
-        assertTrue(k.source().contains("extern \"C\" __global__ void __launch_bounds__(" + k.block().x() + ") " + k.entry() + "("));
+        assertTrue(k.source().contains("extern \"C\" __global__ void __launch_bounds__(" + k.block().x() + ") " + k.entry() + "(")
+                || k.source().contains("extern \"C\" __global__ void __launch_bounds__(" + k.block().x() + ", 1) " + k.entry() + "("), "signature");
         assertEquals(List.of(f.origin().split(",")), k.origins());
         return k;
     }

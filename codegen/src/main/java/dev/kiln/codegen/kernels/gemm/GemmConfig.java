@@ -1,0 +1,159 @@
+package dev.kiln.codegen.kernels.gemm;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One way to run a GEMM, as data (what an autotuner times and persists): the path, the block tile
+ * {@code bm x bn x bk}, the warps, the pipeline depth and the split-K factor. Per path:
+ * <ul>
+ * <li>{@link Path#MMA} (tensor cores, {@link TiledKernel} with {@link MmaMath}): warps {@code warpsM x warpsN}, each owning a
+ *     {@code bm/warpsM x bn/warpsN} accumulator tile in registers; {@code stages} shared-memory buffers.</li>
+ * <li>{@link Path#SIMT} (CUDA cores, {@link TiledKernel} with {@link SimtMath}): {@code 32 warpsM warpsN} threads, each owning a
+ *     register tile of {@code bm bn / threads} outputs (4x4, 4x8 or 8x8); same staging as MMA.</li>
+ * <li>{@link Path#SKINNY} (split-K GEMV, {@link SkinnyKernel}): for {@code m <= bm <= 16} and an
+ *     n-contiguous B; {@code bn} columns per block, {@code bk} k rows per block step, no shared-memory
+ *     pipeline ({@code stages} is 1).</li>
+ * </ul>
+ * {@code splitK} is the number of k ranges run by separate blocks (1: none); the effective count for a
+ * problem is {@link #splits}. {@link #invalidReason} says why a config cannot run a problem.
+ */
+public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
+    public enum Path { MMA, SIMT, SKINNY }
+
+    public int threads() { return 32 * warpsM * warpsN; }
+
+    public GemmConfig withSplitK(int s) { return new GemmConfig(path, bm, bn, bk, warpsM, warpsN, stages, s); }
+
+    /** Steps of {@code bk} along K. */
+    public long kTiles(GemmProblem p) { return (p.k() + bk - 1) / bk; }
+
+    /** k tiles per split: every split gets at least one (the last may get fewer). */
+    public long kTilesPerSplit(GemmProblem p) {
+        long kt = kTiles(p);
+        return kt == 0 ? 0 : (kt + Math.min(splitK, kt) - 1) / Math.min(splitK, kt);
+    }
+
+    /** The split count actually launched for {@code p} (no empty splits). */
+    public int splits(GemmProblem p) {
+        long kt = kTiles(p), per = kTilesPerSplit(p);
+        return per == 0 ? 1 : (int) ((kt + per - 1) / per);
+    }
+
+    public long tilesM(GemmProblem p) { return path == Path.SKINNY ? 1 : (p.m() + bm - 1) / bm; }
+
+    public long tilesN(GemmProblem p) { return (p.n() + bn - 1) / bn; }
+
+    /** Output tiles over all batches (each run by {@link #splits} blocks). */
+    public long tiles(GemmProblem p) { return tilesM(p) * tilesN(p) * p.batches(); }
+
+    SmemTile tileA(GemmProblem p) { return new SmemTile(p.a().major(), bm, bk, p.math().elemBytes()); }
+
+    SmemTile tileB(GemmProblem p) { return new SmemTile(p.b().major(), bn, bk, p.math().elemBytes()); }
+
+    /** Per-thread output registers and vector width of the skinny path: {@code rows * cw <= 64}. */
+    int skinnyColumnsPerThread(GemmProblem p) {
+        int cw = 16 / p.math().elemBytes();
+        while (cw > 1 && Math.max(1, p.m()) * cw > 64) cw /= 2;
+        return cw;
+    }
+
+    /**
+     * Dynamic shared memory of one block: the staged tiles (or the skinny path's k-lane sums), then 16 bytes for
+     * split-K's last-block flag. Kernels declare no static shared memory, so this is all they use (a launch
+     * above 48 KB needs the kernel's limit raised, which the runtime does).
+     */
+    public int sharedBytes(GemmProblem p) { return dataSharedBytes(p) + (splits(p) > 1 ? 16 : 0); }
+
+    /** Shared bytes before the split-K flag (16-byte aligned). */
+    int dataSharedBytes(GemmProblem p) {
+        if (path == Path.SKINNY) {
+            int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw);
+            return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
+        }
+        int a = tileA(p).stageBytes() * stages;
+        return (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
+    }
+
+    /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
+    public int registers(GemmProblem p) {
+        int words = p.math().accBytes() / 4;
+        // register staging holds one k step of the operand per thread across the math (Staging)
+        int staged = path == Path.SKINNY ? 0 : (p.asyncA() ? 0 : (bm * bk + threads() - 1) / threads()) + (p.asyncB() ? 0 : (bn * bk + threads() - 1) / threads());
+        staged *= Math.max(1, p.math().elemBytes() / 4);
+        return staged + switch (path) {
+            case MMA -> {
+                int mi = bm / warpsM / 16, ni = bn / warpsN / 8;
+                yield mi * ni * 4 + mi * 4 + ni * 2 + 40;
+            }
+            case SIMT -> {
+                int per = bm * bn / threads(), tm = simtTm(), tn = per / tm;
+                yield (per + tm + tn) * words + 40;
+            }
+            case SKINNY -> {
+                int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw), u = bk / kl;
+                yield (int) (Math.max(1, p.m()) * cw * words + u * Math.max(1, cw * p.math().elemBytes() / 4) + 32);
+            }
+        };
+    }
+
+    /** SIMT thread tile rows (columns are the rest of {@code bm bn / threads}). */
+    int simtTm() { return bm * bn / threads() >= 64 ? 8 : 4; }
+
+    /** Why this config cannot run {@code p}, or null when it can. */
+    public String invalidReason(GemmProblem p) {
+        if (bm < 1 || bn < 1 || bk < 1 || warpsM < 1 || warpsN < 1 || splitK < 1) return "sizes must be positive";
+        if (threads() > 1024) return threads() + " threads per block";
+        GemmMath math = p.math();
+        switch (path) {
+            case MMA -> {
+                if (!math.tensorCores()) return "MMA needs f16, bf16 or TF32 math, not " + math;
+                if (bm % (16 * warpsM) != 0) return "bm " + bm + " is not a multiple of 16 x warpsM";
+                if (bn % (16 * warpsN) != 0) return "bn " + bn + " is not a multiple of 16 x warpsN";
+                if (bk % 16 != 0) return "bk " + bk + " is not a multiple of 16";
+                if (stages < 2 || stages > 6) return "stages must be 2..6";
+            }
+            case SIMT -> {
+                if (math.tensorCores()) return "SIMT serves CUDA-core math, not " + math;
+                int per = bm * bn / threads();
+                if (bm * bn % threads() != 0 || (per != 16 && per != 32 && per != 64)) return "SIMT thread tile must be 16, 32 or 64 outputs";
+                int tm = simtTm(), tn = per / tm;
+                if (bm % tm != 0 || bn % tn != 0 || (bm / tm) * (bn / tn) != threads()) return "SIMT thread grid does not tile " + bm + "x" + bn;
+                if (bk % 4 != 0) return "bk must be a multiple of 4";
+                if (stages < 2 || stages > 6) return "stages must be 2..6";
+            }
+            case SKINNY -> {
+                if (bm > 16 || p.m() > bm) return "skinny path needs m <= bm <= 16";
+                if (p.b().major() != GemmOperand.Major.MN) return "skinny path needs an n-contiguous B";
+                int cw = skinnyColumnsPerThread(p);
+                if (bn % cw != 0 || threads() % (bn / cw) != 0) return "bn must split into the threads' column groups";
+                int kl = threads() / (bn / cw);
+                if (bk % kl != 0 || bk / kl > 16) return "bk must be 1..16 rows per k lane";
+                if (stages != 1) return "skinny path has no pipeline (stages 1)";
+            }
+        }
+        if (sharedBytes(p) > p.maxSharedBytes()) return sharedBytes(p) + " bytes of shared memory";
+        int regs = registers(p);
+        if (regs > 255 || (long) regs * threads() > 65536) return "about " + regs + " registers per thread";
+        return null;
+    }
+
+    public boolean validFor(GemmProblem p) { return invalidReason(p) == null; }
+
+    /** A short stable text: {@code mma 128x128x32 w2x2 s4 k1}; {@link #parse} reads it back. */
+    public String label() {
+        return path.name().toLowerCase() + " " + bm + "x" + bn + "x" + bk + " w" + warpsM + "x" + warpsN + " s" + stages + " k" + splitK;
+    }
+
+    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+) s(\\d+) k(\\d+)");
+
+    public static GemmConfig parse(String label) {
+        Matcher m = LABEL.matcher(label.trim());
+        if (!m.matches()) throw new IllegalArgumentException("not a GEMM config label: " + label);
+        int[] v = new int[7];
+        for (int i = 0; i < 7; i++) v[i] = Integer.parseInt(m.group(i + 2));
+        return new GemmConfig(Path.valueOf(m.group(1).toUpperCase()), v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    }
+
+    @Override public String toString() { return label(); }
+}
