@@ -25,7 +25,7 @@ import java.util.Objects;
  *                   problem, FULL all; choices persist in the tuning cache (system property kiln.tune)
  * @param fuseViews  move Transposes, Reshapes and Slices next to matmuls and attention into their kernels as strided
  *                   reads and writes, and merge matmuls that share an input (Q/K/V) into one ({@code fuse-operand-views},
- *                   {@code merge-parallel-matmuls}) (system property kiln.fuseViews)
+ *                   {@code merge-parallel-matmuls}); on by default (system property kiln.fuseViews=false turns it off)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
                              String dumpAfter, boolean progress, Tune tune, boolean fuseViews) {
@@ -59,13 +59,13 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
             throw new IllegalArgumentException("arch must look like sm_90, not " + arch);
     }
 
-    /** fp32, this machine's GPU, no dumps, no verification between passes, no TF32, fast tuning, no view fusion. Debug knobs come from system properties. */
+    /** fp32, this machine's GPU, no dumps, no verification between passes, no TF32, fast tuning, view fusion. Debug knobs come from system properties. */
     public static CompileOptions defaults() {
         String dump = System.getProperty("kiln.dump");
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
-                Tune.parse(System.getProperty("kiln.tune", "fast")), Boolean.getBoolean("kiln.fuseViews"));
+                Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")));
     }
 
     public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }

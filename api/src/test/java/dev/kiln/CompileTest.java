@@ -121,9 +121,13 @@ class CompileTest {
         Kiln.compile(TestModels.reluAdd(), OPTS.withDumpDir(dir));
         assertTrue(Files.exists(dir.resolve("00-input.ir")));
         assertTrue(Files.exists(dir.resolve("01-specialize-shapes.ir")));
-        assertTrue(Files.exists(dir.resolve("15-group-singles.ir")));
+        Path last;
+        try (var s = Files.list(dir)) {
+            last = s.filter(f -> f.getFileName().toString().endsWith("-group-singles.ir")).findFirst().orElseThrow(
+                    () -> new AssertionError("no dump after group-singles, the last pass"));
+        }
         // every dump parses back
-        dev.kiln.ir.text.IrParser.parse(Files.readString(dir.resolve("15-group-singles.ir")), n -> null);
+        dev.kiln.ir.text.IrParser.parse(Files.readString(last), n -> null);
         try (var s = Files.list(dir.resolve("kernels"))) { assertEquals(1, s.count()); }
     }
 

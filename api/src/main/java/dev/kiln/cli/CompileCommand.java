@@ -30,7 +30,8 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--tune", defaultValue = "fast", description = "autotune tile configs on this machine's GPU: none, fast or full (default fast; none without a GPU)")
     String tune;
 
-    @Option(names = "--fuse-views", description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (CompileOptions.fuseViews)")
+    @Option(names = "--fuse-views", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (default; --no-fuse-views keeps them as kernels)")
     boolean fuseViews;
 
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")

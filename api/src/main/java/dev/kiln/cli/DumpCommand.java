@@ -31,7 +31,8 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = "--verify", description = "verify the IR after every pass") boolean verify;
 
-    @Option(names = "--fuse-views", description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (CompileOptions.fuseViews)")
+    @Option(names = "--fuse-views", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (default; --no-fuse-views keeps them as kernels)")
     boolean fuseViews;
 
     @Override public Integer call() throws Exception {

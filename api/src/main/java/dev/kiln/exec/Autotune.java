@@ -70,7 +70,7 @@ public final class Autotune {
         for (Node n : codegen.kernelNodes(g)) {
             KernelTemplate t = codegen.templateFor(n, g);
             if (!(t instanceof Tunable tu)) continue;
-            String key = tu.problemKey(n, g);
+            String key = tu.problemKey(n, g, plain);
             if (choices.containsKey(key)) continue;
             problems++;
             List<String> cands = tu.candidates(n, g, plain);

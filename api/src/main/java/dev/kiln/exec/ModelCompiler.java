@@ -74,7 +74,7 @@ public final class ModelCompiler {
         if (!options.verifyEach()) Verifier.verify(g); // once at the end: a pass bug stops here, not in codegen
         long t1 = System.nanoTime();
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
-        CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch);
+        CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch, smCount(arch));
         Codegen codegen = Kernels.codegen();
         // autotune after the passes (it times the final groups) and before codegen (which uses its choices)
         Autotune.Result tuning = timer == null ? Autotune.Result.NONE
@@ -90,6 +90,13 @@ public final class ModelCompiler {
                 memory.weightBytes(), memory.summary(), options.precision(), note, arch, (t2 - t0) / 1_000_000,
                 new Timings(0, (t1 - t0) / 1e6, (t2 - t1) / 1e6 - tuningMillis, 0, tuningMillis, 0, 0), tuning);
         return new Result(g, memory, specs, plan, report, LaunchNodes.match(emitted, plan));
+    }
+
+    /** The multiprocessors contraction grids fill: this machine's GPU when it is the target, else an H100/H200's. */
+    static int smCount(String arch) {
+        if (!dev.kiln.runtime.Cuda.available()) return CodegenOptions.DEFAULT_SM_COUNT;
+        dev.kiln.runtime.Device d = dev.kiln.runtime.Device.get(Integer.getInteger("kiln.device", 0));
+        return d.arch().equals(arch) ? d.multiprocessors() : CodegenOptions.DEFAULT_SM_COUNT;
     }
 
     static String launchHeader(int launch, KernelSpec s, List<Integer> sameKernel) {

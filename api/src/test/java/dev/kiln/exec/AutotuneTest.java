@@ -29,10 +29,10 @@ class AutotuneTest {
     static final class FakeTemplate implements KernelTemplate, Tunable {
         @Override public String name() { return "fake"; }
         @Override public boolean accepts(Node n, Graph g) { return true; }
-        @Override public String problemKey(Node n, Graph g) { return "relu " + n.output(0).type(); }
+        @Override public String problemKey(Node n, Graph g, CodegenContext c) { return "relu " + n.output(0).type(); }
         @Override public List<String> candidates(Node n, Graph g, CodegenContext c) { return List.of("v0", "v1", "v2", "v3", "v4", "v5"); }
         @Override public List<KernelSpec> emit(Node n, Graph g, CodegenContext c) {
-            String v = c.choice(problemKey(n, g));
+            String v = c.choice(problemKey(n, g, c));
             String variant = v == null ? "heuristic" : v;
             return List.of(new KernelSpec("k", "// " + variant, "k", KernelSpec.Dim3.of(1), KernelSpec.Dim3.of(32), 0, List.of(), List.of()));
         }

@@ -15,7 +15,7 @@ public interface Tunable {
      * What decides the best variant: op, shapes, dtypes, layouts, epilogue shape; never value names or weight
      * contents, so every layer of a model with the same shapes shares one key and one choice.
      */
-    String problemKey(Node node, Graph graph);
+    String problemKey(Node node, Graph graph, CodegenContext context);
 
     /** Variant names for {@code node}, the heuristic's choice first; each can be passed back through the context. */
     List<String> candidates(Node node, Graph graph, CodegenContext context);

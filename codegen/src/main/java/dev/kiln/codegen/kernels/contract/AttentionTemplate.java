@@ -46,7 +46,7 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         return FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv());
     }
 
-    @Override public String problemKey(Node node, Graph graph) {
+    @Override public String problemKey(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("Attention"));
         return key(fb, AttentionProblem.of(node, fb));
     }

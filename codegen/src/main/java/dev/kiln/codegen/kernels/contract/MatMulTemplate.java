@@ -5,6 +5,7 @@ import dev.kiln.codegen.CodegenOptions;
 import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.KernelTemplate;
+import dev.kiln.codegen.Tunable;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
 import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmKernels;
@@ -30,13 +31,48 @@ import java.util.Set;
  * {@link GemmHeuristic} unless one is passed in (an autotuner's). 1-D operands are unsupported (the
  * canonicalizer reshapes them to 2-D).
  */
-public final class MatMulTemplate implements KernelTemplate {
+public final class MatMulTemplate implements KernelTemplate, Tunable {
+    /** How many of the heuristic's ranked configs are autotuning candidates. */
+    static final int CANDIDATES = 8;
+
     @Override public String name() { return "matmul"; }
 
     @Override public boolean accepts(Node node, Graph graph) { return FusedBody.isKind(node, "matmul"); }
 
     @Override public List<KernelSpec> emit(Node node, Graph graph, CodegenContext context) {
-        return emit(node, context.options(), context.kernelName(name()), null);
+        FusedBody fb = FusedBody.of(node, Set.of("MatMul"));
+        return emit(node, context.options(), context.kernelName(name()), chosen(problem(fb, context.options()), context.choice(key(fb, context.options()))));
+    }
+
+    /** The autotune stage's choice when it parses and suits the problem, else null (the heuristic's). */
+    private static GemmConfig chosen(GemmProblem p, String label) {
+        if (label == null) return null;
+        try {
+            GemmConfig c = GemmConfig.parse(label);
+            return c.validFor(p) ? c : null;
+        } catch (IllegalArgumentException e) {
+            return null; // a label from an older Kiln
+        }
+    }
+
+    /** The GEMM (shapes, dtypes, operand layouts) and the epilogue's ops: what decides the best config. */
+    @Override public String problemKey(Node node, Graph graph, CodegenContext context) {
+        return key(FusedBody.of(node, Set.of("MatMul")), context.options());
+    }
+
+    private static String key(FusedBody fb, CodegenOptions options) {
+        GemmProblem p = problem(fb, options);
+        List<String> ops = new ArrayList<>();
+        for (Node e : fb.epilogue()) ops.add(e.op());
+        return "matmul " + p + (p.asyncA() ? "" : " A-unaligned") + (p.asyncB() ? "" : " B-unaligned")
+                + (ops.isEmpty() ? "" : " + " + String.join(",", ops)) + (fb.hasStoreView() ? " store-view" : "");
+    }
+
+    /** The heuristic's ranking: one config per tile shape, each with its best split count. */
+    @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
+        GemmProblem p = problem(node, context.options());
+        if (p.m() == 0 || p.n() == 0 || p.batches() == 0) return List.of();
+        return GemmHeuristic.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
     }
 
     /** The GEMM this node computes (for autotuners listing {@link GemmHeuristic#candidates}). */

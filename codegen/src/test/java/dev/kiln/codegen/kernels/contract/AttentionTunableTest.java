@@ -31,9 +31,9 @@ class AttentionTunableTest {
         assertEquals(c.size(), new java.util.HashSet<>(c).size(), "no duplicates");
         assertTrue(Math.abs(FlashConfig.parse(c.get(1)).blockM() - h.blockM()) <= Math.abs(FlashConfig.parse(c.get(c.size() - 1)).blockM() - h.blockM()));
         String other = c.get(c.size() - 1);
-        KernelSpec k = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g), other))).get(0);
+        KernelSpec k = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g, plain), other))).get(0);
         assertEquals(FlashConfig.parse(other).threads(), k.block().x(), "the chosen tile's block size");
-        KernelSpec stale = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g), "m999w9n1q"))).get(0);
+        KernelSpec stale = t.emit(n, g, new CodegenContext(CodegenOptions.defaults(), Map.of(t.problemKey(n, g, plain), "m999w9n1q"))).get(0);
         assertEquals(h.threads(), stale.block().x(), "an unusable choice falls back to the heuristic");
     }
 }
