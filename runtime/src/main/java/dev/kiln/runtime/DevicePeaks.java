@@ -48,7 +48,8 @@ public record DevicePeaks(String device, String arch, int driverVersion, double 
         DevicePeaks cached = read(file);
         if (cached != null && cached.device.equals(d.name()) && cached.arch.equals(d.arch()) && cached.driverVersion == driver)
             return cached;
-        DevicePeaks p = measure(ctx, cache);
+        // what the cache file holds (rounded), so this call and every later one give the same peaks
+        DevicePeaks p = fromJson(measure(ctx, cache).toJson());
         write(file, p);
         return p;
     }
