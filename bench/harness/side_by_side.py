@@ -363,10 +363,45 @@ def recalibrate_batchnorm(model, make_inputs, gen, tiny, steps=4, batch=8):
     return len(bns)
 
 
+_WORKAROUNDS = []
+
+
+def register_torchscript_workarounds():
+    """Symbolics the TorchScript exporter lacks at opset 17 but transformers 5 traces: aten::diff (GPT-2's
+    packed-sequence check on position_ids) as Slice/Sub, with prepend/append as a Concat. Registered once."""
+    if _WORKAROUNDS:
+        return
+    import torch
+    from torch.onnx import symbolic_helper as sh
+
+    def diff(g, self, n, dim, prepend, append):
+        d = sh._get_const(dim, "i", "dim")
+        if not sh._is_none(n) and sh._get_const(n, "i", "n") != 1:
+            raise RuntimeError("aten::diff with n != 1 has no workaround")
+        x = self
+        if not sh._is_none(prepend):
+            x = g.op("Concat", prepend, x, axis_i=d)
+        if not sh._is_none(append):
+            x = g.op("Concat", x, append, axis_i=d)
+        c = lambda v: g.op("Constant", value_t=torch.tensor([v], dtype=torch.int64))
+        ax = c(d)
+        hi = g.op("Slice", x, c(1), c(2 ** 62), ax)
+        lo = g.op("Slice", x, c(0), c(-1), ax)
+        return g.op("Sub", hi, lo)
+
+    torch.onnx.register_custom_op_symbolic("aten::diff", diff, 17)
+    _WORKAROUNDS.append("aten::diff")
+
+
 def export_onnx(model, inputs, input_names, path, dynamo, opset=None):
     """TorchScript exporter at opset 17, or the dynamo exporter (opset 18 unless given). Returns what was used."""
     import torch
     kw = dict(input_names=input_names, output_names=["output"])
+    if not dynamo:
+        try:
+            register_torchscript_workarounds()
+        except Exception:  # older torch: export without them
+            traceback.print_exc()
     with torch.no_grad():
         if dynamo:
             torch.onnx.export(model, tuple(inputs), path, dynamo=True, opset_version=opset or 18, **kw)
@@ -500,7 +535,8 @@ def prepare(spec, batch, args, work):
         exporter = export_onnx(model, inputs, spec.input_names, onnx_path, dynamo=False)
     except Exception as e:  # keep a row: the dynamo exporter at the same opset, and say so
         traceback.print_exc()
-        exporter = export_onnx(model, inputs, spec.input_names, onnx_path, dynamo=True, opset=17)
+        # opset 18 natively: converting the dynamo exporter's output down to 17 can leave it invalid (Split num_outputs)
+        exporter = export_onnx(model, inputs, spec.input_names, onnx_path, dynamo=True, opset=18)
         exporter += " (the TorchScript exporter failed: %s)" % str(e).splitlines()[0][:200] if str(e) else ""
     arrays = [x.numpy() for x in inputs]
     input_files = []

@@ -152,7 +152,7 @@ final class FusionGroups {
             case "MaxPool", "AveragePool": return "pool";
             case "Attention": return "attention";
             case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin": return "reduce";
-            case "Transpose", "Slice", "Concat", "Gather", "GatherElements", "Expand", "Pad", "Tile", "DepthToSpace",
+            case "Transpose", "Slice", "Concat", "Gather", "GatherElements", "GatherND", "Expand", "Pad", "Tile", "DepthToSpace",
                  "SpaceToDepth", "Resize", "Trilu", "Reshape": return "movement";
             default: return elementwise(n) ? "elementwise" : null;
         }

@@ -20,7 +20,7 @@ import java.util.Set;
  * storage type, except Resize's linear mode which interpolates in the compute type.
  */
 public final class MovementKernel implements KernelTemplate {
-    static final Set<String> OPS = Set.of("Transpose", "Slice", "Concat", "Gather", "GatherElements", "Expand", "Pad", "Tile",
+    static final Set<String> OPS = Set.of("Transpose", "Slice", "Concat", "Gather", "GatherElements", "GatherND", "Expand", "Pad", "Tile",
             "DepthToSpace", "SpaceToDepth", "Trilu", "Resize", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze");
     static final int BLOCK = 256;
 

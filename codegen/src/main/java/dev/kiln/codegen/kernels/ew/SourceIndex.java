@@ -92,7 +92,7 @@ final class SourceIndex {
     void tables() {
         List<Integer> data = new ArrayList<>(List.of(0));
         if (m.op().equals("Concat")) for (int k = 1; k < m.inputs().size(); k++) data.add(k);
-        if (m.op().equals("Gather") || m.op().equals("GatherElements")) data.add(1);
+        if (m.op().equals("Gather") || m.op().equals("GatherElements") || m.op().equals("GatherND")) data.add(1);
         for (int k : data) {
             Value v = m.input(k);
             if (v.isNone() || b.param(v) >= 0 || b.constant(v) == null) continue;
@@ -113,6 +113,7 @@ final class SourceIndex {
             case "Concat" -> concat();
             case "Gather" -> gather();
             case "GatherElements" -> gatherElements();
+            case "GatherND" -> gatherNd();
             case "Pad" -> pad();
             case "DepthToSpace", "SpaceToDepth" -> blocks(m.op().equals("DepthToSpace"));
             case "Trilu" -> trilu();
@@ -189,6 +190,29 @@ final class SourceIndex {
         List<String> c = new ArrayList<>();
         for (int d = 0; d < s.length; d++) c.add(d < axis ? "o" + d : d == axis ? "g" : "o" + (d + q - 1));
         copy(dot(c, st));
+    }
+
+    /**
+     * ONNX GatherND with batch_dims b: the output's first r-1 coords (r = indices' rank) pick an index tuple of
+     * k = indices' last dim; data coords are the b batch coords, then the tuple (negative wraps), then the
+     * output's trailing coords.
+     */
+    private void gatherNd() {
+        long[] s = in(0), st = Index.strides(s), is = in(1), ist = Index.strides(is);
+        int b = (int) m.attrInt("batch_dims", 0), r = is.length, k = (int) is[r - 1];
+        List<String> ic = new ArrayList<>();
+        for (int j = 0; j < r - 1; j++) ic.add("o" + j);
+        src.line("const long long gb = %s;", r == 1 ? "0" : dot(ic, java.util.Arrays.copyOf(ist, r - 1)));
+        List<String> c = new ArrayList<>();
+        for (int d = 0; d < b; d++) c.add("o" + d);
+        for (int j = 0; j < k; j++) {
+            String at = "gb" + (j == 0 ? "" : " + " + j);
+            src.line("long long g%d = (long long)%s[%s];", j, p(1), at);
+            src.line("if (g%d < 0) g%d += %s;", j, j, Index.lit(s[b + j]));
+            c.add("g" + j);
+        }
+        for (int d = b + k; d < s.length; d++) c.add("o" + (r - 1 + d - b - k));
+        copy(c.isEmpty() ? "0" : dot(c, st));
     }
 
     private void gatherElements() {
