@@ -413,6 +413,15 @@ def export_onnx(model, inputs, input_names, path, dynamo, opset=None):
         return "TorchScript exporter, opset %d" % (opset or 17)
 
 
+def check_loads(path):
+    """Raises if ONNX Runtime cannot load the model (skipped where onnxruntime is not installed)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+
 def save_tensor(path, array, name):
     import onnx
     from onnx import numpy_helper
@@ -533,7 +542,8 @@ def prepare(spec, batch, args, work):
     onnx_path = os.path.join(d, "model.onnx")
     try:
         exporter = export_onnx(model, inputs, spec.input_names, onnx_path, dynamo=False)
-    except Exception as e:  # keep a row: the dynamo exporter at the same opset, and say so
+        check_loads(onnx_path)  # the TorchScript exporter can write a model ONNX Runtime rejects (GPT-2: CumSum on bool)
+    except Exception as e:  # keep a row: the dynamo exporter, and say so
         traceback.print_exc()
         # opset 18 natively: converting the dynamo exporter's output down to 17 can leave it invalid (Split num_outputs)
         exporter = export_onnx(model, inputs, spec.input_names, onnx_path, dynamo=True, opset=18)

@@ -37,6 +37,9 @@ public final class Autotune {
         /** Identifies the GPU for the cache: device name, arch, driver. */
         String gpu();
 
+        /** Compiles kernels ahead of {@link #micros} (in parallel where it can); failures show up in micros. */
+        default void prepare(List<KernelSpec> specs) {}
+
         /** Median device time of launching {@code specs} once, in microseconds; throws if they fail. */
         double micros(List<KernelSpec> specs, Graph graph);
 
@@ -67,11 +70,14 @@ public final class Autotune {
         Map<String, TuningCache.Choice> fresh = new HashMap<>();
         List<String> lines = new ArrayList<>();
         int problems = 0, fromCache = 0, timed = 0;
+        // first the problems the cache cannot answer, each with every candidate's kernels ...
+        record Problem(String key, String gpuKey, List<String> tried, List<List<KernelSpec>> specs) {}
+        List<Problem> todo = new ArrayList<>();
         for (Node n : codegen.kernelNodes(g)) {
             KernelTemplate t = codegen.templateFor(n, g);
             if (!(t instanceof Tunable tu)) continue;
             String key = tu.problemKey(n, g, plain);
-            if (choices.containsKey(key)) continue;
+            if (choices.containsKey(key) || todo.stream().anyMatch(p -> p.key().equals(key))) continue;
             problems++;
             List<String> cands = tu.candidates(n, g, plain);
             if (cands.size() <= 1) {
@@ -86,13 +92,28 @@ public final class Autotune {
                 continue;
             }
             List<String> tried = mode == CompileOptions.Tune.FAST ? cands.subList(0, Math.min(FAST_CANDIDATES, cands.size())) : cands;
+            List<List<KernelSpec>> specs = new ArrayList<>();
+            for (String c : tried) {
+                try {
+                    specs.add(t.emit(n, g, new CodegenContext(options, Map.of(key, c))));
+                } catch (RuntimeException e) { // a variant the template cannot emit for this node is no candidate
+                    specs.add(null);
+                }
+            }
+            todo.add(new Problem(key, gpuKey, tried, specs));
+        }
+        // ... compiled together (NVRTC in parallel), then timed one after another
+        timer.prepare(todo.stream().flatMap(p -> p.specs().stream()).filter(java.util.Objects::nonNull).flatMap(List::stream).toList());
+        for (Problem p : todo) {
             String best = null;
             double bestUs = Double.MAX_VALUE;
             List<String> failed = new ArrayList<>();
-            for (String c : tried) {
+            for (int i = 0; i < p.tried().size(); i++) {
+                String c = p.tried().get(i);
                 double us;
                 try {
-                    us = timer.micros(t.emit(n, g, new CodegenContext(options, Map.of(key, c))), g);
+                    if (p.specs().get(i) == null) throw new IllegalStateException("not emitted");
+                    us = timer.micros(p.specs().get(i), g);
                 } catch (RuntimeException e) { // a variant that does not compile or launch here is no candidate
                     failed.add(c + " (" + e.getClass().getSimpleName() + ")");
                     continue;
@@ -104,12 +125,12 @@ public final class Autotune {
                 }
             }
             if (best == null) {
-                lines.add(key + ": every candidate failed " + failed + "; using the heuristic");
+                lines.add(p.key() + ": every candidate failed " + failed + "; using the heuristic");
                 continue;
             }
-            choices.put(key, best);
-            fresh.put(gpuKey, new TuningCache.Choice(best, bestUs));
-            lines.add(String.format(Locale.ROOT, "%s: %s %.1f us (best of %d%s)", key, best, bestUs, tried.size(),
+            choices.put(p.key(), best);
+            fresh.put(p.gpuKey(), new TuningCache.Choice(best, bestUs));
+            lines.add(String.format(Locale.ROOT, "%s: %s %.1f us (best of %d%s)", p.key(), best, bestUs, p.tried().size(),
                     failed.isEmpty() ? "" : ", failed " + failed));
         }
         cache.putAll(fresh);

@@ -56,6 +56,22 @@ public final class GpuTimer implements Autotune.Timer {
 
     @Override public String gpu() { return gpu; }
 
+    /** NVRTC for every candidate at once on the compile pool; a candidate that fails to compile fails again in micros. */
+    @Override public void prepare(List<KernelSpec> specs) {
+        List<CompileRequest> requests = specs.stream().map(this::request).toList();
+        for (var f : dev.kiln.runtime.CompilePool.submit(requests, cache::get, dev.kiln.runtime.Progress.NONE)) {
+            try {
+                f.join();
+            } catch (RuntimeException ignored) {
+                // reported when the candidate is timed
+            }
+        }
+    }
+
+    private CompileRequest request(KernelSpec k) {
+        return new CompileRequest(k.source(), k.name() + ".cu", CompileFlags.standard(), ctx.device().arch());
+    }
+
     @Override public double micros(List<KernelSpec> specs, Graph g) {
         if (g != graph) bind(g);
         List<CudaModule> modules = new ArrayList<>();
@@ -64,7 +80,7 @@ public final class GpuTimer implements Autotune.Timer {
             List<Kernel> kernels = new ArrayList<>();
             List<KernelArgs> args = new ArrayList<>();
             for (KernelSpec k : specs) {
-                CudaModule m = CudaModule.load(ctx, cache.get(new CompileRequest(k.source(), k.name() + ".cu", CompileFlags.standard(), ctx.device().arch())));
+                CudaModule m = CudaModule.load(ctx, cache.get(request(k)));
                 modules.add(m);
                 Kernel kernel = m.kernel(k.entry());
                 if (k.sharedBytes() > 48 * 1024) kernel.setMaxDynamicSharedBytes(k.sharedBytes());
