@@ -5,6 +5,13 @@ import dev.kiln.codegen.CodegenContext;
 import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.KernelTemplate;
+import dev.kiln.codegen.kernels.gemm.ConvOperand;
+import dev.kiln.codegen.kernels.gemm.GemmConfig;
+import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
+import dev.kiln.codegen.kernels.gemm.GemmKernels;
+import dev.kiln.codegen.kernels.gemm.GemmOutput;
+import dev.kiln.codegen.kernels.gemm.GemmProblem;
+import dev.kiln.codegen.kernels.gemm.StridedOperand;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Node;
@@ -17,7 +24,9 @@ import java.util.Set;
 
 /**
  * Fused kind {@code conv}: one Conv or ConvTranspose (1-D, 2-D, 3-D; groups incl. depthwise; strides,
- * dilations, pads, auto_pad resolved from the static shapes) and its elementwise epilogue. Direct convolution:
+ * dilations, pads, auto_pad resolved from the static shapes) and its elementwise epilogue. A 2-D Conv of one
+ * group in f16, bf16 or f32 runs as implicit GEMM on the contraction engine ({@link #emitGemm}: tensor cores
+ * for f16/bf16, exact FMA for f32; the im2col matrix is never written). Every other case is a direct convolution:
  * one thread per output element (grid-stride), looping over the group's input channels and the kernel taps,
  * exact FMA in fp32 (f16/bf16 accumulate in fp32, f64 in double); the bias is added after the sum, then the
  * epilogue runs on the accumulator before the store. No implicit-GEMM tiling yet.
@@ -50,6 +59,8 @@ public final class ConvTemplate implements KernelTemplate {
         long total = Index.numel(y);
         String entry = context.kernelName(name());
         if (total == 0) return List.of();
+        if (!transposed && r == 2 && group == 1 && (t == DType.F16 || t == DType.BF16 || t == DType.F32))
+            return List.of(emitGemm(fb, conv, win, x, w, y, t, context.options(), entry));
 
         String acc = t == DType.F64 ? "double" : "float";
         String fma = t == DType.F64 ? "fma" : "fmaf";
@@ -101,5 +112,41 @@ public final class ConvTemplate implements KernelTemplate {
         long blocks = Math.min(Index.ceilDiv(total, THREADS), 1L << 20);
         return List.of(new KernelSpec(entry, src.toString(), entry, KernelSpec.Dim3.of(blocks), KernelSpec.Dim3.of(THREADS), 0,
                 fb.params(), fb.origins()));
+    }
+
+    /**
+     * Implicit GEMM: M = output pixels (N x OH x OW), N = output channels, K = C x KH x KW. A is the input read
+     * through a {@link ConvOperand} (zero in the padding), B the weights [Cout, K] (k-contiguous); the bias is
+     * added to the accumulator, then the fused epilogue runs and stores NCHW (or through a store view).
+     */
+    private static KernelSpec emitGemm(FusedBody fb, Node conv, Window win, long[] x, long[] w, long[] y, DType t,
+                                       dev.kiln.codegen.CodegenOptions options, String entry) {
+        ConvOperand a = new ConvOperand(fb.in(conv.input(0)), t, x[0], x[1], x[2], x[3], y[2], y[3], w[2], w[3],
+                win.strides()[0], win.strides()[1], win.padBegin()[0], win.padBegin()[1], win.padEnd()[0], win.padEnd()[1],
+                win.dilations()[0], win.dilations()[1]);
+        long m = a.mnSize(), n = y[1], k = a.kSize(), hw = y[2] * y[3];
+        StridedOperand b = new StridedOperand(fb.in(conv.input(1)), t, 0, new long[0], new long[0], n, k, k, 1);
+        GemmProblem p = GemmProblem.of(m, n, k, new long[0], a, b, options);
+        GemmConfig c = GemmHeuristic.choose(p);
+        CudaSource src = new CudaSource();
+        fb.header(src, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
+                + ", implicit GEMM " + c.label());
+        String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
+        GemmKernels.Launch l = GemmKernels.emit(src, p, c, new GemmOutput() {
+            @Override public String signature(String e, String bounds, List<String> extra) { return fb.signature(e, bounds, extra); }
+
+            @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
+                // row = (image, pixel), col = output channel: NCHW index
+                s.line("const long long idx = (%s / %dLL) * %dLL + %s * %dLL + %s %% %dLL;", row, hw, n * hw, col, hw, row, hw);
+                if (bias == null) fb.emitEpilogue(s, acc, "idx");
+                else {
+                    s.line("const float withBias = %s + %s;", acc, String.format(bias, col));
+                    fb.emitEpilogue(s, "withBias", "idx");
+                }
+            }
+        }, entry);
+        List<KernelSpec.Param> params = new ArrayList<>(fb.params());
+        params.addAll(l.workspaces());
+        return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, fb.origins());
     }
 }
