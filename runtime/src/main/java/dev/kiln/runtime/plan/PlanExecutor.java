@@ -283,17 +283,7 @@ public final class PlanExecutor implements AutoCloseable {
             for (int i = 0; i < inBuffers.size(); i++)
                 copy(inBuffers.get(i).address(), arena.address() + plan.inputs().get(i).offset(), plan.inputs().get(i).bytes(), keep);
             for (ExecutionPlan.Launch l : plan.launches()) {
-                KernelArgs a = new KernelArgs(l.args().size());
-                for (ExecutionPlan.Arg arg : l.args()) {
-                    switch (arg) {
-                        case ExecutionPlan.Arg.ArenaPtr p -> a.pointer(arena.address() + p.offset());
-                        case ExecutionPlan.Arg.WeightPtr p -> a.pointer(weights.address() + p.offset());
-                        case ExecutionPlan.Arg.WorkspacePtr p -> a.pointer(workspace.address() + p.offset());
-                        case ExecutionPlan.Arg.I32 v -> a.i32(v.value());
-                        case ExecutionPlan.Arg.I64 v -> a.i64(v.value());
-                        case ExecutionPlan.Arg.F32 v -> a.f32(v.value());
-                    }
-                }
+                KernelArgs a = args(l);
                 keep.add(a);
                 Kernel k = kernels.get(l.kernel());
                 if (l.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(l.sharedBytes());
@@ -379,7 +369,7 @@ public final class PlanExecutor implements AutoCloseable {
 
     // ---- for PlanProfiler, which times one launch of the plan on its own (package-private) ----
 
-    /** The arguments of one launch: plan offsets turned into this executor's device addresses. */
+    /** The arguments of one launch: plan offsets turned into this executor's device addresses (capture uses it too). */
     KernelArgs args(ExecutionPlan.Launch l) {
         KernelArgs a = new KernelArgs(l.args().size());
         for (ExecutionPlan.Arg arg : l.args()) {
