@@ -73,11 +73,12 @@ public final class Autotune {
         // first the problems the cache cannot answer, each with every candidate's kernels ...
         record Problem(String key, String gpuKey, List<String> tried, List<List<KernelSpec>> specs) {}
         List<Problem> todo = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>(); // problem keys met so far: every layer after the first shares one
         for (Node n : codegen.kernelNodes(g)) {
             KernelTemplate t = codegen.templateFor(n, g);
             if (!(t instanceof Tunable tu)) continue;
             String key = tu.problemKey(n, g, plain);
-            if (choices.containsKey(key) || todo.stream().anyMatch(p -> p.key().equals(key))) continue;
+            if (!seen.add(key)) continue;
             problems++;
             List<String> cands = tu.candidates(n, g, plain);
             if (cands.size() <= 1) {

@@ -1,9 +1,7 @@
 package dev.kiln.runtime;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -43,7 +41,7 @@ public record DevicePeaks(String device, String arch, int driverVersion, double 
     /** The cached figures for this context's GPU, else measures them (a few seconds) and caches them. */
     public static DevicePeaks cachedOrMeasure(Context ctx, KernelCache cache) {
         Device d = ctx.device();
-        int driver = currentDriverVersion();
+        int driver = Cuda.driverVersion();
         Path file = file(cache.dir(), d.name(), d.arch(), driver);
         DevicePeaks cached = read(file);
         if (cached != null && cached.device.equals(d.name()) && cached.arch.equals(d.arch()) && cached.driverVersion == driver)
@@ -69,7 +67,7 @@ public record DevicePeaks(String device, String arch, int driverVersion, double 
             double f16 = mma ? throughput(ctx, cache, PeakKernels.MMA_F16, "kiln_peak_mma_f16", 4096, 32, 4000, s, a, b, sink) : 0;
             double bf16 = mma ? throughput(ctx, cache, PeakKernels.MMA_BF16, "kiln_peak_mma_bf16", 4096, 32, 4000, s, a, b, sink) : 0;
             double f32 = throughput(ctx, cache, PeakKernels.FMA, "kiln_peak_fma", 2, 1, 20000, s, a, b, sink);
-            return new DevicePeaks(d.name(), d.arch(), currentDriverVersion(), gbs, f16, bf16, f32, Instant.now().toString());
+            return new DevicePeaks(d.name(), d.arch(), Cuda.driverVersion(), gbs, f16, bf16, f32, Instant.now().toString());
         }
     }
 
@@ -125,14 +123,6 @@ public record DevicePeaks(String device, String arch, int driverVersion, double 
         k.launch(s, Dim3.of(blocks), Dim3.of(threads), 0, new KernelArgs(2).pointer(sink).i32(iters));
         b.record(s);
         return b.elapsedMillis(a);
-    }
-
-    static int currentDriverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            var v = a.allocate(JAVA_INT);
-            CudaDriver.check(CudaDriver.cuDriverGetVersion(v), "cuDriverGetVersion", "no device");
-            return v.get(JAVA_INT, 0);
-        }
     }
 
     private static double median(double[] xs) {

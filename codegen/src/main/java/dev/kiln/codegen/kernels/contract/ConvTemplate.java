@@ -8,8 +8,6 @@ import dev.kiln.codegen.KernelTemplate;
 import dev.kiln.codegen.kernels.gemm.ConvOperand;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
 import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
-import dev.kiln.codegen.kernels.gemm.GemmKernels;
-import dev.kiln.codegen.kernels.gemm.GemmOutput;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
 import dev.kiln.ir.DType;
@@ -128,25 +126,16 @@ public final class ConvTemplate implements KernelTemplate {
         StridedOperand b = new StridedOperand(fb.in(conv.input(1)), t, 0, new long[0], new long[0], n, k, k, 1);
         GemmProblem p = GemmProblem.of(m, n, k, new long[0], a, b, options);
         GemmConfig c = GemmHeuristic.choose(p);
-        CudaSource src = new CudaSource();
-        fb.header(src, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
-                + ", implicit GEMM " + c.label());
         String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
-        GemmKernels.Launch l = GemmKernels.emit(src, p, c, new GemmOutput() {
-            @Override public String signature(String e, String bounds, List<String> extra) { return fb.signature(e, bounds, extra); }
-
-            @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
-                // row = (image, pixel), col = output channel: NCHW index
-                s.line("const long long idx = (%s / %dLL) * %dLL + %s * %dLL + %s %% %dLL;", row, hw, n * hw, col, hw, row, hw);
-                if (bias == null) fb.emitEpilogue(s, acc, "idx");
-                else {
-                    s.line("const float withBias = %s + %s;", acc, String.format(bias, col));
-                    fb.emitEpilogue(s, "withBias", "idx");
-                }
+        return fb.gemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
+                + ", implicit GEMM " + c.label(), entry, (s, acc, bz, row, col) -> {
+            // row = (image, pixel), col = output channel: NCHW index
+            s.line("const long long idx = (%s / %dLL) * %dLL + %s * %dLL + %s %% %dLL;", row, hw, n * hw, col, hw, row, hw);
+            if (bias == null) fb.emitEpilogue(s, acc, "idx");
+            else {
+                s.line("const float withBias = %s + %s;", acc, String.format(bias, col));
+                fb.emitEpilogue(s, "withBias", "idx");
             }
-        }, entry);
-        List<KernelSpec.Param> params = new ArrayList<>(fb.params());
-        params.addAll(l.workspaces());
-        return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, fb.origins());
+        });
     }
 }

@@ -4,6 +4,10 @@ import dev.kiln.codegen.CTypes;
 import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.ExprEmitter;
 import dev.kiln.codegen.KernelSpec;
+import dev.kiln.codegen.kernels.gemm.GemmConfig;
+import dev.kiln.codegen.kernels.gemm.GemmKernels;
+import dev.kiln.codegen.kernels.gemm.GemmOutput;
+import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.ir.Attr;
 import dev.kiln.ir.DType;
 import dev.kiln.ir.Graph;
@@ -180,6 +184,28 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         List<String> r = new ArrayList<>();
         for (String s : fused.origin().split(",")) if (!s.isBlank()) r.add(s.trim());
         return r;
+    }
+
+    /** Stores one finished accumulator of output element (bz, row, col) of the GEMM; see {@link GemmOutput#store}. */
+    interface GemmStore {
+        void store(CudaSource src, String acc, String bz, String row, String col);
+    }
+
+    /**
+     * This body's kernel on the contraction engine: the header, the signature (node inputs, node outputs, then
+     * the engine's split-K workspaces), the main loop for {@code config}, and {@code store} for each output element.
+     */
+    KernelSpec gemmKernel(GemmProblem p, GemmConfig config, String what, String entry, GemmStore store) {
+        CudaSource src = new CudaSource();
+        header(src, what);
+        GemmKernels.Launch l = GemmKernels.emit(src, p, config, new GemmOutput() {
+            @Override public String signature(String e, String bounds, List<String> extra) { return FusedBody.this.signature(e, bounds, extra); }
+
+            @Override public void store(CudaSource s, String acc, String bz, String row, String col) { store.store(s, acc, bz, row, col); }
+        }, entry);
+        List<KernelSpec.Param> params = new ArrayList<>(params());
+        params.addAll(l.workspaces());
+        return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, origins());
     }
 
     /** The first lines of every kernel: the absorbed ONNX nodes, then the includes. */

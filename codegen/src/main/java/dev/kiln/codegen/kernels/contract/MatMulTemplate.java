@@ -2,13 +2,11 @@ package dev.kiln.codegen.kernels.contract;
 
 import dev.kiln.codegen.CodegenContext;
 import dev.kiln.codegen.CodegenOptions;
-import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.KernelTemplate;
 import dev.kiln.codegen.Tunable;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
 import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
-import dev.kiln.codegen.kernels.gemm.GemmKernels;
 import dev.kiln.codegen.kernels.gemm.GemmOutput;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
@@ -87,20 +85,11 @@ public final class MatMulTemplate implements KernelTemplate, Tunable {
         if (p.m() == 0 || p.n() == 0 || p.batches() == 0) return List.of(); // empty output: nothing to compute
         GemmConfig c = config != null ? config : GemmHeuristic.choose(p);
         Node mm = fb.main();
-        CudaSource src = new CudaSource();
-        fb.header(src, "matmul " + mm.input(0).type() + " x " + mm.input(1).type());
         long mn = p.m() * p.n(), n = p.n();
-        GemmKernels.Launch l = GemmKernels.emit(src, p, c, new GemmOutput() {
-            @Override public String signature(String e, String bounds, List<String> extra) { return fb.signature(e, bounds, extra); }
-
-            @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
-                s.line("const long long idx = %s * %dLL + %s * %dLL + %s;", bz, mn, row, n, col);
-                fb.emitEpilogue(s, acc, "idx");
-            }
-        }, entry);
-        List<KernelSpec.Param> params = new ArrayList<>(fb.params());
-        params.addAll(l.workspaces());
-        return List.of(new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, fb.origins()));
+        return List.of(fb.gemmKernel(p, c, "matmul " + mm.input(0).type() + " x " + mm.input(1).type(), entry, (s, acc, bz, row, col) -> {
+            s.line("const long long idx = %s * %dLL + %s * %dLL + %s;", bz, mn, row, n, col);
+            fb.emitEpilogue(s, acc, "idx");
+        }));
     }
 
     static GemmProblem problem(FusedBody fb, CodegenOptions options) {
