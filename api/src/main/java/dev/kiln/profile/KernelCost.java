@@ -61,7 +61,7 @@ public record KernelCost(String kind, double flops, long bytes, String computeDt
         return new KernelCost(kind, flops, bytes, dtype, contraction);
     }
 
-    static final java.util.Set<String> CONTRACTIONS = java.util.Set.of("MatMul", "Conv", "ConvTranspose", "Attention");
+    static final java.util.Set<String> CONTRACTIONS = java.util.Set.of("MatMul", "Conv", "ConvTranspose", "Attention", "NhwcConv");
 
     /** FLOPs of one primitive op (see the class comment). */
     static double flops(Node b) {
@@ -71,7 +71,7 @@ public record KernelCost(String kind, double flops, long bytes, String computeDt
                 long[] a = b.input(0).shape().sizes();
                 return 2.0 * numel(b.output(0)) * a[a.length - 1];
             }
-            case "Conv" -> {
+            case "Conv", "NhwcConv" -> {
                 long[] w = b.input(1).shape().sizes();
                 return 2.0 * numel(b.output(0)) * (numel(b.input(1)) / (double) w[0]);
             }
@@ -84,7 +84,7 @@ public record KernelCost(String kind, double flops, long bytes, String computeDt
                 double f = 2.0 * q[0] * q[1] * q[2] * k[2] * (q[3] + v[3]);
                 return b.attrInt("is_causal", 0) != 0 ? f / 2 : f;
             }
-            case "MaxPool", "AveragePool" -> {
+            case "MaxPool", "AveragePool", "NhwcMaxPool", "NhwcAveragePool" -> {
                 long window = 1;
                 for (long s : b.attrInts("kernel_shape")) window *= s;
                 return (double) numel(b.output(0)) * window;

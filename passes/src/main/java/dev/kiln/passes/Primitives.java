@@ -22,6 +22,8 @@ public final class Primitives {
             // reduction, contraction, pooling, attention
             "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin", "MatMul", "Conv", "ConvTranspose",
             "MaxPool", "AveragePool", "Attention",
+            // channels-last forms (made by channels-last, after canonicalize)
+            "NhwcConv", "NhwcMaxPool", "NhwcAveragePool",
             // structure
             "Constant", "Fused");
 

@@ -2,6 +2,7 @@ package dev.kiln.ir.ops;
 
 import dev.kiln.ir.op.OpFamily;
 import dev.kiln.ir.op.OpRegistry;
+import dev.kiln.ir.ops.nn.ChannelsLastOps;
 import dev.kiln.ir.ops.nn.ConvOps;
 import dev.kiln.ir.ops.nn.PoolOps;
 import dev.kiln.ir.ops.nn.ResizeOp;
@@ -14,6 +15,7 @@ public final class NnOps implements OpFamily {
     @Override public void register(OpRegistry.Builder r) {
         ConvOps.register(r);
         PoolOps.register(r);
+        ChannelsLastOps.register(r);
         ResizeOp.register(r);
     }
 }

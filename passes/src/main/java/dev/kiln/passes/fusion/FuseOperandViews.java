@@ -41,10 +41,10 @@ public final class FuseOperandViews implements Pass {
      * Contraction ops and how many of their first inputs may be read through a view (MatMul A, B; Attention Q, K, V;
      * none for a convolution, whose kernel walks windows: it only gets store views, the patch flatten of a ViT).
      */
-    private static final Map<String, Integer> OPERANDS = Map.of("MatMul", 2, "Attention", 3, "Conv", 0, "ConvTranspose", 0);
+    private static final Map<String, Integer> OPERANDS = Map.of("MatMul", 2, "Attention", 3, "Conv", 0, "ConvTranspose", 0, "NhwcConv", 0);
 
     /** The group kind of each contraction op. */
-    private static final Map<String, String> KIND = Map.of("MatMul", "matmul", "Attention", "attention", "Conv", "conv", "ConvTranspose", "conv");
+    private static final Map<String, String> KIND = Map.of("MatMul", "matmul", "Attention", "attention", "Conv", "conv", "ConvTranspose", "conv", "NhwcConv", "conv");
 
     public FuseOperandViews() {}
 

@@ -41,7 +41,8 @@ final class FusionGroups {
     static final int INLINE_CONSTANT_LIMIT = 64;
 
     /** Ops whose kernels read every operand from memory: their constants stay inputs (weights, biases). */
-    private static final Set<String> CONTRACTIONS = Set.of("MatMul", "Conv", "ConvTranspose", "Attention", "MaxPool", "AveragePool");
+    private static final Set<String> CONTRACTIONS = Set.of("MatMul", "Conv", "ConvTranspose", "Attention", "MaxPool", "AveragePool",
+            "NhwcConv", "NhwcMaxPool", "NhwcAveragePool");
 
     private FusionGroups() {}
 
@@ -141,15 +142,15 @@ final class FusionGroups {
     }
 
     static boolean isContraction(Node n) {
-        return switch (n.op()) { case "MatMul", "Conv", "ConvTranspose" -> true; default -> false; };
+        return switch (n.op()) { case "MatMul", "Conv", "ConvTranspose", "NhwcConv" -> true; default -> false; };
     }
 
     /** The fused-group kind a single node of this op gets, or null when no template handles it. */
     static String kindOf(Node n) {
         switch (n.op()) {
             case "MatMul": return "matmul";
-            case "Conv", "ConvTranspose": return "conv";
-            case "MaxPool", "AveragePool": return "pool";
+            case "Conv", "ConvTranspose", "NhwcConv": return "conv";
+            case "MaxPool", "AveragePool", "NhwcMaxPool", "NhwcAveragePool": return "pool";
             case "Attention": return "attention";
             case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin": return "reduce";
             case "Transpose", "Slice", "Concat", "Gather", "GatherElements", "GatherND", "Expand", "Pad", "Tile", "DepthToSpace",

@@ -29,7 +29,7 @@ public final class ConvOps {
                 .infer(ConvOps::inferConvTranspose).eval(ConvOps::convTranspose));
     }
 
-    private static void checkGroup(Node n) {
+    static void checkGroup(Node n) {
         if (n.attrInt("group", 1) < 1) throw WindowSpec.bad(n, "group must be positive, not " + n.attrInt("group", 1));
     }
 
@@ -43,7 +43,7 @@ public final class ConvOps {
         return WindowSpec.of(n, spatial, kernel, false, true);
     }
 
-    private static List<TensorType> inferConv(InferContext c) {
+    static List<TensorType> inferConv(InferContext c) {
         TensorType x = c.inputType(0), w = c.inputType(1);
         if (!x.shape().ranked()) return List.of(x.withShape(Shape.UNRANKED));
         int spatial = spatialRank(c, x);
@@ -75,7 +75,7 @@ public final class ConvOps {
         if (!x.dtype().isFloat()) throw c.error("convolution needs a floating-point input, not " + x.dtype());
     }
 
-    private static List<Tensor> conv(EvalContext c) {
+    static List<Tensor> conv(EvalContext c) {
         Tensor x = c.input(0), w = c.input(1), b = c.input(2);
         long[] xs = x.shape(), ws = w.shape();
         int spatial = xs.length - 2;

@@ -24,7 +24,7 @@ import java.util.List;
 public final class PoolOps {
     private PoolOps() {}
 
-    private enum Kind { MAX, AVG, LP }
+    enum Kind { MAX, AVG, LP }
 
     public static void register(OpRegistry.Builder r) {
         r.add(OpDef.op("MaxPool").traits(Trait.REDUCTION).inputs(1).outputs(1, 2)
@@ -46,7 +46,7 @@ public final class PoolOps {
                 .infer(PoolOps::inferUnpool).eval(PoolOps::unpool));
     }
 
-    private static void flag(Node n, String name) {
+    static void flag(Node n, String name) {
         long v = n.attrInt(name, 0);
         if (v != 0 && v != 1) throw WindowSpec.bad(n, name + " must be 0 or 1, not " + v);
     }
@@ -62,7 +62,7 @@ public final class PoolOps {
     }
 
     /** [N, C, out...]; a second output of {@code indexType} when given (MaxPool's Indices). */
-    private static List<TensorType> pooled(InferContext c, DType indexType) {
+    static List<TensorType> pooled(InferContext c, DType indexType) {
         TensorType x = c.inputType(0);
         if (x.dtype().isBool() || x.dtype().isString()) throw c.error("pooling needs a numeric input, not " + x.dtype());
         Shape out = Shape.UNRANKED;
@@ -77,7 +77,7 @@ public final class PoolOps {
         return indexType == null ? List.of(y) : List.of(y, y.withDType(indexType));
     }
 
-    private static List<Tensor> pool(EvalContext c, Kind kind) {
+    static List<Tensor> pool(EvalContext c, Kind kind) {
         Tensor x = c.input(0);
         long[] xs = x.shape();
         int spatial = xs.length - 2;
