@@ -26,9 +26,11 @@ import java.util.Objects;
  * @param fuseViews  move Transposes, Reshapes and Slices next to matmuls and attention into their kernels as strided
  *                   reads and writes, and merge matmuls that share an input (Q/K/V) into one ({@code fuse-operand-views},
  *                   {@code merge-parallel-matmuls}); on by default (system property kiln.fuseViews=false turns it off)
+ * @param channelsLast run 2-D convolutions and pools channels-last (NHWC) from the first to the last of a chain, with
+ *                   the weights re-laid out at compile time ({@code channels-last}); system property kiln.channelsLast
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews) {
+                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast) {
 
     public enum Tune {
         NONE, FAST, FULL;
@@ -65,16 +67,18 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
         return new CompileOptions(Precision.FP32, System.getProperty("kiln.arch"), dump == null ? null : Path.of(dump),
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
-                Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")));
+                Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")),
+                "true".equals(System.getProperty("kiln.channelsLast")));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews); }
-    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews); }
-    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast); }
+    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c); }
 }

@@ -34,6 +34,9 @@ final class CompileCommand implements Callable<Integer> {
             description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (default; --no-fuse-views keeps them as kernels)")
     boolean fuseViews;
 
+    @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time")
+    Boolean channelsLast;
+
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
     Path dumpDir;
 
@@ -43,6 +46,7 @@ final class CompileCommand implements Callable<Integer> {
         Path out = output != null ? output : Path.of(model.toString().replaceAll("\\.onnx$", "") + ".kiln");
         CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
                 .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews);
+        if (channelsLast != null) o = o.withChannelsLast(channelsLast);
         if (verify) o = o.withVerifyEach(true);
         if (arch != null) o = o.withArch(arch);
         System.err.println("compiling " + model + " ...");

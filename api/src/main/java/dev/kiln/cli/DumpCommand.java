@@ -35,10 +35,14 @@ final class DumpCommand implements Callable<Integer> {
             description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (default; --no-fuse-views keeps them as kernels)")
     boolean fuseViews;
 
+    @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time")
+    Boolean channelsLast;
+
     @Override public Integer call() throws Exception {
         if (!after.equals("all")) Passes.byName(after); // unknown names fail here, listing the known ones
         CompileOptions o = CompileOptions.defaults().withDumpDir(dir).withDumpAfter(after).withProgress(true)
                 .withArch(arch != null ? arch : "sm_90").withPrecision(CompileOptions.Precision.parse(dtype)).withFuseViews(fuseViews);
+        if (channelsLast != null) o = o.withChannelsLast(channelsLast);
         if (verify) o = o.withVerifyEach(true);
         try (var m = Kiln.compile(model, o)) {
             System.out.print(m.report());

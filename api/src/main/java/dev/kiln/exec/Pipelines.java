@@ -17,7 +17,8 @@ public final class Pipelines {
     public static List<Pass> standard(CompileOptions options) { return standard(options, java.util.Map.of()); }
 
     public static List<Pass> standard(CompileOptions options, java.util.Map<String, dev.kiln.ir.Tensor> boundInputs) {
-        return dev.kiln.passes.Pipeline.standard(java.util.Map.of(), boundInputs, dtype(options.precision()), options.fuseViews());
+        return dev.kiln.passes.Pipeline.standard(java.util.Map.of(), boundInputs, dtype(options.precision()), options.fuseViews(),
+                options.channelsLast());
     }
 
     /** The element type a precision computes in. */

@@ -23,6 +23,7 @@ public final class Passes {
         register(EliminateCommonSubexpressions.NAME, EliminateCommonSubexpressions::new);
         register(EliminateDeadCode.NAME, EliminateDeadCode::new);
         register(MergeParallelMatMuls.NAME, MergeParallelMatMuls::new);
+        register(ChannelsLast.NAME, ChannelsLast::new);
         register(ConvertPrecision.NAME, ConvertPrecision::new);   // f16; the pipeline passes its own target
         register(dev.kiln.passes.fusion.RecognizeAttention.NAME, dev.kiln.passes.fusion.RecognizeAttention::new);
         register(dev.kiln.passes.fusion.FuseEpilogues.NAME, dev.kiln.passes.fusion.FuseEpilogues::new);

@@ -36,6 +36,12 @@ public final class Pipeline {
      */
     public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
                                       dev.kiln.ir.DType precision, boolean fuseViews) {
+        return standard(inputShapes, inputValues, precision, fuseViews, false);
+    }
+
+    /** {@code channelsLast}: run 2-D convolutions and pools NHWC ({@link ChannelsLast}). */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
+                                      dev.kiln.ir.DType precision, boolean fuseViews, boolean channelsLast) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
         p.add(new SpecializeShapes(inputShapes, inputValues));
@@ -47,6 +53,9 @@ public final class Pipeline {
         p.add(new Simplify());
         // after specialize-shapes (it needs static sizes); attention/fusion patterns then see one form per op
         p.add(new Canonicalize());
+        // after canonicalize (BatchNorms folded or decomposed, one op form) and before fold-constants, which folds
+        // the Transposes it puts on the weights, and simplify, which cancels the Transpose pairs it leaves
+        if (channelsLast) p.add(new ChannelsLast());
         // decompositions of constant operands (BN scale/sqrt(var+eps), Gemm beta·C) fold now
         p.add(new FoldConstants());
         // after canonicalize and folding: x*1, Reshape(Reshape(x)) and the like show up only now
