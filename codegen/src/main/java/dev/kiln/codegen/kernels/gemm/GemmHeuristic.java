@@ -26,6 +26,20 @@ public final class GemmHeuristic {
             {32, 128, 64, 1, 4, 4}, {32, 64, 64, 1, 2, 4}, {16, 128, 64, 1, 4, 4}, {16, 64, 64, 1, 2, 4},
     };
 
+    /**
+     * Small-M tensor-core tiles (offered when the problem has at most {@link #SMALL_M} rows): bm, bn, bk, warpsM,
+     * warpsN, stages, warpsK. Few output tiles leave each SM one block of 2-4 warps waiting on memory; these
+     * keep more k in flight per block (bk 128, deeper rings) and compute each stage with warpsK groups of
+     * warps (sliced-K), so a block has 8-16 warps and its serial k loop is shorter.
+     */
+    static final int[][] SMALL_M_TILES = {
+            {64, 64, 64, 2, 2, 4, 2}, {64, 64, 128, 2, 2, 3, 2}, {64, 64, 128, 2, 2, 4, 4}, {64, 64, 64, 2, 2, 6, 1},
+            {32, 64, 128, 1, 2, 4, 4}, {32, 64, 64, 1, 2, 6, 2}, {32, 128, 128, 1, 4, 3, 2}, {64, 128, 64, 2, 2, 4, 2},
+            {128, 64, 64, 4, 2, 4, 2}, {128, 64, 128, 2, 2, 3, 4},
+    };
+
+    static final int SMALL_M = 256;
+
     /** CUDA-core tiles: bm, bn, bk, warps, stages (thread tile = bm bn / threads). */
     static final int[][] SIMT_TILES = {
             {128, 128, 16, 8, 3}, {128, 64, 16, 4, 3}, {64, 128, 16, 4, 3}, {64, 64, 16, 8, 3},
@@ -69,9 +83,11 @@ public final class GemmHeuristic {
     static List<GemmConfig> space(GemmProblem p) {
         List<GemmConfig> out = new ArrayList<>();
         List<GemmConfig> shapes = new ArrayList<>();
-        if (p.math().tensorCores())
+        if (p.math().tensorCores()) {
             for (int[] t : MMA_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
-        else
+            if (p.m() <= SMALL_M)
+                for (int[] t : SMALL_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1, t[6]));
+        } else
             for (int[] t : SIMT_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SIMT, t[0], t[1], t[2], t[3], 1, t[4], 1));
         if (p.m() <= 16 && p.b().major() == GemmOperand.Major.MN)
             for (int[] t : SKINNY_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SKINNY, 16, t[0], t[2], 1, t[1], 1, 1));
