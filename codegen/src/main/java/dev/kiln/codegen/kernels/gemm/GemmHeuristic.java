@@ -102,13 +102,15 @@ public final class GemmHeuristic {
         // families, the many-warp / deep small-M tiles and the classic ones, alternately (then ranked by cost).
         List<GemmConfig> fresh = new ArrayList<>(), classic = new ArrayList<>(), out = new ArrayList<>();
         for (GemmConfig c : r) (isSmallMTile(c) ? fresh : classic).add(c);
-        // and the best small-M tile split to put a block on every SM comes second in its family (the model's
-        // split-K overhead is a guess)
-        for (int i = 2; i < fresh.size(); i++)
-            if (fresh.get(i).splits(p) > 1 && fresh.get(i).tiles(p) * fresh.get(i).splits(p) >= p.smCount()) {
-                fresh.add(1, fresh.remove(i));
-                break;
-            }
+        // and unless one of its first two already puts a block on every SM, the best that does comes second
+        // (the model's split-K overhead is a guess)
+        java.util.function.Predicate<GemmConfig> fills = c -> c.tiles(p) * c.splits(p) >= p.smCount();
+        if (fresh.stream().limit(2).noneMatch(fills))
+            for (int i = 2; i < fresh.size(); i++)
+                if (fills.test(fresh.get(i))) {
+                    fresh.add(1, fresh.remove(i));
+                    break;
+                }
         boolean first = !r.isEmpty() && isSmallMTile(r.get(0));
         for (int i = 0; out.size() < Math.min(n, r.size()); i++) {
             List<GemmConfig> a = first ? fresh : classic, b = first ? classic : fresh;
