@@ -78,7 +78,7 @@ class GemmCompileTest {
     }
 
     /** Every small-M tile (sliced-K, deep rings, 8-16 warps) compiles without spills, with and without split-K, for B and B^T. */
-    @Test void smallMTilesCompileWithoutSpills() {
+    @Test void smallMTilesCompileWithoutSpills() throws IOException {
         NvccPtx.nvccOrSkip();
         List<String> sources = new ArrayList<>(), what = new ArrayList<>();
         for (int[] t : GemmHeuristic.SMALL_M_TILES)
@@ -91,11 +91,15 @@ class GemmCompileTest {
                     what.add(c.label() + (bK ? " B^T" : " B"));
                 }
         Map<String, NvccPtx.Resources> res = NvccPtx.resources(sources, "sm_90");
+        StringBuilder table = new StringBuilder("small-M tiles, f16 145x1024x1024, split 1 and 3\n");
         for (int i = 0; i < what.size(); i++) {
             NvccPtx.Resources r = res.get("s" + i);
             assertTrue(r != null, "ptxas reported nothing for " + what.get(i));
-            System.out.println("small-M " + what.get(i) + ": " + r);
+            table.append(String.format("%-34s regs %d%n", what.get(i), r.registers()));
             assertEquals(0, r.spillStores() + r.spillLoads(), "spills in " + what.get(i) + ": " + r);
         }
+        Path out = Path.of("target", "gemm-registers-small-m.txt");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, table);
     }
 }
