@@ -16,14 +16,27 @@ import java.util.regex.Pattern;
  *     pipeline ({@code stages} is 1).</li>
  * </ul>
  * {@code splitK} is the number of k ranges run by separate blocks (1: none); the effective count for a
- * problem is {@link #splits}. {@link #invalidReason} says why a config cannot run a problem.
+ * problem is {@link #splits}. {@code warpsK} (MMA only; 1: none) slices each staged k tile between that many
+ * groups of {@code warpsM x warpsN} warps inside the block ("sliced-K"): every group accumulates its own
+ * {@code bk/warpsK} slice of every stage, and the groups' tiles are summed through shared memory after the
+ * main loop, so a block has warpsK times the warps (and a k tile is computed warpsK times faster) for the
+ * same output tile; it serves small-M problems whose few output tiles leave SMs with too few warps.
+ * {@link #invalidReason} says why a config cannot run a problem.
  */
-public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
+public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK, int warpsK) {
     public enum Path { MMA, SIMT, SKINNY }
 
-    public int threads() { return 32 * warpsM * warpsN; }
+    /** A config without sliced-K ({@code warpsK} 1). */
+    public GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
+        this(path, bm, bn, bk, warpsM, warpsN, stages, splitK, 1);
+    }
 
-    public GemmConfig withSplitK(int s) { return new GemmConfig(path, bm, bn, bk, warpsM, warpsN, stages, s); }
+    public int threads() { return 32 * warpsM * warpsN * warpsK; }
+
+    /** Threads of one k slice (the whole block without sliced-K): they hold the output tile after the reduction. */
+    public int sliceThreads() { return 32 * warpsM * warpsN; }
+
+    public GemmConfig withSplitK(int s) { return new GemmConfig(path, bm, bn, bk, warpsM, warpsN, stages, s, warpsK); }
 
     /** Steps of {@code bk} along K. */
     public long kTiles(GemmProblem p) { return (p.k() + bk - 1) / bk; }
@@ -72,8 +85,13 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
             return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
         }
         int a = tileA(p).stageBytes() * stages;
-        return (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
+        int staged = (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
+        // sliced-K sums the slices' tiles through the (then idle) staging buffers
+        return Math.max(staged, slicedReductionBytes(p));
     }
+
+    /** Shared bytes of the sliced-K reduction: slices 1..warpsK-1 each park their bm x bn accumulators. */
+    int slicedReductionBytes(GemmProblem p) { return warpsK == 1 ? 0 : (warpsK - 1) * bm * bn * p.math().accBytes(); }
 
     /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
     public int registers(GemmProblem p) {
@@ -84,7 +102,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
         return staged + switch (path) {
             case MMA -> {
                 int mi = bm / warpsM / 16, ni = bn / warpsN / 8;
-                yield mi * ni * 4 + mi * 4 + ni * 2 + 40;
+                yield mi * ni * 4 + mi * 4 + ni * 2 + 40 + (warpsK > 1 ? 4 : 0);
             }
             case SIMT -> {
                 int per = bm * bn / threads(), tm = simtTm(), tn = per / tm;
@@ -102,7 +120,8 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /** Why this config cannot run {@code p}, or null when it can. */
     public String invalidReason(GemmProblem p) {
-        if (bm < 1 || bn < 1 || bk < 1 || warpsM < 1 || warpsN < 1 || splitK < 1) return "sizes must be positive";
+        if (bm < 1 || bn < 1 || bk < 1 || warpsM < 1 || warpsN < 1 || splitK < 1 || warpsK < 1) return "sizes must be positive";
+        if (warpsK > 1 && path != Path.MMA) return "sliced-K (warpsK > 1) is an MMA-path option";
         if (threads() > 1024) return threads() + " threads per block";
         GemmMath math = p.math();
         switch (path) {
@@ -111,6 +130,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 if (bm % (16 * warpsM) != 0) return "bm " + bm + " is not a multiple of 16 x warpsM";
                 if (bn % (16 * warpsN) != 0) return "bn " + bn + " is not a multiple of 16 x warpsN";
                 if (bk % 16 != 0) return "bk " + bk + " is not a multiple of 16";
+                if (bk % (16 * warpsK) != 0) return "bk " + bk + " does not split into " + warpsK + " k slices of whole 16-wide steps";
                 if (stages < 2 || stages > 6) return "stages must be 2..6";
             }
             case SIMT -> {
@@ -140,19 +160,23 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     public boolean validFor(GemmProblem p) { return invalidReason(p) == null; }
 
-    /** A short stable text: {@code mma 128x128x32 w2x2 s4 k1}; {@link #parse} reads it back. */
+    /**
+     * A short stable text: {@code mma 128x128x32 w2x2 s4 k1}, with sliced-K {@code mma 64x64x128 w2x2x2 s4 k1}
+     * (warps M x N x K); {@link #parse} reads it back.
+     */
     public String label() {
-        return path.name().toLowerCase() + " " + bm + "x" + bn + "x" + bk + " w" + warpsM + "x" + warpsN + " s" + stages + " k" + splitK;
+        return path.name().toLowerCase() + " " + bm + "x" + bn + "x" + bk + " w" + warpsM + "x" + warpsN + (warpsK > 1 ? "x" + warpsK : "")
+                + " s" + stages + " k" + splitK;
     }
 
-    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+) s(\\d+) k(\\d+)");
+    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
 
     public static GemmConfig parse(String label) {
         Matcher m = LABEL.matcher(label.trim());
         if (!m.matches()) throw new IllegalArgumentException("not a GEMM config label: " + label);
-        int[] v = new int[7];
-        for (int i = 0; i < 7; i++) v[i] = Integer.parseInt(m.group(i + 2));
-        return new GemmConfig(Path.valueOf(m.group(1).toUpperCase()), v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        int[] v = new int[8];
+        for (int i = 0; i < 8; i++) v[i] = m.group(i + 2) == null ? 1 : Integer.parseInt(m.group(i + 2));
+        return new GemmConfig(Path.valueOf(m.group(1).toUpperCase()), v[0], v[1], v[2], v[3], v[4], v[6], v[7], v[5]);
     }
 
     @Override public String toString() { return label(); }

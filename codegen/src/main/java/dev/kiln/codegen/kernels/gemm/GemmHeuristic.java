@@ -26,6 +26,33 @@ public final class GemmHeuristic {
             {32, 128, 64, 1, 4, 4}, {32, 64, 64, 1, 2, 4}, {16, 128, 64, 1, 4, 4}, {16, 64, 64, 1, 2, 4},
     };
 
+    /**
+     * Small-M tensor-core tiles (offered when the problem has at most {@link #SMALL_M} rows): bm, bn, bk, warpsM,
+     * warpsN, stages, warpsK. Few output tiles leave each SM one block of 2-4 warps waiting on memory; these
+     * keep more k in flight per block (bk 128, deeper rings) and compute each stage with warpsK groups of
+     * warps (sliced-K), so a block has 8-16 warps and its serial k loop is shorter.
+     */
+    static final int[][] SMALL_M_TILES = {
+            {64, 64, 64, 2, 2, 4, 2}, {64, 64, 128, 2, 2, 3, 2}, {64, 64, 128, 2, 2, 4, 4}, {64, 64, 64, 2, 2, 6, 1},
+            {32, 64, 128, 1, 2, 4, 4}, {32, 64, 64, 1, 2, 6, 2}, {32, 128, 128, 1, 4, 3, 2}, {64, 128, 64, 2, 2, 4, 2},
+            {128, 64, 64, 4, 2, 4, 2}, {128, 64, 128, 4, 2, 3, 2}, {128, 128, 64, 4, 4, 4, 1},
+    };
+
+    /** Rows up to which {@link #SMALL_M_TILES} are offered (above 16, where the skinny path and 16-row tiles serve). */
+    static final int SMALL_M = 256;
+
+    /** Few rows (above 16) and few output tiles: at most 4 per SM at 64 x 64 (the LM head's 50257 columns are not). */
+    static boolean smallM(GemmProblem p) {
+        return p.math().tensorCores() && p.m() > 16 && p.m() <= SMALL_M && (double) p.m() * p.n() * p.batches() / (64 * 64) <= 4.0 * p.smCount();
+    }
+
+    static boolean isSmallMTile(GemmConfig c) {
+        for (int[] t : SMALL_M_TILES)
+            if (c.path() == GemmConfig.Path.MMA && c.bm() == t[0] && c.bn() == t[1] && c.bk() == t[2] && c.warpsM() == t[3] && c.warpsN() == t[4]
+                    && c.stages() == t[5] && c.warpsK() == t[6]) return true;
+        return false;
+    }
+
     /** CUDA-core tiles: bm, bn, bk, warps, stages (thread tile = bm bn / threads). */
     static final int[][] SIMT_TILES = {
             {128, 128, 16, 8, 3}, {128, 64, 16, 4, 3}, {64, 128, 16, 4, 3}, {64, 64, 16, 8, 3},
@@ -47,31 +74,62 @@ public final class GemmHeuristic {
         return c.get(0);
     }
 
-    /** Up to {@code n} configs, best first, one per tile shape (each with its best split count). */
+    /**
+     * Up to {@code n} configs, best first, one per tile shape (each with its best split count). For small M
+     * ({@link #smallM}) a small-M tile may also come with a second split count, the cheapest that puts a block
+     * on every SM, and the list mixes the small-M tiles and the others (see the end of the method).
+     */
     public static List<GemmConfig> candidates(GemmProblem p, int n) {
         Map<String, GemmConfig> best = new LinkedHashMap<>();
         Map<String, Double> cost = new LinkedHashMap<>();
+        boolean small = smallM(p);
         for (GemmConfig c : space(p)) {
             if (!c.validFor(p) || workspace(p, c) > MAX_WORKSPACE) continue;
-            String shape = c.withSplitK(1).label();
+            // small M: a small-M tile's best split that puts a block on every SM is a candidate of its own
+            boolean fills = small && isSmallMTile(c) && c.splits(p) > 1 && c.tiles(p) * c.splits(p) >= p.smCount();
+            String shape = c.withSplitK(1).label() + (fills ? " filling" : "");
             double t = cost(p, c);
             if (!cost.containsKey(shape) || t < cost.get(shape)) {
                 cost.put(shape, t);
                 best.put(shape, c);
             }
         }
-        List<GemmConfig> r = new ArrayList<>(best.values());
-        r.sort(Comparator.comparingDouble((GemmConfig c) -> cost(p, c)).thenComparingInt(c -> c.splits(p)));
-        return r.subList(0, Math.min(n, r.size()));
+        Comparator<GemmConfig> rank = Comparator.comparingDouble((GemmConfig c) -> cost(p, c)).thenComparingInt(c -> c.splits(p));
+        List<GemmConfig> r = new ArrayList<>(new java.util.LinkedHashSet<>(best.values()));
+        r.sort(rank);
+        if (!smallM(p)) return r.subList(0, Math.min(n, r.size()));
+        // Small M is latency bound, where the cost model is least sure: the autotuner gets the best of both
+        // families, the many-warp / deep small-M tiles and the classic ones, alternately (then ranked by cost).
+        List<GemmConfig> fresh = new ArrayList<>(), classic = new ArrayList<>(), out = new ArrayList<>();
+        for (GemmConfig c : r) (isSmallMTile(c) ? fresh : classic).add(c);
+        // and unless one of its first two already puts a block on every SM, the best that does comes second
+        // (the model's split-K overhead is a guess)
+        java.util.function.Predicate<GemmConfig> fills = c -> c.tiles(p) * c.splits(p) >= p.smCount();
+        if (fresh.stream().limit(2).noneMatch(fills))
+            for (int i = 2; i < fresh.size(); i++)
+                if (fills.test(fresh.get(i))) {
+                    fresh.add(1, fresh.remove(i));
+                    break;
+                }
+        boolean first = !r.isEmpty() && isSmallMTile(r.get(0));
+        for (int i = 0; out.size() < Math.min(n, r.size()); i++) {
+            List<GemmConfig> a = first ? fresh : classic, b = first ? classic : fresh;
+            if (i < a.size()) out.add(a.get(i));
+            if (i < b.size() && out.size() < n) out.add(b.get(i));
+        }
+        out.sort(rank);
+        return out;
     }
 
     /** Every config of the paths that serve {@code p}'s math, with every split count. */
     static List<GemmConfig> space(GemmProblem p) {
         List<GemmConfig> out = new ArrayList<>();
         List<GemmConfig> shapes = new ArrayList<>();
-        if (p.math().tensorCores())
+        if (p.math().tensorCores()) {
             for (int[] t : MMA_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
-        else
+            if (smallM(p))
+                for (int[] t : SMALL_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1, t[6]));
+        } else
             for (int[] t : SIMT_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SIMT, t[0], t[1], t[2], t[3], 1, t[4], 1));
         if (p.m() <= 16 && p.b().major() == GemmOperand.Major.MN)
             for (int[] t : SKINNY_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SKINNY, 16, t[0], t[2], 1, t[1], 1, 1));

@@ -10,7 +10,8 @@ import dev.kiln.codegen.CudaSource;
  * f16/bf16 fragments come from {@code ldmatrix.x4}: plain for a K-major tile, {@code .trans} for an
  * MN-major one (so an n-contiguous weight [K,N] and a k-contiguous K^T are both read without a transpose).
  * TF32 fragments are single 32-bit shared loads rounded by {@code cvt.rna.tf32}; the padded layouts keep both
- * conflict-free.
+ * conflict-free. With sliced-K ({@code warpsK > 1}) the warps form {@code warpsK} such grids; grid {@code ks}
+ * runs k {@code [ks bk/warpsK, (ks+1) bk/warpsK)} of every stage ({@link TiledKernel} sums the grids' tiles).
  */
 final class MmaMath implements TiledKernel.StageMath {
     private final GemmProblem p;
@@ -27,9 +28,18 @@ final class MmaMath implements TiledKernel.StageMath {
     }
 
     @Override public void prelude(CudaSource src) {
-        src.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;");
+        if (c.warpsK() == 1) {
+            src.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;");
+        } else {
+            int grid = c.warpsM() * c.warpsN(), slice = c.bk() / c.warpsK();
+            src.line("const int lane = threadIdx.x & 31, ks = (threadIdx.x >> 5) / %d, warp = (threadIdx.x >> 5) %% %d;", grid, grid);
+            // this k slice's first element inside a stage of A and of B
+            src.line("const int kiln_ka = %s, kiln_kb = %s;", c.tileA(p).at("0", "ks * " + slice), c.tileB(p).at("0", "ks * " + slice));
+        }
         src.line("const int wm = (warp / %d) * %d, wn = (warp %% %d) * %d;", c.warpsN(), tm, c.warpsN(), tn);
     }
+
+    @Override public String slice() { return c.warpsK() == 1 ? "0" : "ks"; }
 
     @Override public void declareAcc(CudaSource src) {
         src.line("float acc[%d][%d][4];", mi, ni);
@@ -42,10 +52,11 @@ final class MmaMath implements TiledKernel.StageMath {
         boolean tf32 = p.math() == GemmMath.TF32;
         int step = p.math().mmaK;
         String t = dev.kiln.codegen.CTypes.storage(p.math().dtype);
-        src.line("const %s* as = %s;", t, as);
-        src.line("const %s* bs = %s;", t, bs);
+        boolean sliced = c.warpsK() > 1;
+        src.line("const %s* as = %s%s;", t, as, sliced ? " + kiln_ka" : "");
+        src.line("const %s* bs = %s%s;", t, bs, sliced ? " + kiln_kb" : "");
         src.line("#pragma unroll");
-        try (var k = src.block("for (int kk = 0; kk < " + c.bk() + "; kk += " + step + ")")) {
+        try (var k = src.block("for (int kk = 0; kk < " + c.bk() / c.warpsK() + "; kk += " + step + ")")) {
             src.line("unsigned af[%d][4], bf[%d][2];", mi, ni);
             if (tf32) tf32Fragments(src, ta, tb);
             else ldmatrixFragments(src, ta, tb);

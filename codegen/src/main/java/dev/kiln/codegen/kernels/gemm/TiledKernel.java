@@ -15,6 +15,11 @@ import dev.kiln.codegen.CudaSource;
  * runs the {@link StageMath} on tile kt, so stages-1 tiles are in flight while one is computed. A
  * register-staged operand fetches tile kt+stages-1 into registers before the math and stores it into the free
  * buffer after it. Accumulators stay in registers; {@link TileEpilogue} does split-K and the stores.
+ *
+ * <p>Sliced-K ({@code warpsK > 1}, MMA): the block's warps form warpsK groups that stage together but each
+ * compute their own k slice of every stage; after the loop, groups 1.. park their accumulators in the idle
+ * staging buffers ({@code [slice-1][register][thread]}, conflict-free), group 0 adds them in slice order
+ * (deterministic) and alone runs the epilogue, while every thread still takes part in its barriers.
  */
 final class TiledKernel {
     private TiledKernel() {}
@@ -33,6 +38,9 @@ final class TiledKernel {
         void compute(CudaSource src, String as, String bs);
 
         Fragment fragment();
+
+        /** C expression of this thread's k slice (sliced-K); "0" when the math has none. */
+        default String slice() { return "0"; }
     }
 
     static GemmKernels.Launch emit(CudaSource src, GemmProblem p, GemmConfig c, StageMath math, GemmOutput out, String entry) {
@@ -88,10 +96,48 @@ final class TiledKernel {
                 }
                 if (async) src.line("kiln_cp_async_wait<0>();");
                 src.line("__syncthreads(); // the buffers are free for the next batch entry");
-                TileEpilogue.emit(src, p, math.fragment(), splits, threads, tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
+                Fragment f = math.fragment();
+                if (c.warpsK() > 1) {
+                    sumSlices(src, p, c, f, math.slice());
+                    f = heldBy(f, math.slice() + " == 0");
+                }
+                TileEpilogue.emit(src, p, f, splits, c.sliceThreads(), tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+    }
+
+    /** Sliced-K: slices 1.. store their tiles to shared memory, slice 0 adds them in slice order 1, 2, ... */
+    private static void sumSlices(CudaSource src, GemmProblem p, GemmConfig c, Fragment f, String ks) {
+        int t0 = c.sliceThreads(), regs = f.registers();
+        String acc = p.math().acc();
+        src.line("%s* kiln_red = reinterpret_cast<%s*>(smem);", acc, acc);
+        try (var park = src.block("if (" + ks + " > 0)")) {
+            src.line("%s* kiln_mine = kiln_red + (%s - 1) * %d + (threadIdx.x %% %du);", acc, ks, regs * t0, t0);
+            f.forEach(src, () -> src.line("kiln_mine[e_r * %d] = e_v;", t0));
+        }
+        src.line("__syncthreads();");
+        try (var sum = src.block("if (" + ks + " == 0)")) {
+            src.line("#pragma unroll");
+            try (var q = src.block("for (int q = 0; q < " + (c.warpsK() - 1) + "; q++)")) {
+                f.forEach(src, () -> src.line("e_v += kiln_red[q * %d + e_r * %d + threadIdx.x];", regs * t0, t0));
+            }
+        }
+        // a batch loop's next entry restages into these buffers
+        if (p.batches() > TileEpilogue.MAX_GRID_Z) src.line("__syncthreads();");
+    }
+
+    /** {@code f} with every use guarded by {@code cond}: only the threads holding the summed tile store it. */
+    private static Fragment heldBy(Fragment f, String cond) {
+        return new Fragment() {
+            @Override public int registers() { return f.registers(); }
+
+            @Override public void forEach(CudaSource src, Runnable body) {
+                try (var b = src.block("if (" + cond + ")")) {
+                    f.forEach(src, body);
+                }
+            }
+        };
     }
 
     /** {@code tm}, {@code tn} of this block from blockIdx.x, grouped by {@link #GROUP} tile rows. */

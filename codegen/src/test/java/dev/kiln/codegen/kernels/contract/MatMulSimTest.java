@@ -92,6 +92,22 @@ class MatMulSimTest {
         check(f, new GemmConfig(GemmConfig.Path.SIMT, 32, 64, 16, 2, 1, 2, 4));
     }
 
+    @Test void slicedKAloneAndWithSplitK() {
+        // four warp groups each run a quarter of every 64-deep stage; with split-K the last block sums the splits
+        Graph g = matmul(DType.F16, new long[] {37, 200}, new long[] {200, 72});
+        check(g, new GemmConfig(GemmConfig.Path.MMA, 32, 64, 64, 1, 2, 3, 1, 4));
+        check(g, new GemmConfig(GemmConfig.Path.MMA, 32, 64, 64, 1, 2, 3, 2, 2));
+        check(matmul(DType.BF16, new long[] {2, 9, 48}, new long[] {2, 48, 20}), new GemmConfig(GemmConfig.Path.MMA, 16, 32, 32, 1, 2, 2, 1, 2));
+    }
+
+    @Test void slicedKWithBiasGeluResidual() {
+        GraphBuilder g = new GraphBuilder("body");
+        Value x = g.input("a", TensorType.of(DType.F16, 17, 96)), w = g.input("b", TensorType.of(DType.F16, 96, 64));
+        Value bias = g.input("bias", TensorType.of(DType.F16, 64)), res = g.input("res", TensorType.of(DType.F16, 17, 64));
+        g.output(g.op("Add", g.op("Gelu", g.op("Add", g.op("MatMul", x, w), bias)), res));
+        check(Fixtures.outer("matmul", "mm,add,gelu,add2", g.build()), new GemmConfig(GemmConfig.Path.MMA, 32, 64, 64, 1, 2, 2, 2, 2));
+    }
+
     @Test void skinnyPathForOneRow() {
         check(matmul(DType.F16, new long[] {1, 72}, new long[] {72, 40}), new GemmConfig(GemmConfig.Path.SKINNY, 16, 64, 16, 1, 2, 1, 2));
     }

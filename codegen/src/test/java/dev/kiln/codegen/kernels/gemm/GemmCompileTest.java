@@ -76,4 +76,30 @@ class GemmCompileTest {
             assertEquals(0, r.spillStores() + r.spillLoads(), "spills in " + e.getValue() + ": " + r);
         }
     }
+
+    /** Every small-M tile (sliced-K, deep rings, 8-16 warps) compiles without spills, with and without split-K, for B and B^T. */
+    @Test void smallMTilesCompileWithoutSpills() throws IOException {
+        NvccPtx.nvccOrSkip();
+        List<String> sources = new ArrayList<>(), what = new ArrayList<>();
+        for (int[] t : GemmHeuristic.SMALL_M_TILES)
+            for (boolean bK : new boolean[] {false, true})
+                for (int split : new int[] {1, 3}) {
+                    GemmProblem p = problem(DType.F16, CodegenOptions.defaults(), new long[] {145, 1024, 1024}, bK);
+                    GemmConfig c = new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], split, t[6]);
+                    String entry = "s" + sources.size();
+                    sources.add(GemmSim.kernel(p, c, entry).source());
+                    what.add(c.label() + (bK ? " B^T" : " B"));
+                }
+        Map<String, NvccPtx.Resources> res = NvccPtx.resources(sources, "sm_90");
+        StringBuilder table = new StringBuilder("small-M tiles, f16 145x1024x1024, split 1 and 3\n");
+        for (int i = 0; i < what.size(); i++) {
+            NvccPtx.Resources r = res.get("s" + i);
+            assertTrue(r != null, "ptxas reported nothing for " + what.get(i));
+            table.append(String.format("%-34s regs %d%n", what.get(i), r.registers()));
+            assertEquals(0, r.spillStores() + r.spillLoads(), "spills in " + what.get(i) + ": " + r);
+        }
+        Path out = Path.of("target", "gemm-registers-small-m.txt");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, table);
+    }
 }

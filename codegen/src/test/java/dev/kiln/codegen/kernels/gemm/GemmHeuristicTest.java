@@ -49,10 +49,13 @@ class GemmHeuristicTest {
         List<GemmConfig> cs = GemmHeuristic.candidates(p, 8);
         assertEquals(8, cs.size());
         assertEquals(GemmHeuristic.choose(p), cs.get(0));
-        Set<String> shapes = new HashSet<>();
+        Set<String> shapes = new HashSet<>(), labels = new HashSet<>();
         for (int i = 0; i < cs.size(); i++) {
             assertNull(cs.get(i).invalidReason(p));
-            assertTrue(shapes.add(cs.get(i).withSplitK(1).label()), "one entry per tile shape");
+            assertTrue(labels.add(cs.get(i).label()), "distinct configs");
+            // one entry per tile shape, but for small M a second split count that fills the GPU
+            boolean fills = cs.get(i).tiles(p) * cs.get(i).splits(p) >= p.smCount() && cs.get(i).splits(p) > 1;
+            assertTrue(shapes.add(cs.get(i).withSplitK(1).label() + (fills ? " filling" : "")), "one entry per tile shape: " + cs);
             if (i > 0) assertTrue(GemmHeuristic.cost(p, cs.get(i - 1)) <= GemmHeuristic.cost(p, cs.get(i)));
         }
     }
@@ -88,5 +91,38 @@ class GemmHeuristicTest {
         assertEquals(false, old.asyncA(), "no cp.async before sm_80");
         assertNotNull(GemmHeuristic.choose(old));
         assertEquals(GemmConfig.Path.SKINNY, GemmHeuristic.choose(dense(DType.F32, OPT, 1, 1000, 2048)).path());
+    }
+
+    /**
+     * Small M (the transformer shapes): the autotuner's first four candidates hold both a sliced-K many-warp
+     * tile and a classic one, and a split count that puts a block on every SM; large outputs keep the classic list.
+     */
+    @Test void smallMCandidatesMixSlicedKAndClassicTiles() {
+        for (long[] s : new long[][] {{128, 768, 768}, {128, 3072, 1024}, {145, 3072, 768}, {145, 1024, 4096}, {64, 768, 1024}}) {
+            GemmProblem p = dense(DType.F16, OPT, s[0], s[1], s[2]);
+            List<GemmConfig> cs = GemmHeuristic.candidates(p, 4);
+            assertTrue(cs.stream().anyMatch(c -> c.warpsK() > 1), "sliced-K among " + cs);
+            assertTrue(cs.stream().anyMatch(c -> c.warpsK() == 1 && c.threads() <= 128), "a classic tile among " + cs);
+            assertTrue(cs.stream().anyMatch(c -> c.tiles(p) * c.splits(p) >= OPT.smCount()), "a GPU-filling grid among " + cs);
+            for (GemmConfig c : cs) assertEquals(c, GemmConfig.parse(c.label()));
+        }
+        GemmProblem big = dense(DType.F16, OPT, 128, 50257, 768);
+        assertTrue(GemmHeuristic.candidates(big, 8).stream().allMatch(c -> c.warpsK() == 1), "the LM head keeps the classic tiles");
+        assertTrue(GemmHeuristic.candidates(dense(DType.F16, OPT, 8192, 8192, 8192), 8).stream().allMatch(c -> c.warpsK() == 1));
+    }
+
+    @Test void slicedKLabelsAndLimits() {
+        GemmConfig c = GemmConfig.parse("mma 64x64x128 w2x2x4 s4 k2");
+        assertEquals(4, c.warpsK());
+        assertEquals(512, c.threads());
+        assertEquals(128, c.sliceThreads());
+        assertEquals("mma 64x64x128 w2x2x4 s4 k2", c.label());
+        assertEquals(1, GemmConfig.parse("mma 64x64x64 w2x2 s4 k1").warpsK());
+        GemmProblem f16 = dense(DType.F16, OPT, 128, 768, 768), f32 = dense(DType.F32, OPT, 128, 768, 768);
+        assertTrue(new GemmConfig(GemmConfig.Path.MMA, 64, 64, 32, 2, 2, 3, 1, 4).invalidReason(f16).contains("k slices"));
+        assertTrue(new GemmConfig(GemmConfig.Path.SIMT, 64, 64, 32, 4, 1, 3, 1, 2).invalidReason(f32).contains("sliced-K"));
+        // the slices' tiles are summed in the staging buffers, which must hold them
+        GemmConfig shallow = new GemmConfig(GemmConfig.Path.MMA, 64, 64, 32, 2, 2, 2, 1, 2);
+        assertTrue(shallow.sharedBytes(f16) >= 64 * 64 * 4);
     }
 }

@@ -72,6 +72,41 @@ class GemmSimTest {
         dense(DType.F32, TF32, 16, 32, 48, false, true, mma(16, 32, 16, 1, 1, 3, 2));
     }
 
+    // ---- sliced-K (warp groups splitting each stage's k, summed through shared memory)
+
+    static GemmConfig sliced(int bm, int bn, int bk, int wm, int wn, int wk, int stages, int split) {
+        return new GemmConfig(GemmConfig.Path.MMA, bm, bn, bk, wm, wn, stages, split, wk);
+    }
+
+    @Test void slicedKTwoGroupsWithCpAsync() {
+        dense(DType.F16, OPT, 32, 64, 128, true, false, sliced(32, 64, 64, 1, 2, 2, 3, 1));
+        dense(DType.F16, OPT, 48, 32, 96, false, true, sliced(32, 32, 64, 2, 1, 2, 4, 1));
+    }
+
+    @Test void slicedKFourGroupsOddShapesThroughRegisters() {
+        dense(DType.BF16, OPT, 19, 37, 75, true, false, sliced(32, 32, 64, 1, 2, 4, 3, 1));
+        dense(DType.F16, OPT, 5, 9, 200, false, true, sliced(16, 32, 128, 1, 1, 4, 2, 1));
+    }
+
+    @Test void slicedKWithSplitKAndEdgeTiles() {
+        dense(DType.F16, OPT, 40, 72, 300, true, false, sliced(32, 64, 64, 1, 2, 2, 4, 3));
+        dense(DType.BF16, OPT, 33, 20, 170, true, true, sliced(16, 32, 32, 1, 2, 2, 3, 2));
+    }
+
+    @Test void slicedKTf32() {
+        dense(DType.F32, TF32, 20, 40, 100, true, false, sliced(16, 32, 32, 1, 2, 2, 3, 2));
+    }
+
+    @Test void slicedKBatchedBroadcast() {
+        DType t = DType.F16;
+        long m = 17, n = 24, k = 72;
+        Random r = new Random(6);
+        StridedOperand a = new StridedOperand("in0", t, 0, new long[] {2, 3}, new long[] {m * k, 0}, m, k, k, 1);
+        StridedOperand b = new StridedOperand("in1", t, 0, new long[] {2, 3}, new long[] {0, k * n}, n, 1, k, n);
+        GemmProblem p = GemmProblem.of(m, n, k, new long[] {2, 3}, a, b, OPT);
+        GemmSim.check(p, sliced(16, 32, 32, 1, 2, 2, 3, 2), GemmSim.quarters(t, 2 * m * k, r), GemmSim.quarters(t, 3 * k * n, r), tol(t));
+    }
+
     // ---- CUDA cores
 
     @Test void f32SimtAlignedAndOdd() {
