@@ -23,6 +23,7 @@
 #include <functional>
 #include <math.h>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -109,7 +110,12 @@ struct Copy { void* dst; unsigned char data[16]; bool valid; };
 inline thread_local std::vector<std::vector<Copy>> committed;
 inline thread_local std::vector<Copy> open_group;
 // wgmma state of this thread: mmas not yet committed, committed groups in flight, and the ordering flags
-struct Wgmma { float* d; int n; unsigned long long a, b; bool ta, tb; float (*cv)(uint32_t); };
+struct Wgmma { float* d; int n; unsigned long long a, b; bool ta, tb; float (*cv)(uint32_t); long id; };
+// shared-memory byte ranges that issued, unretired wgmmas of the block will read: a cp.async into one fails
+struct Reads { long id; unsigned lo, hi; };
+inline std::mutex reads_mu;
+inline std::vector<Reads> wg_reads;
+inline long wg_next_id = 0;
 inline thread_local std::vector<Wgmma> wg_open;
 inline thread_local std::vector<std::vector<Wgmma>> wg_groups;
 inline thread_local bool wg_fenced = false, proxy_dirty = false;
@@ -150,7 +156,26 @@ inline void wgmma_run(const Wgmma& op) {
 inline void wgmma(float* d, int n, unsigned long long a, unsigned long long b, bool ta, bool tb, float (*cv)(uint32_t)) {
   if (!wg_fenced) fail("wgmma.mma_async without wgmma.fence after the accumulators were last touched");
   if (proxy_dirty) fail("wgmma.mma_async after cp.async data landed without fence.proxy.async");
-  wg_open.push_back({d, n, a, b, ta, tb, cv});
+  std::lock_guard<std::mutex> lock(reads_mu);
+  long id = wg_next_id++;
+  for (int op = 0; op < 2; op++) {
+    unsigned lo = ~0u, hi = 0;
+    for (int mn = 0; mn < (op == 0 ? 64 : n); mn++)
+      for (int k = 0; k < 16; k++) {
+        unsigned at = wgmma_at(op == 0 ? a : b, mn, k, op == 0 ? ta : tb);
+        lo = std::min(lo, at);
+        hi = std::max(hi, at + 2);
+      }
+    if (hi > dyn_smem_buf.size() - (size_t)(dyn_smem - dyn_smem_buf.data())) fail("wgmma operand past the end of dynamic shared memory");
+    wg_reads.push_back({id, lo, hi});
+  }
+  wg_open.push_back({d, n, a, b, ta, tb, cv, id});
+}
+
+inline void wgmma_retire(const Wgmma& op) {
+  wgmma_run(op);
+  std::lock_guard<std::mutex> lock(reads_mu);
+  wg_reads.erase(std::remove_if(wg_reads.begin(), wg_reads.end(), [&](const Reads& r) { return r.id == op.id; }), wg_reads.end());
 }
 
 // D[16x8] += A[16x16] B[16x8]; cv turns one 16-bit element into float.
@@ -212,6 +237,7 @@ inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std
   int n = (int)(block.x * block.y * block.z);
   if (n % 32 != 0) { fprintf(stderr, "kiln_sim: block of %d threads is not whole warps\n", n); std::_Exit(3); }
   mailbox.assign((size_t)n * 64, 0);
+  wg_reads.clear();
   dyn_smem_buf.assign(dynBytes + 1024, 0);
   dyn_smem = dyn_smem_buf.data() + (1024 - (uintptr_t)dyn_smem_buf.data() % 1024) % 1024;
   for (unsigned z = 0; z < grid.z; z++)
@@ -269,6 +295,12 @@ inline int atomicCAS(int* p, int cmp, int v) { __atomic_compare_exchange_n(p, &c
 inline void kiln_cp_async16(void* dst, const void* src, bool valid) {
   if ((uintptr_t)dst % 16 != 0) kiln_sim::fail("cp.async destination not 16-byte aligned");
   if (valid && (uintptr_t)src % 16 != 0) kiln_sim::fail("cp.async source not 16-byte aligned");
+  {
+    unsigned at = (unsigned)((unsigned char*)dst - kiln_sim::dyn_smem);
+    std::lock_guard<std::mutex> lock(kiln_sim::reads_mu);
+    for (auto& r : kiln_sim::wg_reads)
+      if (at < r.hi && at + 16 > r.lo) kiln_sim::fail("cp.async into shared memory that a wgmma in flight still reads");
+  }
   kiln_sim::Copy c{dst, {}, valid};
   if (valid) memcpy(c.data, src, 16);
   kiln_sim::open_group.push_back(c);
@@ -300,7 +332,7 @@ inline void kiln_wgmma_commit() {
 template <int N> void kiln_wgmma_wait() {
   auto& g = kiln_sim::wg_groups;
   while (g.size() > (size_t)N) {
-    for (auto& op : g.front()) kiln_sim::wgmma_run(op);
+    for (auto& op : g.front()) kiln_sim::wgmma_retire(op);
     g.erase(g.begin());
   }
   kiln_sim::wg_fenced = false;  // the thread may touch its accumulators now: the next mma needs a fence
