@@ -46,9 +46,12 @@ final class WgmmaKernel {
     /** Dense tensor-core rate per SM and microsecond that wgmma reaches (about 990 TFLOP/s on 132 SMs). */
     static final double PEAK_FLOPS_PER_SM = 7.5e6;
 
+    /** {@code -Dkiln.gemm.wgmma=false} keeps the heuristic from offering wgmma configs (explicit configs still run). */
+    static final boolean OFFERED = !"false".equals(System.getProperty("kiln.gemm.wgmma"));
+
     /** Whether the heuristic should offer wgmma configs: Hopper, f16/bf16, cp.async-able operands, a large problem. */
     static boolean offered(GemmProblem p) {
-        return p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16) && p.asyncA() && p.asyncB()
+        return OFFERED && p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16) && p.asyncA() && p.asyncB()
                 && p.m() >= 512 && p.n() >= 512 && p.k() >= 256;
     }
 
