@@ -42,7 +42,7 @@ final class KernelBinaries {
                 requests.add(new CompileRequest(k.source(), k.name() + ".cu", CompileFlags.standard(), arch));
             List<KernelBinary> out = new ArrayList<>();
             for (CompiledKernel c : CompilePool.await(CompilePool.submit(requests, cache::getWithPtx, Progress.NONE)))
-                out.add(new KernelBinary(arch, c.cubin(), c.ptx()));
+                out.add(new KernelBinary(c.arch(), c.cubin(), c.ptx())); // sm_90a for arch-specific kernels
             return new Built("nvrtc", cache.compiler().version(), out);
         }
         Path nvcc = onPath("nvcc");
@@ -81,14 +81,14 @@ final class KernelBinaries {
             dir = Files.createTempDirectory("kiln-nvcc");
             String version = run(dir, List.of(nvcc.toString(), "--version")).lines()
                     .filter(l -> l.contains("release")).findFirst().orElse("unknown").trim();
-            String virtual = "compute_" + arch.substring("sm_".length());
             List<KernelBinary> out = new ArrayList<>();
             for (int i = 0; i < kernels.size(); i++) {
+                String real = CompileRequest.archFor(kernels.get(i).source(), arch), virtual = "compute_" + real.substring("sm_".length());
                 Path cu = dir.resolve("k" + i + ".cu");
                 Files.writeString(cu, kernels.get(i).source(), StandardCharsets.UTF_8);
                 run(dir, List.of(nvcc.toString(), "-std=c++17", "-ptx", "-arch=" + virtual, cu.toString(), "-o", "k" + i + ".ptx"));
-                run(dir, List.of(nvcc.toString(), "-std=c++17", "-cubin", "-arch=" + arch, cu.toString(), "-o", "k" + i + ".cubin"));
-                out.add(new KernelBinary(arch, Files.readAllBytes(dir.resolve("k" + i + ".cubin")), Files.readAllBytes(dir.resolve("k" + i + ".ptx"))));
+                run(dir, List.of(nvcc.toString(), "-std=c++17", "-cubin", "-arch=" + real, cu.toString(), "-o", "k" + i + ".cubin"));
+                out.add(new KernelBinary(real, Files.readAllBytes(dir.resolve("k" + i + ".cubin")), Files.readAllBytes(dir.resolve("k" + i + ".ptx"))));
             }
             return new Built("nvcc", version, out);
         } catch (IOException e) {

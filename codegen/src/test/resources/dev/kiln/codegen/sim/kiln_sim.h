@@ -4,6 +4,13 @@
 // cp.async copies are held back until the issuing thread waits for their group, so a read of shared memory
 // before its wait (or a write-after-read race the wait would hide) shows up as wrong results.
 // The fragment layouts are the PTX ISA's, as TileOps' doc comment lists them.
+// Hopper's wgmma (WgmmaOps) runs per thread on its own accumulator fragment, reading A and B through the
+// matrix descriptors (address, LBO, SBO, 128-byte swizzle of address bits 4-6 by bits 7-9) as the ISA's
+// canonical layouts say. It is deferred like cp.async: an mma reads shared memory only when a
+// wgmma.wait_group retires its group, so overwriting a tile still being read shows up as wrong results. The
+// ordering rules are checked: wgmma.fence before a warpgroup's mmas after it touched the accumulators
+// (i.e. after every wait), fence.proxy.async after this thread's cp.async data landed and before it issues
+// wgmma, and no group in flight when the thread exits.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -16,6 +23,7 @@
 #include <functional>
 #include <math.h>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -101,9 +109,74 @@ template <class T> T exchange(T v, int src) {
 struct Copy { void* dst; unsigned char data[16]; bool valid; };
 inline thread_local std::vector<std::vector<Copy>> committed;
 inline thread_local std::vector<Copy> open_group;
+// wgmma state of this thread: mmas not yet committed, committed groups in flight, and the ordering flags
+struct Wgmma { float* d; int n; unsigned long long a, b; bool ta, tb; float (*cv)(uint32_t); long id; };
+// shared-memory byte ranges that issued, unretired wgmmas of the block will read: a cp.async into one fails
+struct Reads { long id; unsigned lo, hi; };
+inline std::mutex reads_mu;
+inline std::vector<Reads> wg_reads;
+inline long wg_next_id = 0;
+inline thread_local std::vector<Wgmma> wg_open;
+inline thread_local std::vector<std::vector<Wgmma>> wg_groups;
+inline thread_local bool wg_fenced = false, proxy_dirty = false;
 
 inline float h2f(uint32_t bits) { uint16_t b = (uint16_t)bits; _Float16 h; memcpy(&h, &b, 2); return (float)h; }
 inline float bf2f(uint32_t bits) { uint32_t u = (bits & 0xffffu) << 16; float f; memcpy(&f, &u, 4); return f; }
+
+// Byte offset in shared memory of element (mn, k) (k < 16) of a wgmma operand, per its descriptor: the
+// ISA's 128B-swizzle canonical layouts, K-major ((8,m),(T,2k)):((8T,SBO),(1,T)) and MN-major
+// ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO)) with T = 8 two-byte elements, then Swizzle<3,4,3> on the address.
+inline unsigned wgmma_at(unsigned long long desc, int mn, int k, bool mnMajor) {
+  unsigned start = (unsigned)(desc & 0x3FFF) << 4, lbo = (unsigned)((desc >> 16) & 0x3FFF) << 4, sbo = (unsigned)((desc >> 32) & 0x3FFF) << 4;
+  if ((desc >> 62) != 1) fail("wgmma descriptor: only the 128-byte swizzle is simulated");
+  if (((desc >> 49) & 7) != 0) fail("wgmma descriptor: base offset must be 0 (patterns start on 1024-byte boundaries)");
+  unsigned a = mnMajor ? start + (mn / 64) * lbo + (mn % 64) * 2 + (k % 8) * 128 + (k / 8) * sbo
+                       : start + (mn / 8) * sbo + (mn % 8) * 128 + k * 2;
+  return a ^ (((a >> 7) & 7) << 4);
+}
+
+// D += A B for this thread's fragment of wgmma.mma_async m64nNk16: warp w%4 of the warpgroup holds rows
+// 16(w%4) + g (+8), columns 8j + 2t (+1): d[4j + 2h + c] = D[16(w%4) + g + 8h][8j + 2t + c].
+inline void wgmma_run(const Wgmma& op) {
+  int wq = warp() & 3, l = lane(), g = l / 4, t = l % 4;
+  for (int j = 0; j < op.n / 8; j++)
+    for (int h = 0; h < 4; h++) {
+      int row = 16 * wq + g + 8 * (h >> 1), col = 8 * j + 2 * t + (h & 1);
+      float s = 0;
+      for (int k = 0; k < 16; k++) {
+        uint16_t x, y;
+        memcpy(&x, dyn_smem + wgmma_at(op.a, row, k, op.ta), 2);
+        memcpy(&y, dyn_smem + wgmma_at(op.b, col, k, op.tb), 2);
+        s += op.cv(x) * op.cv(y);
+      }
+      op.d[4 * j + h] += s;
+    }
+}
+
+inline void wgmma(float* d, int n, unsigned long long a, unsigned long long b, bool ta, bool tb, float (*cv)(uint32_t)) {
+  if (!wg_fenced) fail("wgmma.mma_async without wgmma.fence after the accumulators were last touched");
+  if (proxy_dirty) fail("wgmma.mma_async after cp.async data landed without fence.proxy.async");
+  std::lock_guard<std::mutex> lock(reads_mu);
+  long id = wg_next_id++;
+  for (int op = 0; op < 2; op++) {
+    unsigned lo = ~0u, hi = 0;
+    for (int mn = 0; mn < (op == 0 ? 64 : n); mn++)
+      for (int k = 0; k < 16; k++) {
+        unsigned at = wgmma_at(op == 0 ? a : b, mn, k, op == 0 ? ta : tb);
+        lo = std::min(lo, at);
+        hi = std::max(hi, at + 2);
+      }
+    if (hi > dyn_smem_buf.size() - (size_t)(dyn_smem - dyn_smem_buf.data())) fail("wgmma operand past the end of dynamic shared memory");
+    wg_reads.push_back({id, lo, hi});
+  }
+  wg_open.push_back({d, n, a, b, ta, tb, cv, id});
+}
+
+inline void wgmma_retire(const Wgmma& op) {
+  wgmma_run(op);
+  std::lock_guard<std::mutex> lock(reads_mu);
+  wg_reads.erase(std::remove_if(wg_reads.begin(), wg_reads.end(), [&](const Reads& r) { return r.id == op.id; }), wg_reads.end());
+}
 
 // D[16x8] += A[16x16] B[16x8]; cv turns one 16-bit element into float.
 template <class Cv> void mma16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2], Cv cv) {
@@ -164,8 +237,9 @@ inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std
   int n = (int)(block.x * block.y * block.z);
   if (n % 32 != 0) { fprintf(stderr, "kiln_sim: block of %d threads is not whole warps\n", n); std::_Exit(3); }
   mailbox.assign((size_t)n * 64, 0);
-  dyn_smem_buf.assign(dynBytes + 128, 0);
-  dyn_smem = dyn_smem_buf.data() + (128 - (uintptr_t)dyn_smem_buf.data() % 128) % 128;
+  wg_reads.clear();
+  dyn_smem_buf.assign(dynBytes + 1024, 0);
+  dyn_smem = dyn_smem_buf.data() + (1024 - (uintptr_t)dyn_smem_buf.data() % 1024) % 1024;
   for (unsigned z = 0; z < grid.z; z++)
     for (unsigned y = 0; y < grid.y; y++)
       for (unsigned x = 0; x < grid.x; x++) {
@@ -183,6 +257,8 @@ inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std
             blockIdx = {x, y, z};
             body();
             if (!open_group.empty() || !committed.empty()) { open_group.clear(); committed.clear(); }
+            if (!wg_open.empty() || !wg_groups.empty()) fail("wgmma groups in flight (or uncommitted) at thread exit");
+            wg_fenced = proxy_dirty = false;
             warp_bars[i / 32]->arrive_and_drop();
             block_bar->arrive_and_drop();
           });
@@ -219,6 +295,12 @@ inline int atomicCAS(int* p, int cmp, int v) { __atomic_compare_exchange_n(p, &c
 inline void kiln_cp_async16(void* dst, const void* src, bool valid) {
   if ((uintptr_t)dst % 16 != 0) kiln_sim::fail("cp.async destination not 16-byte aligned");
   if (valid && (uintptr_t)src % 16 != 0) kiln_sim::fail("cp.async source not 16-byte aligned");
+  {
+    unsigned at = (unsigned)((unsigned char*)dst - kiln_sim::dyn_smem);
+    std::lock_guard<std::mutex> lock(kiln_sim::reads_mu);
+    for (auto& r : kiln_sim::wg_reads)
+      if (at < r.hi && at + 16 > r.lo) kiln_sim::fail("cp.async into shared memory that a wgmma in flight still reads");
+  }
   kiln_sim::Copy c{dst, {}, valid};
   if (valid) memcpy(c.data, src, 16);
   kiln_sim::open_group.push_back(c);
@@ -232,10 +314,30 @@ template <int N> void kiln_cp_async_wait() {
   while (g.size() > (size_t)N) {
     for (auto& c : g.front()) {
       if (c.valid) memcpy(c.dst, c.data, 16); else memset(c.dst, 0, 16);
+      kiln_sim::proxy_dirty = true;
     }
     g.erase(g.begin());
   }
 }
+inline unsigned kiln_smem(const void* p) {
+  const unsigned char* c = (const unsigned char*)p;
+  if (c < kiln_sim::dyn_smem || c >= kiln_sim::dyn_smem + kiln_sim::dyn_smem_buf.size()) kiln_sim::fail("kiln_smem of a pointer outside dynamic shared memory");
+  return (unsigned)(c - kiln_sim::dyn_smem);  // the simulated shared window starts at the (1024-aligned) dynamic base
+}
+inline void kiln_wgmma_fence() { kiln_sim::wg_fenced = true; }
+inline void kiln_wgmma_commit() {
+  kiln_sim::wg_groups.push_back(std::move(kiln_sim::wg_open));
+  kiln_sim::wg_open.clear();
+}
+template <int N> void kiln_wgmma_wait() {
+  auto& g = kiln_sim::wg_groups;
+  while (g.size() > (size_t)N) {
+    for (auto& op : g.front()) kiln_sim::wgmma_retire(op);
+    g.erase(g.begin());
+  }
+  kiln_sim::wg_fenced = false;  // the thread may touch its accumulators now: the next mma needs a fence
+}
+inline void kiln_fence_proxy_async() { kiln_sim::proxy_dirty = false; }
 inline void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) { kiln_sim::ldmatrix(r, 4, p, false); }
 inline void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) { kiln_sim::ldmatrix(r, 4, p, true); }
 inline void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) { kiln_sim::ldmatrix(r, 2, p, false); }

@@ -126,7 +126,7 @@ public final class PlanExecutor implements AutoCloseable {
             List<Integer> rescue = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 KernelBinary bin = bins.get(i);
-                if (bin.cubin().length > 0 && bin.arch().equals(arch) && (loaded[i] = tryLoad(bin.cubin())) != null) modes[i] = KernelBinary.LoadMode.CUBIN;
+                if (bin.cubin().length > 0 && bin.arch().equals(CompileRequest.archFor(plan.kernels().get(i).source(), arch)) && (loaded[i] = tryLoad(bin.cubin())) != null) modes[i] = KernelBinary.LoadMode.CUBIN;
                 else if (bin.ptx().length > 0 && (loaded[i] = tryLoad(bin.ptx())) != null) modes[i] = KernelBinary.LoadMode.PTX;
                 else if (bin.cubin().length > 0 || bin.ptx().length > 0) rescue.add(i); // no image this GPU takes
                 if (loaded[i] != null) modules.add(loaded[i]);

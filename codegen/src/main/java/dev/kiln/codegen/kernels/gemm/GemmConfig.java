@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  * <li>{@link Path#SKINNY} (split-K GEMV, {@link SkinnyKernel}): for {@code m <= bm <= 16} and an
  *     n-contiguous B; {@code bn} columns per block, {@code bk} k rows per block step, no shared-memory
  *     pipeline ({@code stages} is 1).</li>
+ * <li>{@link Path#WGMMA} (Hopper warpgroup MMA, {@link WgmmaKernel}): warps {@code warpsM x 1} = whole warpgroups
+ *     along M, {@code bk} 64; {@code stages} swizzled shared-memory buffers.</li>
  * </ul>
  * {@code splitK} is the number of k ranges run by separate blocks (1: none); the effective count for a
  * problem is {@link #splits}. {@code warpsK} (MMA only; 1: none) slices each staged k tile between that many
@@ -24,7 +26,7 @@ import java.util.regex.Pattern;
  * {@link #invalidReason} says why a config cannot run a problem.
  */
 public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK, int warpsK) {
-    public enum Path { MMA, SIMT, SKINNY }
+    public enum Path { MMA, SIMT, SKINNY, WGMMA /* issue 7: WgmmaKernel */ }
 
     /** A config without sliced-K ({@code warpsK} 1). */
     public GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
@@ -84,6 +86,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
             int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw);
             return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
         }
+        if (path == Path.WGMMA) return WgmmaKernel.dataSharedBytes(this); // wgmma hook
         int a = tileA(p).stageBytes() * stages;
         int staged = (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
         // sliced-K sums the slices' tiles through the (then idle) staging buffers
@@ -95,6 +98,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
     public int registers(GemmProblem p) {
+        if (path == Path.WGMMA) return WgmmaKernel.registers(this); // wgmma hook
         int words = p.math().accBytes() / 4;
         // register staging holds one k step of the operand per thread across the math (Staging)
         int staged = path == Path.SKINNY ? 0 : (p.asyncA() ? 0 : (bm * bk + threads() - 1) / threads()) + (p.asyncB() ? 0 : (bn * bk + threads() - 1) / threads());
@@ -108,6 +112,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 int per = bm * bn / threads(), tm = simtTm(), tn = per / tm;
                 yield (per + tm + tn) * words + 40;
             }
+            case WGMMA -> throw new AssertionError("handled above");
             case SKINNY -> {
                 int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw), u = bk / kl;
                 yield (int) (Math.max(1, p.m()) * cw * words + u * Math.max(1, cw * p.math().elemBytes() / 4) + 32);
@@ -151,6 +156,10 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 if (bk % kl != 0 || bk / kl > 16) return "bk must be 1..16 rows per k lane";
                 if (stages != 1) return "skinny path has no pipeline (stages 1)";
             }
+            case WGMMA -> { // wgmma hook
+                String why = WgmmaKernel.invalidReason(p, this);
+                if (why != null) return why;
+            }
         }
         if (sharedBytes(p) > p.maxSharedBytes()) return sharedBytes(p) + " bytes of shared memory";
         int regs = registers(p);
@@ -169,7 +178,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 + " s" + stages + " k" + splitK;
     }
 
-    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
+    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
 
     public static GemmConfig parse(String label) {
         Matcher m = LABEL.matcher(label.trim());

@@ -131,6 +131,8 @@ public final class GemmHeuristic {
                 for (int[] t : SMALL_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1, t[6]));
         } else
             for (int[] t : SIMT_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SIMT, t[0], t[1], t[2], t[3], 1, t[4], 1));
+        if (WgmmaKernel.offered(p)) // wgmma hook
+            for (int[] t : WgmmaKernel.TILES) shapes.add(new GemmConfig(GemmConfig.Path.WGMMA, t[0], t[1], WgmmaKernel.BK, t[2], 1, t[3], 1));
         if (p.m() <= 16 && p.b().major() == GemmOperand.Major.MN)
             for (int[] t : SKINNY_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SKINNY, 16, t[0], t[2], 1, t[1], 1, 1));
         for (GemmConfig s : shapes)
@@ -177,7 +179,8 @@ public final class GemmHeuristic {
         } else {
             // one or two warps per scheduler cannot keep the tensor (or FMA) pipes busy through load latencies
             double warpsPerSm = conc * c.threads() / 32.0, hiding = Math.min(1.0, 0.5 + warpsPerSm / 16);
-            double flops = perSm * 2.0 * c.bm() * c.bn() * kPerBlock / (peakFlopsPerSm(p.math()) * efficiency(p, c) * hiding);
+            double peak = c.path() == GemmConfig.Path.WGMMA ? WgmmaKernel.PEAK_FLOPS_PER_SM : peakFlopsPerSm(p.math()); // wgmma hook
+            double flops = perSm * 2.0 * c.bm() * c.bn() * kPerBlock / (peak * efficiency(p, c) * hiding);
             double tileBytes = (double) (c.bm() + c.bn()) * c.bk() * eb;
             double l2 = perSm * tileBytes * c.kTilesPerSplit(p) / L2_BYTES_US_SM;
             double latency = Math.ceil(perSm / conc) * (c.kTilesPerSplit(p) * LATENCY_US / (c.stages() - 1) + 2 * LATENCY_US);

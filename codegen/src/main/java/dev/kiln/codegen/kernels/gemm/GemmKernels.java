@@ -30,6 +30,7 @@ public final class GemmKernels {
             case MMA -> TiledKernel.emit(src, p, c, new MmaMath(p, c), out, entry);
             case SIMT -> TiledKernel.emit(src, p, c, new SimtMath(p, c), out, entry);
             case SKINNY -> SkinnyKernel.emit(src, p, c, out, entry);
+            case WGMMA -> WgmmaKernel.emit(src, p, c, out, entry); // wgmma hook
         };
     }
 

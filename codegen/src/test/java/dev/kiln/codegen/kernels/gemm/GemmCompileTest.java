@@ -61,7 +61,7 @@ class GemmCompileTest {
                         what.put(entry, String.format("%-5s %-8s %5d x %5d x %5d  %-26s split %2d", p.math(), bK ? "B^T" : "B", s[0], s[1], s[2], c.label(), c.splits(p)));
                     }
                 }
-        Map<String, NvccPtx.Resources> res = NvccPtx.resources(sources, "sm_90");
+        Map<String, NvccPtx.Resources> res = NvccPtx.resources(sources, "sm_90a"); // sm_90a: the wgmma configs need it (runtime: CompileRequest.archFor)
         StringBuilder table = new StringBuilder("math  B        M       N       K      config                     splits  registers\n");
         for (var e : what.entrySet()) {
             NvccPtx.Resources r = res.get(e.getKey());

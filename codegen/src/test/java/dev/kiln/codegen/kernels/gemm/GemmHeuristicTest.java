@@ -77,10 +77,13 @@ class GemmHeuristicTest {
 
     @Test void largeSquareProblemsUseLargeTilesWithoutSplits() {
         GemmProblem p = dense(DType.F16, OPT, 8192, 8192, 8192);
-        GemmConfig c = GemmHeuristic.choose(p);
-        assertEquals(GemmConfig.Path.MMA, c.path());
-        assertEquals(1, c.splits(p));
-        assertTrue(c.bm() * c.bn() >= 128 * 128, c.label());
+        GemmProblem ampere = dense(DType.F16, new CodegenOptions(false, "sm_80"), 8192, 8192, 8192);
+        for (GemmProblem q : new GemmProblem[] {p, ampere}) {
+            GemmConfig c = GemmHeuristic.choose(q);
+            assertEquals(q.sm() == 90 ? GemmConfig.Path.WGMMA : GemmConfig.Path.MMA, c.path(), "wgmma on Hopper (issue 7), mma.sync before");
+            assertEquals(1, c.splits(q));
+            assertTrue(c.bm() * c.bn() >= 128 * 128, c.label());
+        }
     }
 
     @Test void mathFollowsTheOptionsAndTheArch() {

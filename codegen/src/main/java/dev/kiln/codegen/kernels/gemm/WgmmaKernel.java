@@ -1,0 +1,218 @@
+package dev.kiln.codegen.kernels.gemm;
+
+import dev.kiln.codegen.CTypes;
+import dev.kiln.codegen.CudaSource;
+import dev.kiln.codegen.kernels.tile.WgmmaOps;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Hopper main loop ({@link GemmConfig.Path#WGMMA}, sm_90a): f16/bf16 operands staged by {@code cp.async}
+ * into 128-byte-swizzled shared memory and multiplied by {@code wgmma.mma_async m64nNk16} straight from there
+ * (both operands through matrix descriptors), fp32 accumulators in registers. {@code warpsM / 4} warpgroups
+ * split the block's rows; each owns {@code bm / warpgroups} rows as 64-row wgmma tiles by all {@code bn}
+ * columns, so a k step of 16 is one wgmma per 64 rows. {@code bk} is 64: one 128-byte swizzle row of 2-byte
+ * elements.
+ *
+ * <p>Shared memory, per stage, in the operand's own memory order (so cp.async reads global memory along its
+ * contiguous axis and writes whole swizzled 16-byte chunks): a K-major tile is {@code mn} rows of 128 bytes
+ * (the 64 k of that row), chunk c of row r stored at chunk {@code c ^ (r % 8)}: the ISA's K-major 128B
+ * canonical layout with SBO = 1024 (next 8 rows) and LBO unused; a k step of 16 moves the descriptor's start
+ * by 32 bytes. An MN-major tile is {@code mn / 64} column blocks of 64 k rows x 128 bytes (64 mn), chunk c of
+ * k row r at {@code c ^ (r % 8)}: the MN-major 128B layout with LBO = 8192 (next 64 mn) and SBO = 1024 (next 8
+ * k); a k step of 16 moves the start by 2048 bytes. The swizzle is a function of address bits 4-6 ^ 7-9, so
+ * every stage starts on a 1024-byte boundary (the kernel aligns the dynamic shared memory base itself). Why
+ * 128-byte swizzle and not the no-swizzle core-matrix layout: a 64-element k row is exactly one swizzle row,
+ * so cp.async stays 16-byte and coalesced, eight consecutive chunks land in eight distinct bank groups, and
+ * wgmma reads are conflict-free; this is the layout cuBLAS/CUTLASS kernels use at full rate.
+ *
+ * <p>Pipeline ({@code stages} buffers): the prologue issues stages-2 tiles. Step kt waits for tile kt
+ * ({@code cp.async.wait_group stages-3}), fences the async proxy (the copies were generic-proxy writes), syncs
+ * the block, issues tile kt+stages-2 into the buffer of tile kt-2 (free: every warpgroup passed
+ * {@code wgmma.wait_group 1} of step kt-1 before this sync, so tile kt-2's wgmmas are done), then
+ * {@code wgmma.fence}, the wgmmas of tile kt, {@code commit_group} and {@code wait_group 1}: one step of
+ * wgmma stays in flight while the next step's copies are issued. {@link TileEpilogue} stores (and split-K
+ * sums) from the accumulator fragment after {@code wait_group 0}.
+ */
+final class WgmmaKernel {
+    private WgmmaKernel() {}
+
+    static final int BK = 64;
+
+    /** Tiles the heuristic offers: bm, bn, warps (4 per warpgroup), stages. */
+    static final int[][] TILES = {{128, 256, 8, 4}, {256, 128, 8, 4}, {128, 128, 8, 6}, {128, 128, 4, 6}};
+
+    /** Dense tensor-core rate per SM and microsecond that wgmma reaches (about 990 TFLOP/s on 132 SMs). */
+    static final double PEAK_FLOPS_PER_SM = 7.5e6;
+
+    /** {@code -Dkiln.gemm.wgmma=false} keeps the heuristic from offering wgmma configs (explicit configs still run). */
+    static final boolean OFFERED = !"false".equals(System.getProperty("kiln.gemm.wgmma"));
+
+    /** Whether the heuristic should offer wgmma configs: Hopper, f16/bf16, cp.async-able operands, a large problem. */
+    static boolean offered(GemmProblem p) {
+        return OFFERED && p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16) && p.asyncA() && p.asyncB()
+                && p.m() >= 512 && p.n() >= 512 && p.k() >= 256;
+    }
+
+    static String invalidReason(GemmProblem p, GemmConfig c) {
+        if (p.sm() != 90) return "wgmma needs sm_90 (sm_90a), not sm_" + p.sm();
+        if (p.math() != GemmMath.F16 && p.math() != GemmMath.BF16) return "wgmma path serves f16/bf16, not " + p.math();
+        if (!p.asyncA() || !p.asyncB()) return "wgmma path stages with 16-byte cp.async only";
+        if (c.bk() != BK) return "wgmma path needs bk 64 (one 128-byte swizzle row)";
+        if (c.warpsN() != 1 || c.warpsM() % 4 != 0) return "wgmma warps are whole warpgroups along M (w4x1, w8x1...)";
+        int wgs = c.warpsM() / 4;
+        if (c.bm() % (64 * wgs) != 0) return "bm must be a multiple of 64 per warpgroup";
+        if (c.bn() % 64 != 0 || c.bn() > 256) return "bn must be 64, 128, 192 or 256";
+        if (c.stages() < 3 || c.stages() > 8) return "stages must be 3..8";
+        return null;
+    }
+
+    static int stageBytes(GemmConfig c) { return (c.bm() + c.bn()) * BK * 2; }
+
+    /** The stages, plus 1024 bytes so the kernel can align them to the swizzle pattern. */
+    static int dataSharedBytes(GemmConfig c) { return 1024 + stageBytes(c) * c.stages(); }
+
+    static int registers(GemmConfig c) { return c.bm() * c.bn() / c.threads() + 48; }
+
+    /** One operand's swizzled tile: mn x 64 k of 2-byte elements. */
+    record Tile(GemmOperand.Major major, int mn) {
+        int bytes() { return mn * BK * 2; }
+
+        /** Units of 16 bytes per tile. */
+        int units() { return mn * BK / 8; }
+
+        /** C expressions: (mn, k) coordinates of unit e, and its byte offset in the tile. */
+        String row(String e) { return major == GemmOperand.Major.K ? "(" + e + " >> 3)" : "((" + e + " % " + mn / 8 + ") * 8)"; }
+
+        String col(String e) { return major == GemmOperand.Major.K ? "((" + e + " & 7) * 8)" : "(" + e + " / " + mn / 8 + ")"; }
+
+        String offset(String r, String k) {
+            return major == GemmOperand.Major.K ? "(" + r + ") * 128 + ((((" + k + ") >> 3) ^ ((" + r + ") & 7)) << 4)"
+                    : "((" + r + ") >> 6) * 8192 + (" + k + ") * 128 + (((((" + r + ") >> 3) & 7) ^ ((" + k + ") & 7)) << 4)";
+        }
+
+        /** Bytes from the tile start to the descriptor start of rows mn0.. (a multiple of 64) and k step kk (of 16). */
+        int descOffset(int mn0, int kk) { return major == GemmOperand.Major.K ? mn0 * 128 + kk * 2 : mn0 / 64 * 8192 + kk * 128; }
+
+        int lbo() { return major == GemmOperand.Major.K ? 16 : 8192; }
+
+        boolean trans() { return major == GemmOperand.Major.MN; }
+    }
+
+    static GemmKernels.Launch emit(CudaSource src, GemmProblem p, GemmConfig c, GemmOutput out, String entry) {
+        String t = CTypes.storage(p.math().dtype), dt = p.math() == GemmMath.F16 ? "f16" : "bf16";
+        int threads = c.threads(), stages = c.stages(), splits = c.splits(p), wgs = c.warpsM() / 4, rowsWg = c.bm() / wgs, mi = rowsWg / 64;
+        int regs = c.bn() / 2;
+        long per = c.kTilesPerSplit(p), kTiles = c.kTiles(p), tilesM = c.tilesM(p), tilesN = c.tilesN(p);
+        Tile ta = new Tile(p.a().major(), c.bm()), tb = new Tile(p.b().major(), c.bn());
+        String mma = WgmmaOps.name(c.bn(), dt, ta.trans(), tb.trans());
+        src.line(WgmmaOps.ARCH_MARKER);
+        for (String l : WgmmaOps.PRELUDE.strip().split("\n")) src.line(l);
+        for (String l : WgmmaOps.mma(c.bn(), dt, ta.trans(), tb.trans()).strip().split("\n")) src.line(l);
+        loader(src, "kiln_wg_load_a", p.a(), ta, p.m(), p.k(), threads, t);
+        loader(src, "kiln_wg_load_b", p.b(), tb, p.n(), p.k(), threads, t);
+        src.line("");
+        try (var k = src.block(out.signature(entry, threads + ", 1", TileEpilogue.params(p, splits)))) {
+            src.line("KILN_DYNAMIC_SMEM(smem);");
+            TileEpilogue.declare(src, splits, dataSharedBytes(c));
+            src.line("unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes");
+            src.line("unsigned char* As = tiles;");
+            src.line("unsigned char* Bs = tiles + %d;", ta.bytes() * stages);
+            TiledKernel.tileCoords(src, tilesM, tilesN);
+            src.line("const long long row0 = (long long)tm * %d, col0 = (long long)tn * %d;", c.bm(), c.bn());
+            src.line("const int kt0 = blockIdx.y * %d, kt1 = min(%d, kt0 + %d);", per, kTiles, per);
+            src.line("const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;");
+            // descriptors of stage 0 for this warpgroup's rows; stages and k steps add byte offsets / 16 to the address field
+            src.line("const unsigned long long descA = kiln_wgmma_desc(As + wg * %d, %d, 1024), descB = kiln_wgmma_desc(Bs, %d, 1024);",
+                    ta.descOffset(rowsWg, 0), ta.lbo(), tb.lbo());
+            try (var batch = TileEpilogue.batchScope(src, p)) {
+                src.line("const %s* A = %s + %s;", t, p.a().pointer(), p.a().batchOffset("bz"));
+                src.line("const %s* B = %s + %s;", t, p.b().pointer(), p.b().batchOffset("bz"));
+                src.line("float acc[%d][%d];", mi, regs);
+                src.line("#pragma unroll");
+                src.line("for (int i = 0; i < %d; i++) for (int j = 0; j < %d; j++) acc[i][j] = 0.f;", mi, regs);
+                String issue = "kiln_wg_load_a(As + %s * " + ta.bytes() + ", A, row0, (long long)(%s) * " + BK + "); "
+                        + "kiln_wg_load_b(Bs + %s * " + tb.bytes() + ", B, col0, (long long)(%s) * " + BK + ");";
+                src.line("#pragma unroll");
+                try (var pro = src.block("for (int s = 0; s < " + (stages - 2) + "; s++)")) {
+                    src.line("if (kt0 + s < kt1) { " + issue + " }", "s", "kt0 + s", "s", "kt0 + s");
+                    src.line("kiln_cp_async_commit();");
+                }
+                src.line("int rs = 0, ws = %d;", stages - 2);
+                src.line("#pragma unroll 1");
+                try (var loop = src.block("for (int kt = kt0; kt < kt1; kt++)")) {
+                    src.line("kiln_cp_async_wait<%d>();", stages - 3);
+                    src.line("kiln_fence_proxy_async();");
+                    src.line("__syncthreads();");
+                    src.line("if (kt + %d < kt1) { " + issue + " }", stages - 2, "ws", "kt + " + (stages - 2), "ws", "kt + " + (stages - 2));
+                    src.line("kiln_cp_async_commit();");
+                    src.line("kiln_wgmma_fence();");
+                    src.line("const unsigned long long da = descA + (unsigned long long)(rs * %d), db = descB + (unsigned long long)(rs * %d);",
+                            ta.bytes() >> 4, tb.bytes() >> 4);
+                    for (int kk = 0; kk < BK; kk += 16)
+                        for (int i = 0; i < mi; i++)
+                            src.line("%s(acc[%d], da + %dull, db + %dull);", mma, i, ta.descOffset(i * 64, kk) >> 4, tb.descOffset(0, kk) >> 4);
+                    src.line("kiln_wgmma_commit();");
+                    src.line("kiln_wgmma_wait<1>();");
+                    src.line("rs = rs == %d ? 0 : rs + 1;", stages - 1);
+                    src.line("ws = ws == %d ? 0 : ws + 1;", stages - 1);
+                }
+                src.line("kiln_wgmma_wait<0>();");
+                src.line("kiln_cp_async_wait<0>();");
+                src.line("__syncthreads(); // the buffers are free for the next batch entry");
+                TileEpilogue.emit(src, p, fragment(mi, regs, rowsWg), splits, threads, tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
+            }
+        }
+        return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+    }
+
+    /** The m64nNk16 accumulator layout, per 64-row tile i of this warpgroup's rows (see {@link WgmmaOps#mma}). */
+    static Fragment fragment(int mi, int regs, int rowsWg) {
+        return new Fragment() {
+            @Override public int registers() { return mi * regs; }
+
+            @Override public void forEach(CudaSource src, Runnable body) {
+                src.line("#pragma unroll");
+                try (var i = src.block("for (int i = 0; i < " + mi + "; i++)")) {
+                    src.line("#pragma unroll");
+                    try (var j = src.block("for (int j = 0; j < " + regs / 4 + "; j++)")) {
+                        src.line("#pragma unroll");
+                        try (var h = src.block("for (int h = 0; h < 4; h++)")) {
+                            src.line("const int e_r = i * %d + j * 4 + h;", regs);
+                            src.line("const long long e_row = row0 + wg * %d + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;", rowsWg);
+                            src.line("const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);");
+                            src.line("float& e_v = acc[i][j * 4 + h];");
+                            body.run();
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    /**
+     * {@code NAME(unsigned char* dst, const T* src, long long mn0, long long k0)}: the tile at (mn0, k0) by 16-byte
+     * cp.async into its swizzled places, zero-filled past the edges and where the operand's predicate says so.
+     */
+    private static void loader(CudaSource src, String name, GemmOperand op, Tile tile, long mnSize, long kSize, int threads, String t) {
+        int perThread = (tile.units() + threads - 1) / threads;
+        try (var f = src.block("static __device__ __forceinline__ void " + name + "(unsigned char* __restrict__ dst, const " + t
+                + "* __restrict__ src, long long mn0, long long k0)")) {
+            src.line("#pragma unroll");
+            try (var l = src.block("for (int c = 0; c < " + perThread + "; c++)")) {
+                src.line("const unsigned e = threadIdx.x + c * %du;", threads);
+                if (tile.units() % threads != 0) src.line("if (e >= %du) break;", tile.units());
+                src.line("const unsigned r = %s, kk = %s;", tile.row("e"), tile.col("e"));
+                src.line("const long long gmn = mn0 + r, gk = k0 + kk;");
+                List<String> conds = new ArrayList<>();
+                if (mnSize % tile.mn() != 0) conds.add("gmn < " + mnSize + "LL");
+                if (kSize % BK != 0) conds.add("gk < " + kSize + "LL");
+                String valid = op.valid("gmn", "gk");
+                if (valid != null) conds.add("(" + valid + ")");
+                src.line("const bool ok = %s;", conds.isEmpty() ? "true" : String.join(" && ", conds));
+                src.line("kiln_cp_async16(dst + %s, ok ? src + (%s + %s) : src, ok);", tile.offset("r", "kk"), op.mnOffset("gmn"), op.kOffset("gk"));
+            }
+        }
+    }
+}

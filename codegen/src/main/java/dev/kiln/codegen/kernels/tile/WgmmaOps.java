@@ -1,0 +1,77 @@
+package dev.kiln.codegen.kernels.tile;
+
+/**
+ * The warpgroup tile operations of Hopper ({@code sm_90a} only: wgmma is an arch-specific feature, so a kernel
+ * using them carries {@link #ARCH_MARKER}, which makes the runtime compile it for {@code sm_90a}). A prelude
+ * after {@link TileOps#PRELUDE}; the CPU simulator ({@code kiln_sim.h}) supplies its own versions of the fixed
+ * ones and runs {@link #mma}'s wrappers through {@code kiln_sim::wgmma}.
+ * <ul>
+ * <li>{@code kiln_wgmma_desc(p, lbo, sbo)}: the 64-bit shared-memory matrix descriptor of the PTX ISA for a
+ *     128-byte-swizzled operand at {@code p}: bits 0-13 the address, 16-29 the leading and 32-45 the stride
+ *     byte offset (each stored as {@code (x & 0x3ffff) >> 4}), base offset 0 (every swizzle pattern starts on a
+ *     1024-byte boundary), bits 62-63 = 1 (128-byte swizzle).</li>
+ * <li>{@code kiln_wgmma_fence()}: {@code wgmma.fence}, before a warpgroup's first wgmma and after it touched the
+ *     accumulators; {@code kiln_wgmma_commit()} closes a wgmma group; {@code kiln_wgmma_wait<N>()} waits until at
+ *     most N groups of this warpgroup are in flight (only then may the accumulators be read, or the shared
+ *     memory they read be overwritten).</li>
+ * <li>{@code kiln_fence_proxy_async()}: {@code fence.proxy.async.shared::cta}: makes this thread's generic-proxy
+ *     shared-memory writes (landed cp.async copies) visible to the async proxy that wgmma reads through; each
+ *     writer fences, then the block syncs, then wgmma may read.</li>
+ * </ul>
+ */
+public final class WgmmaOps {
+    private WgmmaOps() {}
+
+    /**
+     * A line in a kernel's source that asks the runtime for the arch-specific target ({@code sm_90a} on an
+     * {@code sm_90} device); dev.kiln.runtime.CompileRequest looks for this exact text.
+     */
+    public static final String ARCH_MARKER = "#define KILN_ARCH_SPECIFIC 1";
+
+    public static final String PRELUDE = """
+            // Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+            __device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+              return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+                   | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+            }
+            #ifndef KILN_SIM
+            __device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\\n" ::: "memory"); }
+            __device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\\n" ::: "memory"); }
+            template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\\n" :: "n"(N) : "memory"); }
+            __device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory"); }
+            #endif
+            """;
+
+    /** C name of the wrapper for {@code wgmma.mma_async.m64nNk16} on {@code dtype} ("f16" or "bf16") with these majors. */
+    public static String name(int n, String dtype, boolean transA, boolean transB) {
+        return "kiln_wgmma_m64n" + n + "k16_" + dtype + "_" + (transA ? "m" : "k") + (transB ? "n" : "k");
+    }
+
+    /**
+     * The wrapper {@code name(float (&d)[n/2], unsigned long long descA, unsigned long long descB)}: D += A B with
+     * A (64x16) and B (16xN) in shared memory; {@code trans*} = the operand is MN-major (imm-trans 1). D's
+     * fragment (PTX ISA, m64nNk16 accumulator): warp w of the warpgroup holds rows 16w..16w+15; with g = lane/4,
+     * t = lane%4, d[4j + 2h + c] = D[16w + g + 8h][8j + 2t + c].
+     */
+    public static String mma(int n, String dtype, boolean transA, boolean transB) {
+        int regs = n / 2;
+        StringBuilder outs = new StringBuilder(), constraints = new StringBuilder();
+        for (int i = 0; i < regs; i++) {
+            outs.append(i == 0 ? "" : ",").append('%').append(i);
+            constraints.append(i == 0 ? "" : ", ").append("\"+f\"(d[").append(i).append("])");
+        }
+        String f = name(n, dtype, transA, transB);
+        return "#ifndef KILN_SIM\n"
+                + "__device__ __forceinline__ void " + f + "(float (&d)[" + regs + "], unsigned long long a, unsigned long long b) {\n"
+                + "  asm volatile(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %" + (regs + 2) + ", 0;\\n"
+                + "wgmma.mma_async.sync.aligned.m64n" + n + "k16.f32." + dtype + "." + dtype + " {" + outs + "}, %" + regs + ", %" + (regs + 1)
+                + ", p, 1, 1, " + (transA ? 1 : 0) + ", " + (transB ? 1 : 0) + ";\\n}\\n\"\n"
+                + "    : " + constraints + "\n"
+                + "    : \"l\"(a), \"l\"(b), \"r\"(1));\n"
+                + "}\n"
+                + "#else\n"
+                + "inline void " + f + "(float (&d)[" + regs + "], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, " + n + ", a, b, "
+                + transA + ", " + transB + ", kiln_sim::" + (dtype.equals("f16") ? "h2f" : "bf2f") + "); }\n"
+                + "#endif\n";
+    }
+}
