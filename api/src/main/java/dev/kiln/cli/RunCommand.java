@@ -44,7 +44,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16, as for kiln compile (GPU backend; a bundle keeps its own)")
     String dtype;
 
-    @Option(names = "--verify", description = "verify the IR after every pass") boolean verify;
+    @Option(names = "--verify", description = "verify the IR after every pass; for a bundle, check every entry's SHA-256 (by default the weights are checked by their CRC-32)")
+    boolean verify;
 
     @Option(names = "--dim", paramLabel = "NAME=SIZE", description = "size of a symbolic input dim for random inputs")
     Map<String, Long> dims = new HashMap<>();
@@ -92,7 +93,7 @@ final class RunCommand implements Callable<Integer> {
 
     private int runBundle() {
         long t0 = System.nanoTime();
-        BundleReader.Bundle b = BundleReader.read(model);
+        BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
         try (CompiledModel c = b.model()) {
             List<Tensor> in = inputs(c.graph());
             c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights
