@@ -32,7 +32,7 @@ kiln_jvm_cache() {
   rm -f "$_rcf"
   # only a run that succeeded is worth caching (a usage error loads a fraction of the classes)
   if [ -f "$_conf" ] && [ "$_rc" = 0 ]; then
-    rm -f "$_dir/$_name"-*.aot # caches of earlier builds
+    rm -f "$_dir/$_name"-[0-9]*.aot # caches of earlier builds (the key is a number: kiln-run-bundle-* stays)
     _ifs=$IFS; IFS='
 '
     # shellcheck disable=SC2046 # one option per line, split on newlines only
@@ -41,8 +41,8 @@ kiln_jvm_cache() {
       mv -f "$_aot.$$.tmp" "$_aot"
     fi
     IFS=$_ifs
-    rm -f "$_conf" "$_aot.$$.tmp"
   fi
+  rm -f "$_conf" "$_aot.$$.tmp"
   return "$_rc"
 }
 
