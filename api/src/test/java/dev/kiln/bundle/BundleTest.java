@@ -110,8 +110,54 @@ class BundleTest {
         String man = new String(e.get("manifest.json"), StandardCharsets.UTF_8);
         String h = BundleWriter.sha256(e.get("weights.bin"));
         rewriteManifest(f, e, man.replace(h, h.replace(h.charAt(0), h.charAt(0) == 'a' ? 'b' : 'a')));
-        BundleException ex = assertThrows(BundleException.class, () -> BundleReader.read(f));
-        assertTrue(ex.getMessage().contains("weights.bin is damaged"), ex.getMessage());
+        // the quick check reads the weights' CRC-32, which still matches; the full one compares the SHA-256
+        BundleReader.read(f).model().close();
+        BundleException ex = assertThrows(BundleException.class, () -> BundleReader.read(f, BundleReader.Verify.FULL));
+        assertTrue(ex.getMessage().contains("weights.bin is damaged (SHA-256 mismatch)"), ex.getMessage());
+    }
+
+    @Test void damagedWeightsNameTheFileTheEntryAndTheRemedy(@TempDir Path dir) throws IOException {
+        Path f = save(Kiln.compile(TestModels.chain(2), OPTS), dir);
+        Map<String, byte[]> e = unzip(f);
+        byte[] w = e.get("weights.bin");
+        for (BundleReader.Verify v : BundleReader.Verify.values()) {
+            // the bytes in the file change, the zip directory's CRC-32 and the manifest stay as written
+            byte[] b = Files.readAllBytes(f);
+            int at = indexOf(b, w) + w.length / 2;
+            b[at] ^= 0x01;
+            Path bad = dir.resolve("bad-" + v + ".kiln");
+            Files.write(bad, b);
+            BundleException ex = assertThrows(BundleException.class, () -> BundleReader.read(bad, v));
+            assertTrue(ex.getMessage().contains(bad.toString()) && ex.getMessage().contains("weights.bin is damaged")
+                    && ex.getMessage().contains("kiln compile"), v + ": " + ex.getMessage());
+        }
+    }
+
+    @Test void irIsCheckedBeforeItsParseIsUsed(@TempDir Path dir) throws IOException {
+        // model.ir is parsed while the rest is read: a changed IR still fails its hash, and a bad IR whose hash
+        // was updated fails as an inconsistent bundle, both as BundleExceptions
+        Path f = save(Kiln.compile(TestModels.reluAdd(), OPTS), dir);
+        Map<String, byte[]> e = unzip(f);
+        String man = new String(e.get("manifest.json"), StandardCharsets.UTF_8);
+        String oldHash = BundleWriter.sha256(e.get("model.ir"));
+        byte[] garbage = "graph @broken(".getBytes(StandardCharsets.UTF_8);
+        e.put("model.ir", garbage);
+        zip(f, e);
+        BundleException damaged = assertThrows(BundleException.class, () -> BundleReader.read(f));
+        assertTrue(damaged.getMessage().contains("model.ir is damaged"), damaged.getMessage());
+        rewriteManifest(f, e, man.replace(oldHash, BundleWriter.sha256(garbage)));
+        BundleException bad = assertThrows(BundleException.class, () -> BundleReader.read(f));
+        assertTrue(bad.getMessage().contains("inconsistent"), bad.getMessage());
+    }
+
+    /** Where {@code part} first appears in {@code all} (a stored zip entry's bytes appear verbatim in the file). */
+    private static int indexOf(byte[] all, byte[] part) {
+        outer:
+        for (int i = 0; i + part.length <= all.length; i++) {
+            for (int j = 0; j < Math.min(part.length, 64); j++) if (all[i + j] != part[j]) continue outer;
+            return i;
+        }
+        throw new AssertionError("entry bytes not found in the file");
     }
 
     @Test void manifestNotMatchingItsHashIsRejected(@TempDir Path dir) throws IOException {

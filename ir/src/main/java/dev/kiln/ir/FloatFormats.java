@@ -81,6 +81,18 @@ public final class FloatFormats {
     }
 
     /**
+     * A float as f16 or bf16 (round to nearest even): the same bits as {@code encode(t, f, false)}, without the
+     * double and the round-to-odd step, which a float never needs (it converts to double exactly).
+     */
+    public static int encode16(DType t, float f) {
+        return switch (t) {
+            case F16 -> Float.floatToFloat16(f) & 0xFFFF;
+            case BF16 -> bf16(f);
+            default -> throw new IllegalArgumentException("encode16 makes f16 or bf16, not " + t.textName());
+        };
+    }
+
+    /**
      * Double to float rounding to odd: when inexact, the result's last mantissa bit is forced to 1. A second
      * rounding (float to f16/bf16, RNE) then gives the correctly rounded result, which plain double
      * rounding through float would not for values just beside a tie.

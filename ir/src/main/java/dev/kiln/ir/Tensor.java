@@ -175,6 +175,12 @@ public final class Tensor {
         };
     }
 
+    /** Element i of an f32 tensor, with no dispatch on the dtype (for loops over hundreds of millions of weights). */
+    public float getFloat(int i) {
+        if (dtype != DType.F32) throw new IllegalStateException("getFloat on a " + dtype.textName() + " tensor");
+        return Float.intBitsToFloat((int) I32.get(data, i * 4));
+    }
+
     /** Element i as a long: integers sign- or zero-extended (u64 as its bit pattern), floats truncated toward zero. */
     public long getLong(int i) {
         return switch (dtype) {

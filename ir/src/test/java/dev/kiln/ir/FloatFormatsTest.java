@@ -57,4 +57,20 @@ class FloatFormatsTest {
         assertEquals(128, FloatFormats.e8m0(2.5, true, false)); // nearest: 2.5 is nearer 2 than 4
         assertTrue(Double.isNaN(FloatFormats.decode(DType.F8E8M0, 0xFF)));
     }
+
+    @Test
+    void encode16OfAFloatMatchesTheDoublePath() {
+        // every exponent and sign with random mantissas, ties included; NaNs only need to stay NaN
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (DType t : new DType[] {DType.F16, DType.BF16}) {
+            for (int k = 0; k < 200_000; k++) {
+                int bits = k < 1024 ? (k << 22) | (k & 1) << 12 | (k & 2) << 14 : r.nextInt();
+                float f = Float.intBitsToFloat(bits);
+                int fast = FloatFormats.encode16(t, f), slow = FloatFormats.encode(t, f, false);
+                if (Float.isNaN(f)) assertTrue(Double.isNaN(FloatFormats.decode(t, fast)), () -> t + " NaN " + Integer.toHexString(bits));
+                else assertEquals(slow, fast, () -> t + " of " + f + " (0x" + Integer.toHexString(bits) + ")");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> FloatFormats.encode16(DType.F8E4M3FN, 1f));
+    }
 }

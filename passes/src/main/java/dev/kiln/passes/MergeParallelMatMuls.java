@@ -86,25 +86,27 @@ public final class MergeParallelMatMuls implements Pass {
         long k = group.getFirst().weight().shape()[0], total = 0;
         for (Member m : group) total += m.n();
         DType dt = group.getFirst().weight().dtype();
-        double[] w = new double[(int) (k * total)], b = new double[(int) total];
+        // bytes, not doubles: the weights are concatenated row by row as stored (BERT-base: 85 MB per fp32 layer set)
+        int es = dt.storageBytes();
+        byte[] w = new byte[Math.toIntExact(k * total * es)], b = new byte[Math.toIntExact(total * es)];
         boolean anyBias = false;
         long col = 0;
         List<String> origins = new ArrayList<>();
         for (Member m : group) {
-            double[] wm = m.weight().toDoubles();
-            long n = m.n();
-            for (int r = 0; r < k; r++) System.arraycopy(wm, (int) (r * n), w, (int) (r * total + col), (int) n);
+            byte[] wm = m.weight().storage();
+            int rowBytes = Math.toIntExact(m.n() * es);
+            for (int r = 0; r < k; r++) System.arraycopy(wm, r * rowBytes, w, Math.toIntExact((r * total + col) * es), rowBytes);
             if (m.bias() != null) {
-                System.arraycopy(m.bias().toDoubles(), 0, b, (int) col, (int) n);
+                m.bias().copyStorageTo(b, Math.toIntExact(col * es)); // zeros where a member has no bias
                 anyBias = true;
             }
-            col += n;
+            col += m.n();
             if (!m.matmul().origin().isBlank()) origins.add(m.matmul().origin());
         }
         String origin = String.join(",", origins);
-        Value merged = e.op("MatMul", Map.of(), origin, e.get(first.input(0)), e.constant(Tensor.ofDoubles(dt, new long[] {k, total}, w)));
+        Value merged = e.op("MatMul", Map.of(), origin, e.get(first.input(0)), e.constant(Tensor.adopt(dt, new long[] {k, total}, w)));
         if (anyBias) {
-            merged = e.op("Add", Map.of(), origin, merged, e.constant(Tensor.ofDoubles(dt, new long[] {total}, b)));
+            merged = e.op("Add", Map.of(), origin, merged, e.constant(Tensor.adopt(dt, new long[] {total}, b)));
             ctx.count("bias adds merged", group.stream().filter(m -> m.add() != null).count());
         }
         Value axis = e.longs(merged.shape().rank() - 1), start = e.longs(0);

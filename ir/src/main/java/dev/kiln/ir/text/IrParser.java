@@ -29,13 +29,29 @@ public final class IrParser {
      * Parses text whose {@code dense_resource<...> @name} tensors come from the {@code resources} section or,
      * failing that, from {@code resolver} (may be null; returns null for unknown names).
      */
-    public static Graph parse(String text, Function<String, Tensor> resolver) {
+    public static Graph parse(String text, Function<String, Tensor> resolver) { return syntax(text).graph(resolver); }
+
+    /**
+     * The text parsed but not yet made a graph: the costly half of {@link #parse} (the parser builds its
+     * prediction tables on first use, seconds in a fresh JVM for a 12-layer model), which needs no resources, so a
+     * reader can run it while it reads the weights that {@link Syntax#graph} then resolves.
+     */
+    public static Syntax syntax(String text) {
         KilnIrLexer lexer = new KilnIrLexer(CharStreams.fromString(text));
         lexer.removeErrorListeners();
         lexer.addErrorListener(SyntaxErrors.INSTANCE);
         KilnIrParser parser = new KilnIrParser(new CommonTokenStream(lexer));
         parser.removeErrorListeners();
         parser.addErrorListener(SyntaxErrors.INSTANCE);
-        return GraphReader.read(parser.module_(), resolver);
+        return new Syntax(parser.module_());
+    }
+
+    /** Parsed IR text; {@link #graph} resolves its resources as {@link #parse(String, Function)} does. */
+    public static final class Syntax {
+        private final KilnIrParser.Module_Context tree;
+
+        private Syntax(KilnIrParser.Module_Context tree) { this.tree = tree; }
+
+        public Graph graph(Function<String, Tensor> resolver) { return GraphReader.read(tree, resolver); }
     }
 }
