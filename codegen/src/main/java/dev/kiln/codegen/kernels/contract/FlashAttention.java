@@ -64,15 +64,19 @@ final class FlashAttention {
         int mt = c.mTiles(), bn = c.blockN();
         long d = p.d(), dv = p.dv(), s = p.s(), l = p.l();
         // cp.async moves 16 bytes: 8 elements per row chunk, so rows must start 8-element aligned
-        boolean fastQ = AttentionProblem.rowsAligned(p.q(), c.qInRegs() ? 2 : 8);
+        boolean fastQ = AttentionProblem.rowsAligned(p.q(), 8), pairedQ = AttentionProblem.rowsAligned(p.q(), 2);
+        int qr = c.qSteps(d);
         boolean fastK = AttentionProblem.rowsAligned(p.k(), 8), fastV = AttentionProblem.rowsAligned(p.v(), 8);
 
         CudaSource src = new CudaSource();
         fb.header(src, AttentionTemplate.describe(fb, p) + ", flash attention on tensor cores, tile " + c
                 + " (" + c.blockM() + " query rows, " + c.warps() + " warps, " + bn + " keys per K/V tile, Q in "
-                + (c.qInRegs() ? "registers" : "shared memory") + ")\n"
-                + "registers: Q fragments" + (c.qInRegs() ? "" : " (per key tile, from shared memory)")
-                + ", S = Q K^T and O accumulators (fp32), row max/sum; P reuses S's registers as the A operand of P V\n"
+                + (c.qInRegs() ? "registers" : "shared memory" + (qr > 0 ? ", its first " + qr * 16 + " columns also in registers" : ""))
+                + (c.lean() ? ", lean softmax" : "") + ")\n"
+                + "registers: Q fragments" + (c.qInRegs() ? "" : qr > 0 ? " (columns past " + qr * 16 + " per key tile, from shared memory)" : " (per key tile, from shared memory)")
+                + ", S = Q K^T and O accumulators (fp32), row max/sum; "
+                + (c.lean() ? "P packed to 16 bits at the exponent is the A operand of P V; O rescaled only when a row max of the warp rose\n"
+                        : "P reuses S's registers as the A operand of P V\n")
                 + "shared memory: K [2][BN][D+8], V [2][BN][Dv+8] double-buffered by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
         for (String line : TileOps.PRELUDE.strip().split("\n")) src.line(line);
         helpers(src);
@@ -97,7 +101,7 @@ final class FlashAttention {
             src.line(p.causal() ? "const int kEnd = qb + BM < L ? qb + BM : L; // later keys come after every query of this block"
                     : "const int kEnd = L;");
             src.line("const int nTiles = (kEnd + BN - 1) / BN;");
-            if (c.qInRegs()) loadQFragments(src, p, fastQ);
+            if (qr > 0) loadQFragments(src, p, pairedQ, qr);
             src.line("float o[MT][DV / 8][4], mrow[MT][2], lrow[MT][2];");
             forMt(src, () -> {
                 src.line("#pragma unroll");
@@ -128,8 +132,10 @@ final class FlashAttention {
                 src.line("const unsigned short* const Vt = Vs + (j & 1) * BN * VP;");
                 scores(src, c, mma);
                 scaleAndMask(src, p, c);
-                softmax(src, rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null);
-                pv(src, mma, pack);
+                String scale = rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null;
+                if (c.lean()) leanSoftmax(src, scale, pack);
+                else softmax(src, scale);
+                pv(src, mma, c.lean() ? null : pack);
             }
             src.line("kiln_cp_async_wait<0>();");
             store(src, fb, p);
@@ -196,12 +202,13 @@ final class FlashAttention {
     }
 
     /** Q fragments straight from global memory: two adjacent columns per register, zeros past S. */
-    private static void loadQFragments(CudaSource src, AttentionProblem p, boolean aligned) {
+    private static void loadQFragments(CudaSource src, AttentionProblem p, boolean aligned, int steps) {
         long rs = AttentionProblem.rowStride(p.q()), cs = AttentionProblem.colStride(p.q());
-        src.line("unsigned qf[MT][D / 16][4];");
+        src.line("constexpr int QR = %d; // d-steps of Q kept in registers", steps);
+        src.line("unsigned qf[MT][QR][4];");
         forMt(src, () -> {
             src.line("#pragma unroll");
-            try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
+            try (var kk = src.block("for (int kk = 0; kk < QR; kk++)")) {
                 src.line("#pragma unroll");
                 try (var r = src.block("for (int r = 0; r < 4; r++)")) {
                     src.line("const int row = q0 + mt * 16 + lr + (r & 1) * 8;");
@@ -224,7 +231,13 @@ final class FlashAttention {
         try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
             if (!c.qInRegs()) {
                 src.line("unsigned qa[MT][4];");
-                forMt(src, () -> src.line("kiln_ldmatrix_x4(qa[mt], Qs + (warp * 16 * MT + mt * 16 + (lane & 15)) * KP + kk * 16 + (lane >> 4) * 8);"));
+                String ld = "kiln_ldmatrix_x4(qa[mt], Qs + (warp * 16 * MT + mt * 16 + (lane & 15)) * KP + kk * 16 + (lane >> 4) * 8);";
+                if (c.qKept() == 0) forMt(src, () -> src.line(ld));
+                else forMt(src, () -> {
+                    // kk is a constant after unrolling: the kept steps are register moves, the rest ldmatrix
+                    src.line("if (kk < QR) { const int k = kk < QR ? kk : 0; qa[mt][0] = qf[mt][k][0]; qa[mt][1] = qf[mt][k][1]; qa[mt][2] = qf[mt][k][2]; qa[mt][3] = qf[mt][k][3]; }");
+                    src.line("else %s", ld);
+                });
             }
             String a = c.qInRegs() ? "qf[mt][kk]" : "qa[mt]";
             src.line("#pragma unroll");
@@ -308,21 +321,73 @@ final class FlashAttention {
         });
     }
 
-    /** O += P V, P packed from the S accumulators of key columns 16kk..16kk+15 (two n-tiles = one A fragment). */
+    /**
+     * {@link #softmax} with P packed to 16-bit pairs as it is computed ({@code pk[MT][BN/16][4]}, already the A
+     * fragments of P V: key column tile n lands in fragment n/2, registers (n&1)*2 + r) and the O rescale
+     * behind a warp vote: a row whose max did not rise has correction exactly 1, so when no row of the warp
+     * rose the 4*MT*Dv/8 multiplies are skipped, with the same result.
+     */
+    private static void leanSoftmax(CudaSource src, String scale, String pack) {
+        String mul = scale == null ? "" : " * " + scale;
+        src.line("unsigned pk[MT][BN / 16][4];");
+        src.line("float corr[MT][2];");
+        src.line("bool moved = false;");
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var r = src.block("for (int r = 0; r < 2; r++)")) {
+                src.line("float mx = mrow[mt][r];");
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+                src.line("const float mu = mx == %s ? 0.f : mx; // nothing kept yet: every p is 0", NINF);
+                src.line("const bool up = mx > mrow[mt][r];");
+                src.line("corr[mt][r] = up ? kiln_exp2((mrow[mt][r] - mu)%s) : 1.f;", mul);
+                src.line("moved |= up;");
+                src.line("mrow[mt][r] = mx;");
+                if (scale != null) src.line("const float ms = mu%s;", mul);
+                src.line("float sum = 0.f;");
+                src.line("#pragma unroll");
+                try (var n = src.block("for (int n = 0; n < BN / 8; n++)")) {
+                    for (int e = 0; e < 2; e++)
+                        src.line(scale == null ? "const float p%1$d = kiln_exp2(sc[mt][n][2 * r + %1$d] - mu);"
+                                : "const float p%1$d = kiln_exp2(fmaf(sc[mt][n][2 * r + %1$d], %2$s, -ms));", e, scale);
+                    src.line("sum += p0 + p1;");
+                    src.line("pk[mt][n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
+                }
+                src.line("lrow[mt][r] = lrow[mt][r] * corr[mt][r] + sum;");
+            }
+        });
+        src.line("// a warp-uniform branch: every lane sees the same vote");
+        try (var rescale = src.block("if (__any_sync(0xffffffffu, moved))")) {
+            forMt(src, () -> {
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < DV / 8; n++) { o[mt][n][0] *= corr[mt][0]; o[mt][n][1] *= corr[mt][0]; o[mt][n][2] *= corr[mt][1]; o[mt][n][3] *= corr[mt][1]; }");
+            });
+        }
+    }
+
+    /**
+     * O += P V, P packed from the S accumulators of key columns 16kk..16kk+15 (two n-tiles = one A fragment),
+     * or ({@code pack} null) already packed by {@link #leanSoftmax}.
+     */
     private static void pv(CudaSource src, String mma, String pack) {
         src.line("#pragma unroll");
         try (var kk = src.block("for (int kk = 0; kk < BN / 16; kk++)")) {
-            src.line("unsigned pa[MT][4];");
-            forMt(src, () -> {
-                src.line("pa[mt][0] = %s(sc[mt][2 * kk][0], sc[mt][2 * kk][1]); pa[mt][1] = %s(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);", pack, pack);
-                src.line("pa[mt][2] = %s(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]); pa[mt][3] = %s(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);", pack, pack);
-            });
+            if (pack != null) {
+                src.line("unsigned pa[MT][4];");
+                forMt(src, () -> {
+                    src.line("pa[mt][0] = %s(sc[mt][2 * kk][0], sc[mt][2 * kk][1]); pa[mt][1] = %s(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);", pack, pack);
+                    src.line("pa[mt][2] = %s(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]); pa[mt][3] = %s(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);", pack, pack);
+                });
+            }
+            String pa = pack != null ? "pa[mt]" : "pk[mt][kk]";
             src.line("#pragma unroll");
             try (var nd = src.block("for (int nd = 0; nd < DV / 16; nd++)")) {
                 src.line("unsigned vb[4]; // keys kk*16 + 0..7 and 8..15, each for dv nd*16 + 0..7 and 8..15");
                 src.line("kiln_ldmatrix_x4_trans(vb, Vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VP + nd * 16 + (lane >> 4) * 8);");
                 src.line("const unsigned b0[2] = {vb[0], vb[1]}, b1[2] = {vb[2], vb[3]};");
-                forMt(src, () -> src.line("%s(o[mt][2 * nd], pa[mt], b0); %s(o[mt][2 * nd + 1], pa[mt], b1);", mma, mma));
+                forMt(src, () -> src.line("%s(o[mt][2 * nd], %s, b0); %s(o[mt][2 * nd + 1], %s, b1);", mma, pa, mma, pa));
             }
         }
     }
