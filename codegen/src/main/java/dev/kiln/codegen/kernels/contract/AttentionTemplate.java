@@ -67,7 +67,8 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         rest.remove(h);
         rest.sort(java.util.Comparator.<FlashConfig>comparingInt(c -> Math.abs(c.blockM() - h.blockM()))
                 .thenComparingInt(c -> Math.abs(c.blockN() - h.blockN())).thenComparing(c -> c.qInRegs() != h.qInRegs())
-                .thenComparingInt(c -> Math.abs(c.qKept() - h.qKept())).thenComparing(c -> c.lean() != h.lean()));
+                .thenComparingInt(c -> Math.abs(c.qKept() - h.qKept())).thenComparing(c -> c.lean() != h.lean())
+                .thenComparingInt(c -> Math.abs(c.stages() - h.stages())));
         List<String> r = new java.util.ArrayList<>(List.of(h.toString()));
         for (FlashConfig c : rest) r.add(c.toString());
         return r;

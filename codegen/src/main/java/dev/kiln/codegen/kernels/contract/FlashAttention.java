@@ -19,11 +19,12 @@ import dev.kiln.ir.UnsupportedException;
  *     to f16/bf16 in place and used directly as the A operand of O += P V: the m16n8k16 accumulator layout of
  *     two adjacent 8-key column tiles is the A fragment of one 16-key step, so P never touches shared
  *     memory.</li>
- * <li>Shared memory (dynamic): K [2][BN][D+8] and V [2][BN][Dv+8], two stages; (+ Q [BM][D+8]). Rows are
+ * <li>Shared memory (dynamic): K [ST][BN][D+8] and V [ST][BN][Dv+8], ST = 2 or 3 stages; (+ Q [BM][D+8]). Rows are
  *     padded by 16 bytes so the 8 rows one ldmatrix reads fall in distinct banks. K [key][d] is the
  *     k-contiguous B operand of Q K^T (plain ldmatrix); V [key][dv] is read with ldmatrix.trans.</li>
- * <li>K/V loop: tile j+1 is fetched with cp.async (zero-filled past L) into the other stage while tile j is
- *     computed; one barrier per tile orders both. Per tile: S = Q K^T on mma.sync, scale (in log2 units,
+ * <li>K/V loop: tile j+ST-1 is fetched with cp.async (zero-filled past L) into the stage tile j-1 used while
+ *     tile j is computed (one commit group per tile, so wait_group ST-2 means tile j has landed); one barrier
+ *     per tile orders both. Per tile: S = Q K^T on mma.sync, scale (in log2 units,
  *     for exp2), softcap, mask, causal and bounds (only on tiles that need them), row max across the quad
  *     of lanes that share a row (two xor shuffles), rescale O and the sum by exp2(old max - new max),
  *     P = exp2(S - max), O += P V. Causal: a block stops at its last query's key, a warp skips tiles
@@ -77,18 +78,19 @@ final class FlashAttention {
                 + ", S = Q K^T and O accumulators (fp32), row max/sum; "
                 + (c.lean() ? "P packed to 16 bits at the exponent is the A operand of P V; O rescaled only when a row max of the warp rose\n"
                         : "P reuses S's registers as the A operand of P V\n")
-                + "shared memory: K [2][BN][D+8], V [2][BN][Dv+8] double-buffered by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
+                + "shared memory: K [" + c.stages() + "][BN][D+8], V [" + c.stages() + "][BN][Dv+8], " + (c.stages() - 1)
+                + " tile(s) ahead by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
         for (String line : TileOps.PRELUDE.strip().split("\n")) src.line(line);
         helpers(src);
         src.line("");
         try (var kb = src.block(fb.signature(entry, c.threads()))) {
-            src.line("constexpr int BM = %d, BN = %d, MT = %d, D = %d, DV = %d, KP = D + 8, VP = DV + 8, THREADS = %d;",
-                    c.blockM(), bn, mt, d, dv, c.threads());
+            src.line("constexpr int BM = %d, BN = %d, MT = %d, D = %d, DV = %d, KP = D + 8, VP = DV + 8, THREADS = %d, ST = %d;",
+                    c.blockM(), bn, mt, d, dv, c.threads(), c.stages());
             src.line("constexpr int S = %d, L = %d;", s, l);
             src.line("KILN_DYNAMIC_SMEM(smem);");
-            src.line("unsigned short* const Ks = reinterpret_cast<unsigned short*>(smem); // [2][BN][KP]");
-            src.line("unsigned short* const Vs = Ks + 2 * BN * KP; // [2][BN][VP]");
-            if (!c.qInRegs()) src.line("unsigned short* const Qs = Vs + 2 * BN * VP; // [BM][KP]");
+            src.line("unsigned short* const Ks = reinterpret_cast<unsigned short*>(smem); // [ST][BN][KP]");
+            src.line("unsigned short* const Vs = Ks + ST * BN * KP; // [ST][BN][VP]");
+            if (!c.qInRegs()) src.line("unsigned short* const Qs = Vs + ST * BN * VP; // [BM][KP]");
             src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lr = lane >> 2, lc = lane & 3; // lane row/column in mma fragments");
             src.line(p.causal() ? "const int qb = (int)(gridDim.x - 1 - blockIdx.x) * BM; // the longest causal blocks start first"
                     : "const int qb = (int)blockIdx.x * BM;");
@@ -115,12 +117,22 @@ final class FlashAttention {
                 if (!c.qInRegs()) tile(src, "BM", "D", "KP", "Qs", "Qp + qb * " + Index.ll(AttentionProblem.rowStride(p.q())), p.q(), fastQ, "S - qb");
             }
             src.line("kiln_cp_async_commit();");
+            for (int t = 1; t < c.stages() - 1; t++) {
+                // one commit group per tile, empty past the last, so that wait_group counts tiles
+                try (var pro = src.block("if (nTiles > " + t + ")")) {
+                    String kn = t + "LL * BN";
+                    tile(src, "BN", "D", "KP", "Ks + " + t + " * BN * KP", "Kp + " + kn + " * " + Index.ll(AttentionProblem.rowStride(p.k())), p.k(), fastK, "L - " + kn);
+                    tile(src, "BN", "DV", "VP", "Vs + " + t + " * BN * VP", "Vp + " + kn + " * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - " + kn);
+                }
+                src.line("kiln_cp_async_commit();");
+            }
+            String ahead = String.valueOf(c.stages() - 1), stage = c.stages() == 2 ? "(j & 1)" : "(j % ST)";
             try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
-                src.line("kiln_cp_async_wait<0>();");
+                src.line("kiln_cp_async_wait<ST - 2>();");
                 src.line("__syncthreads(); // tile j is in shared memory for every warp, and every warp is done with tile j - 1");
-                try (var next = src.block("if (j + 1 < nTiles)")) {
-                    src.line("const long long kn = (long long)(j + 1) * BN;");
-                    src.line("const int st = (j + 1) & 1;");
+                try (var next = src.block("if (j + " + ahead + " < nTiles)")) {
+                    src.line("const long long kn = (long long)(j + %s) * BN;", ahead);
+                    src.line(c.stages() == 2 ? "const int st = (j + 1) & 1;" : "const int st = (j + ST - 1) % ST;");
                     tile(src, "BN", "D", "KP", "Ks + st * BN * KP", "Kp + kn * " + Index.ll(AttentionProblem.rowStride(p.k())), p.k(), fastK, "L - kn");
                     tile(src, "BN", "DV", "VP", "Vs + st * BN * VP", "Vp + kn * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - kn");
                 }
@@ -128,8 +140,8 @@ final class FlashAttention {
                 src.line("const int k0 = j * BN;");
                 src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 16 * MT - 1) continue; // no rows, or every key of the tile follows them"
                         : "if (q0 >= S) continue; // this warp has no query rows");
-                src.line("const unsigned short* const Kt = Ks + (j & 1) * BN * KP;");
-                src.line("const unsigned short* const Vt = Vs + (j & 1) * BN * VP;");
+                src.line("const unsigned short* const Kt = Ks + %s * BN * KP;", stage);
+                src.line("const unsigned short* const Vt = Vs + %s * BN * VP;", stage);
                 scores(src, c, mma);
                 scaleAndMask(src, p, c);
                 String scale = rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null;

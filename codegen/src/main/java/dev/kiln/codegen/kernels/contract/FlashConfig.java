@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * rarely moves after the first tiles). A config is data: {@link #choose} picks one per shape by a
  * heuristic, {@link #candidates} lists the ones a benchmark or autotuner may time.
  */
-public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, boolean lean) {
+public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean) {
     /** Registers a thread may use without spilling, and shared memory a block may opt in to (sm_80..sm_90). */
     static final int MAX_REGS = 255;
     static final long MAX_SHARED = 227 * 1024;
@@ -33,12 +33,13 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
     static final int OVERHEAD_REGS = 31;
 
     public FlashConfig {
-        if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0)
-            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept);
+        if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0
+                || stages < 2 || stages > 4)
+            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages);
     }
 
     /** Q wholly in registers or wholly re-read from shared memory; the plain softmax (P rounded when packed for P V, O rescaled every tile). */
-    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) { this(mTiles, warps, blockN, qInRegs, 0, false); }
+    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) { this(mTiles, warps, blockN, qInRegs, 0, 2, false); }
 
     /** The 16-wide steps of the head dimension whose Q fragments live in registers: all, or {@link #qKept} when Q is staged. */
     public int qSteps(long d) { return qInRegs ? (int) (d / 16) : qKept; }
@@ -47,9 +48,9 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     public int threads() { return 32 * warps; }
 
-    /** Dynamic shared memory: two stages of K [blockN][d+8] and V [blockN][dv+8], plus Q [blockM][d+8] unless in registers. */
+    /** Dynamic shared memory: {@link #stages} stages of K [blockN][d+8] and V [blockN][dv+8], plus Q [blockM][d+8] unless in registers. */
     public long sharedBytes(long d, long dv) {
-        return 2L * blockN * (d + 8 + dv + 8) * 2 + (qInRegs ? 0 : (long) blockM() * (d + 8) * 2);
+        return (long) stages * blockN * (d + 8 + dv + 8) * 2 + (qInRegs ? 0 : (long) blockM() * (d + 8) * 2);
     }
 
     /**
@@ -124,7 +125,8 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
      * first half also in registers x plain or lean softmax. 16 keys only with Q in registers: re-reading Q
      * from shared memory for every 16 keys would cost more than the ldmatrix traffic a short tile saves.
      * The half-kept Q only with the plain softmax: both compete for the last registers, and ptxas spills
-     * some of the pairs.
+     * some of the pairs. Three K/V stages (two tiles in flight) only for short key tiles (16, 32) of
+     * 32-row warps in blocks of 4 or more warps: there one tile of compute is shorter than a load's latency.
      */
     public static List<FlashConfig> candidates(long d, long dv) {
         List<FlashConfig> r = new ArrayList<>();
@@ -132,20 +134,24 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
             for (int[] sh : shapes)
                 for (int n : new int[] {16, 32, 64, 128})
                     for (int placement = 0; placement < 3; placement++)
-                        for (boolean lean : new boolean[] {false, true}) {
-                            if (n == 16 && placement != 0 || placement == 2 && (sh[0] == 1 || lean)) continue;
-                            FlashConfig c = new FlashConfig(sh[0], sh[1], n, placement == 0, placement == 2 ? (int) (d / 32) : 0, lean);
-                            if (c.fits(d, dv)) r.add(c);
-                        }
+                        for (boolean lean : new boolean[] {false, true})
+                            for (int stages = 2; stages <= 3; stages++) {
+                                if (n == 16 && placement != 0 || placement == 2 && (sh[0] == 1 || lean)) continue;
+                                if (stages == 3 && (n > 32 || sh[0] == 1 || sh[1] < 4)) continue;
+                                if (stages == 3 && placement == 2 && sh[1] == 8) continue; // ptxas spills m256w8n32sr4p3 at D128
+                                FlashConfig c = new FlashConfig(sh[0], sh[1], n, placement == 0, placement == 2 ? (int) (d / 32) : 0, stages, lean);
+                                if (c.fits(d, dv)) r.add(c);
+                            }
         return r;
     }
 
     /** {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys; {@code l}: lean softmax. */
     @Override public String toString() {
-        return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "") + (lean ? "l" : "");
+        return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "")
+                + (stages != 2 ? "p" + stages : "") + (lean ? "l" : "");
     }
 
-    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(l?)");
+    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(?:p(\\d))?(l?)");
 
     public static FlashConfig parse(String s) {
         Matcher m = TEXT.matcher(s.trim());
@@ -153,6 +159,6 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
         int rows = Integer.parseInt(m.group(1)), w = Integer.parseInt(m.group(2));
         if (rows % (16 * w) != 0) throw new IllegalArgumentException("flash config '" + s + "': rows are not 16 x warps x m-tiles");
         return new FlashConfig(rows / (16 * w), w, Integer.parseInt(m.group(3)), m.group(4).equals("q"),
-                m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), !m.group(6).isEmpty());
+                m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 2 : Integer.parseInt(m.group(6)), !m.group(7).isEmpty());
     }
 }

@@ -78,6 +78,11 @@ class AttentionSimTest {
             "f16 | 1x2x150x64 | 1x2x150x64 | 1x2x150x64 | | 1 | 0 | m128w8n16ql",
             "f16 | 1x1x70x128 | 1x1x45x128 | 1x1x45x128 | | 0 | 0 | m128w8n32q",
             "f16 | 1x1x40x128 | 1x1x40x128 | 1x1x40x128 | | 1 | 0 | m256w8n32sr4",
+            // three K/V stages: fewer tiles than stages, ragged L, causal (blocks with one tile), GQA with a mask, D = 128
+            "f16 | 1x2x40x64 | 1x2x12x64 | 1x2x12x64 | | 0 | 0 | m64w4n16qp3",
+            "f16 | 1x2x70x64 | 1x2x85x64 | 1x2x85x64 | | 1 | 0 | m128w4n16qp3l",
+            "f16 | 2x4x19x32 | 2x2x75x32 | 2x2x75x32 | bool:2x1x19x75 | 0 | 0 | m64w4n16qp3l",
+            "f16 | 1x1x70x128 | 1x1x100x128 | 1x1x100x128 | | 1 | 0 | m128w4n32sr4p3",
             // the exact SIMT kernel (f32, f64, and f16 head sizes the tensor cores do not take)
             "f32 | 1x2x20x32 | 1x1x37x32 | 1x1x37x24 | f32:1x2x20x30 | 1 | 0 | simt",
             "f64 | 1x2x9x16 | 1x2x12x16 | 1x2x12x16 | bool:9x12 | 0 | 5 | simt",

@@ -29,7 +29,7 @@ class AttentionTunableTest {
         FlashConfig h = AttentionTemplate.chosenConfig(n, plain);
         assertEquals(h.toString(), c.get(0));
         assertEquals(c.size(), new java.util.HashSet<>(c).size(), "no duplicates");
-        assertEquals(new FlashConfig(h.mTiles(), h.warps(), h.blockN(), h.qInRegs(), h.qKept(), true).toString(), c.get(1),
+        assertEquals(new FlashConfig(h.mTiles(), h.warps(), h.blockN(), h.qInRegs(), h.qKept(), h.stages(), true).toString(), c.get(1),
                 "the heuristic's lean twin is timed next");
         assertTrue(Math.abs(FlashConfig.parse(c.get(1)).blockM() - h.blockM()) <= Math.abs(FlashConfig.parse(c.get(c.size() - 1)).blockM() - h.blockM()));
         String other = c.get(c.size() - 1);

@@ -30,7 +30,8 @@ class FlashCandidatesTest {
                 assertTrue(c.fits(d, d), c + " fits D" + d);
             }
         }
-        assertEquals(new FlashConfig(2, 4, 32, false, 4, true), FlashConfig.parse("m128w4n32sr4l"));
+        assertEquals(new FlashConfig(2, 4, 32, false, 4, 2, true), FlashConfig.parse("m128w4n32sr4l"));
+        assertEquals(new FlashConfig(2, 4, 16, true, 0, 3, true), FlashConfig.parse("m128w4n16qp3l"));
         assertEquals(new FlashConfig(2, 4, 64, true), FlashConfig.parse("m128w4n64q"));
     }
 
