@@ -54,9 +54,9 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
     private static String key(FusedBody fb, AttentionProblem p) { return describe(fb, p); }
 
     /**
-     * The heuristic's tile first, then every other tile that fits, nearest in query rows, keys, Q placement
-     * and softmax first (so a fast tuning run tries the heuristic's lean twin and neighbours); none for the
-     * SIMT kernel.
+     * The heuristic's tile first, then every other tile that fits, nearest in query rows, keys, Q placement,
+     * softmax and stages first (so a fast tuning run tries the heuristic's neighbours: the same tile with eight
+     * warps, a third stage, the lean softmax); none for the SIMT kernel.
      */
     @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("Attention"));

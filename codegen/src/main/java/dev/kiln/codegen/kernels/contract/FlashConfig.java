@@ -124,7 +124,8 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
      * x 16/32/64/128 keys x Q in registers, in shared memory, or (32-row warps) in shared memory with its
      * first half also in registers x plain or lean softmax. 16 keys only with Q in registers: re-reading Q
      * from shared memory for every 16 keys would cost more than the ldmatrix traffic a short tile saves.
-     * The half-kept Q only with the plain softmax: both compete for the last registers, and ptxas spills
+     * 16-key tiles and the lean softmax only in blocks of 4 or more warps: the one- and two-warp blocks serve
+     * short sequences, where a row max has few tiles to settle over. The half-kept Q only with the plain softmax: both compete for the last registers, and ptxas spills
      * some of the pairs. Three K/V stages (two tiles in flight) only for short key tiles (16, 32) of
      * 32-row warps in blocks of 4 or more warps: there one tile of compute is shorter than a load's latency.
      */
@@ -137,6 +138,7 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
                         for (boolean lean : new boolean[] {false, true})
                             for (int stages = 2; stages <= 3; stages++) {
                                 if (n == 16 && placement != 0 || placement == 2 && (sh[0] == 1 || lean)) continue;
+                                if ((n == 16 || lean) && sh[1] < 4) continue; // small blocks are for short sequences
                                 if (stages == 3 && (n > 32 || sh[0] == 1 || sh[1] < 4)) continue;
                                 if (stages == 3 && placement == 2 && sh[1] == 8) continue; // ptxas spills m256w8n32sr4p3 at D128
                                 FlashConfig c = new FlashConfig(sh[0], sh[1], n, placement == 0, placement == 2 ? (int) (d / 32) : 0, stages, lean);
