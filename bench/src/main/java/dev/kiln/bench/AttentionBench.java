@@ -51,7 +51,8 @@ import java.util.Set;
  * TFLOP/s counts 4*B*H*S*L*D, half of it when causal.
  * <p>Usage: {@code AttentionBench [--out DIR] [--torch FILE] [--sweep] [--configs m128w4n64q,...]
  * [--shapes B,H,S,D[,causal];...] [--no-simt]}. {@code --sweep} also times every tile config that fits
- * ({@link FlashConfig#candidates}); {@code --no-simt} checks against the host rows only (faster).
+ * ({@link FlashConfig#candidates}); {@code --configs} tiles that do not fit a shape's head size are listed as
+ * skipped; {@code --no-simt} checks against the host rows only (faster).
  */
 public final class AttentionBench {
     private AttentionBench() {}
@@ -159,7 +160,10 @@ public final class AttentionBench {
             for (String c : extra) todo.add(FlashConfig.parse(c));
             if (sweep) todo.addAll(FlashConfig.candidates(sh.d(), sh.d()));
             for (FlashConfig c : todo) {
-                if (!c.fits(sh.d(), sh.d())) continue;
+                if (!c.fits(sh.d(), sh.d())) {
+                    System.out.printf("  %-12s   skipped: does not fit head size %d%n", c, sh.d());
+                    continue;
+                }
                 KernelSpec spec = AttentionTemplate.emit(node, new CodegenContext(options), c);
                 try (CudaModule m = load(ctx, cache, spec)) {
                 Kernel kernel = m.kernel(spec.entry());

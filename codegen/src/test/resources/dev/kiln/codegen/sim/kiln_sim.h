@@ -273,6 +273,11 @@ inline void __syncwarp(unsigned = 0xffffffffu) { kiln_sim::warp_sync(); }
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 inline void __nanosleep(unsigned) {}
 template <class T> T __shfl_xor_sync(unsigned, T v, int m, int width = 32) { return kiln_sim::exchange(v, kiln_sim::lane() ^ m); }
+inline int __any_sync(unsigned, int pred) {
+  int a = pred != 0;
+  for (int m = 1; m < 32; m <<= 1) a |= kiln_sim::exchange(a, kiln_sim::lane() ^ m);
+  return a;
+}
 template <class T> T __shfl_sync(unsigned, T v, int src, int width = 32) {
   return kiln_sim::exchange(v, (kiln_sim::lane() & ~(width - 1)) + (src % width));
 }

@@ -54,8 +54,9 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
     private static String key(FusedBody fb, AttentionProblem p) { return describe(fb, p); }
 
     /**
-     * The heuristic's tile first, then every other tile that fits, nearest in query rows and then in keys
-     * first (so a fast tuning run tries the heuristic's neighbours); none for the SIMT kernel.
+     * The heuristic's tile first, then every other tile that fits, nearest in query rows, keys, Q placement,
+     * softmax and stages first (so a fast tuning run tries the heuristic's neighbours: the same tile with eight
+     * warps, a third stage, the lean softmax); none for the SIMT kernel.
      */
     @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("Attention"));
@@ -65,7 +66,9 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         List<FlashConfig> rest = new java.util.ArrayList<>(FlashConfig.candidates(p.d(), p.dv()));
         rest.remove(h);
         rest.sort(java.util.Comparator.<FlashConfig>comparingInt(c -> Math.abs(c.blockM() - h.blockM()))
-                .thenComparingInt(c -> Math.abs(c.blockN() - h.blockN())).thenComparing(c -> c.qInRegs() != h.qInRegs()));
+                .thenComparingInt(c -> Math.abs(c.blockN() - h.blockN())).thenComparing(c -> c.qInRegs() != h.qInRegs())
+                .thenComparingInt(c -> Math.abs(c.qKept() - h.qKept())).thenComparing(c -> c.lean() != h.lean())
+                .thenComparingInt(c -> Math.abs(c.stages() - h.stages())));
         List<String> r = new java.util.ArrayList<>(List.of(h.toString()));
         for (FlashConfig c : rest) r.add(c.toString());
         return r;

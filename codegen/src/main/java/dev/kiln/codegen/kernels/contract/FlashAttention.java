@@ -19,11 +19,12 @@ import dev.kiln.ir.UnsupportedException;
  *     to f16/bf16 in place and used directly as the A operand of O += P V: the m16n8k16 accumulator layout of
  *     two adjacent 8-key column tiles is the A fragment of one 16-key step, so P never touches shared
  *     memory.</li>
- * <li>Shared memory (dynamic): K [2][BN][D+8] and V [2][BN][Dv+8], two stages; (+ Q [BM][D+8]). Rows are
+ * <li>Shared memory (dynamic): K [ST][BN][D+8] and V [ST][BN][Dv+8], ST = 2 or 3 stages; (+ Q [BM][D+8]). Rows are
  *     padded by 16 bytes so the 8 rows one ldmatrix reads fall in distinct banks. K [key][d] is the
  *     k-contiguous B operand of Q K^T (plain ldmatrix); V [key][dv] is read with ldmatrix.trans.</li>
- * <li>K/V loop: tile j+1 is fetched with cp.async (zero-filled past L) into the other stage while tile j is
- *     computed; one barrier per tile orders both. Per tile: S = Q K^T on mma.sync, scale (in log2 units,
+ * <li>K/V loop: tile j+ST-1 is fetched with cp.async (zero-filled past L) into the stage tile j-1 used while
+ *     tile j is computed (one commit group per tile, so wait_group ST-2 means tile j has landed); one barrier
+ *     per tile orders both. Per tile: S = Q K^T on mma.sync, scale (in log2 units,
  *     for exp2), softcap, mask, causal and bounds (only on tiles that need them), row max across the quad
  *     of lanes that share a row (two xor shuffles), rescale O and the sum by exp2(old max - new max),
  *     P = exp2(S - max), O += P V. Causal: a block stops at its last query's key, a warp skips tiles
@@ -64,27 +65,32 @@ final class FlashAttention {
         int mt = c.mTiles(), bn = c.blockN();
         long d = p.d(), dv = p.dv(), s = p.s(), l = p.l();
         // cp.async moves 16 bytes: 8 elements per row chunk, so rows must start 8-element aligned
-        boolean fastQ = AttentionProblem.rowsAligned(p.q(), c.qInRegs() ? 2 : 8);
+        boolean fastQ = AttentionProblem.rowsAligned(p.q(), 8), pairedQ = AttentionProblem.rowsAligned(p.q(), 2);
+        int qr = c.qSteps(d);
         boolean fastK = AttentionProblem.rowsAligned(p.k(), 8), fastV = AttentionProblem.rowsAligned(p.v(), 8);
 
         CudaSource src = new CudaSource();
         fb.header(src, AttentionTemplate.describe(fb, p) + ", flash attention on tensor cores, tile " + c
                 + " (" + c.blockM() + " query rows, " + c.warps() + " warps, " + bn + " keys per K/V tile, Q in "
-                + (c.qInRegs() ? "registers" : "shared memory") + ")\n"
-                + "registers: Q fragments" + (c.qInRegs() ? "" : " (per key tile, from shared memory)")
-                + ", S = Q K^T and O accumulators (fp32), row max/sum; P reuses S's registers as the A operand of P V\n"
-                + "shared memory: K [2][BN][D+8], V [2][BN][Dv+8] double-buffered by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
+                + (c.qInRegs() ? "registers" : "shared memory" + (qr > 0 ? ", its first " + qr * 16 + " columns also in registers" : ""))
+                + (c.lean() ? ", lean softmax" : "") + ")\n"
+                + "registers: Q fragments" + (c.qInRegs() ? "" : qr > 0 ? " (columns past " + qr * 16 + " per key tile, from shared memory)" : " (per key tile, from shared memory)")
+                + ", S = Q K^T and O accumulators (fp32), row max/sum; "
+                + (c.lean() ? "P packed to 16 bits at the exponent is the A operand of P V; O rescaled only when a row max of the warp rose\n"
+                        : "P reuses S's registers as the A operand of P V\n")
+                + "shared memory: K [" + c.stages() + "][BN][D+8], V [" + c.stages() + "][BN][Dv+8], " + (c.stages() - 1)
+                + " tile(s) ahead by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
         for (String line : TileOps.PRELUDE.strip().split("\n")) src.line(line);
         helpers(src);
         src.line("");
         try (var kb = src.block(fb.signature(entry, c.threads()))) {
-            src.line("constexpr int BM = %d, BN = %d, MT = %d, D = %d, DV = %d, KP = D + 8, VP = DV + 8, THREADS = %d;",
-                    c.blockM(), bn, mt, d, dv, c.threads());
+            src.line("constexpr int BM = %d, BN = %d, MT = %d, D = %d, DV = %d, KP = D + 8, VP = DV + 8, THREADS = %d, ST = %d;",
+                    c.blockM(), bn, mt, d, dv, c.threads(), c.stages());
             src.line("constexpr int S = %d, L = %d;", s, l);
             src.line("KILN_DYNAMIC_SMEM(smem);");
-            src.line("unsigned short* const Ks = reinterpret_cast<unsigned short*>(smem); // [2][BN][KP]");
-            src.line("unsigned short* const Vs = Ks + 2 * BN * KP; // [2][BN][VP]");
-            if (!c.qInRegs()) src.line("unsigned short* const Qs = Vs + 2 * BN * VP; // [BM][KP]");
+            src.line("unsigned short* const Ks = reinterpret_cast<unsigned short*>(smem); // [ST][BN][KP]");
+            src.line("unsigned short* const Vs = Ks + ST * BN * KP; // [ST][BN][VP]");
+            if (!c.qInRegs()) src.line("unsigned short* const Qs = Vs + ST * BN * VP; // [BM][KP]");
             src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lr = lane >> 2, lc = lane & 3; // lane row/column in mma fragments");
             src.line(p.causal() ? "const int qb = (int)(gridDim.x - 1 - blockIdx.x) * BM; // the longest causal blocks start first"
                     : "const int qb = (int)blockIdx.x * BM;");
@@ -97,7 +103,7 @@ final class FlashAttention {
             src.line(p.causal() ? "const int kEnd = qb + BM < L ? qb + BM : L; // later keys come after every query of this block"
                     : "const int kEnd = L;");
             src.line("const int nTiles = (kEnd + BN - 1) / BN;");
-            if (c.qInRegs()) loadQFragments(src, p, fastQ);
+            if (qr > 0) loadQFragments(src, p, pairedQ, qr);
             src.line("float o[MT][DV / 8][4], mrow[MT][2], lrow[MT][2];");
             forMt(src, () -> {
                 src.line("#pragma unroll");
@@ -111,12 +117,22 @@ final class FlashAttention {
                 if (!c.qInRegs()) tile(src, "BM", "D", "KP", "Qs", "Qp + qb * " + Index.ll(AttentionProblem.rowStride(p.q())), p.q(), fastQ, "S - qb");
             }
             src.line("kiln_cp_async_commit();");
+            for (int t = 1; t < c.stages() - 1; t++) {
+                // one commit group per tile, empty past the last, so that wait_group counts tiles
+                try (var pro = src.block("if (nTiles > " + t + ")")) {
+                    String kn = t + "LL * BN";
+                    tile(src, "BN", "D", "KP", "Ks + " + t + " * BN * KP", "Kp + " + kn + " * " + Index.ll(AttentionProblem.rowStride(p.k())), p.k(), fastK, "L - " + kn);
+                    tile(src, "BN", "DV", "VP", "Vs + " + t + " * BN * VP", "Vp + " + kn + " * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - " + kn);
+                }
+                src.line("kiln_cp_async_commit();");
+            }
+            String ahead = String.valueOf(c.stages() - 1), stage = c.stages() == 2 ? "(j & 1)" : "(j % ST)";
             try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
-                src.line("kiln_cp_async_wait<0>();");
+                src.line("kiln_cp_async_wait<ST - 2>();");
                 src.line("__syncthreads(); // tile j is in shared memory for every warp, and every warp is done with tile j - 1");
-                try (var next = src.block("if (j + 1 < nTiles)")) {
-                    src.line("const long long kn = (long long)(j + 1) * BN;");
-                    src.line("const int st = (j + 1) & 1;");
+                try (var next = src.block("if (j + " + ahead + " < nTiles)")) {
+                    src.line("const long long kn = (long long)(j + %s) * BN;", ahead);
+                    src.line(c.stages() == 2 ? "const int st = (j + 1) & 1;" : "const int st = (j + ST - 1) % ST;");
                     tile(src, "BN", "D", "KP", "Ks + st * BN * KP", "Kp + kn * " + Index.ll(AttentionProblem.rowStride(p.k())), p.k(), fastK, "L - kn");
                     tile(src, "BN", "DV", "VP", "Vs + st * BN * VP", "Vp + kn * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - kn");
                 }
@@ -124,12 +140,14 @@ final class FlashAttention {
                 src.line("const int k0 = j * BN;");
                 src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 16 * MT - 1) continue; // no rows, or every key of the tile follows them"
                         : "if (q0 >= S) continue; // this warp has no query rows");
-                src.line("const unsigned short* const Kt = Ks + (j & 1) * BN * KP;");
-                src.line("const unsigned short* const Vt = Vs + (j & 1) * BN * VP;");
+                src.line("const unsigned short* const Kt = Ks + %s * BN * KP;", stage);
+                src.line("const unsigned short* const Vt = Vs + %s * BN * VP;", stage);
                 scores(src, c, mma);
                 scaleAndMask(src, p, c);
-                softmax(src, rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null);
-                pv(src, mma, pack);
+                String scale = rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null;
+                if (c.lean()) leanSoftmax(src, scale, pack);
+                else softmax(src, scale);
+                pv(src, mma, c.lean() ? null : pack);
             }
             src.line("kiln_cp_async_wait<0>();");
             store(src, fb, p);
@@ -196,12 +214,13 @@ final class FlashAttention {
     }
 
     /** Q fragments straight from global memory: two adjacent columns per register, zeros past S. */
-    private static void loadQFragments(CudaSource src, AttentionProblem p, boolean aligned) {
+    private static void loadQFragments(CudaSource src, AttentionProblem p, boolean aligned, int steps) {
         long rs = AttentionProblem.rowStride(p.q()), cs = AttentionProblem.colStride(p.q());
-        src.line("unsigned qf[MT][D / 16][4];");
+        src.line("constexpr int QR = %d; // d-steps of Q kept in registers", steps);
+        src.line("unsigned qf[MT][QR][4];");
         forMt(src, () -> {
             src.line("#pragma unroll");
-            try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
+            try (var kk = src.block("for (int kk = 0; kk < QR; kk++)")) {
                 src.line("#pragma unroll");
                 try (var r = src.block("for (int r = 0; r < 4; r++)")) {
                     src.line("const int row = q0 + mt * 16 + lr + (r & 1) * 8;");
@@ -224,7 +243,13 @@ final class FlashAttention {
         try (var kk = src.block("for (int kk = 0; kk < D / 16; kk++)")) {
             if (!c.qInRegs()) {
                 src.line("unsigned qa[MT][4];");
-                forMt(src, () -> src.line("kiln_ldmatrix_x4(qa[mt], Qs + (warp * 16 * MT + mt * 16 + (lane & 15)) * KP + kk * 16 + (lane >> 4) * 8);"));
+                String ld = "kiln_ldmatrix_x4(qa[mt], Qs + (warp * 16 * MT + mt * 16 + (lane & 15)) * KP + kk * 16 + (lane >> 4) * 8);";
+                if (c.qKept() == 0) forMt(src, () -> src.line(ld));
+                else forMt(src, () -> {
+                    // kk is a constant after unrolling: the kept steps are register moves, the rest ldmatrix
+                    src.line("if (kk < QR) { const int k = kk < QR ? kk : 0; qa[mt][0] = qf[mt][k][0]; qa[mt][1] = qf[mt][k][1]; qa[mt][2] = qf[mt][k][2]; qa[mt][3] = qf[mt][k][3]; }");
+                    src.line("else %s", ld);
+                });
             }
             String a = c.qInRegs() ? "qf[mt][kk]" : "qa[mt]";
             src.line("#pragma unroll");
@@ -308,21 +333,73 @@ final class FlashAttention {
         });
     }
 
-    /** O += P V, P packed from the S accumulators of key columns 16kk..16kk+15 (two n-tiles = one A fragment). */
+    /**
+     * {@link #softmax} with P packed to 16-bit pairs as it is computed ({@code pk[MT][BN/16][4]}, already the A
+     * fragments of P V: key column tile n lands in fragment n/2, registers (n&1)*2 + r) and the O rescale
+     * behind a warp vote: a row whose max did not rise has correction exactly 1, so when no row of the warp
+     * rose the 4*MT*Dv/8 multiplies are skipped, with the same result.
+     */
+    private static void leanSoftmax(CudaSource src, String scale, String pack) {
+        String mul = scale == null ? "" : " * " + scale;
+        src.line("unsigned pk[MT][BN / 16][4];");
+        src.line("float corr[MT][2];");
+        src.line("bool moved = false;");
+        forMt(src, () -> {
+            src.line("#pragma unroll");
+            try (var r = src.block("for (int r = 0; r < 2; r++)")) {
+                src.line("float mx = mrow[mt][r];");
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
+                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+                src.line("const float mu = mx == %s ? 0.f : mx; // nothing kept yet: every p is 0", NINF);
+                src.line("const bool up = mx > mrow[mt][r];");
+                src.line("corr[mt][r] = up ? kiln_exp2((mrow[mt][r] - mu)%s) : 1.f;", mul);
+                src.line("moved |= up;");
+                src.line("mrow[mt][r] = mx;");
+                if (scale != null) src.line("const float ms = mu%s;", mul);
+                src.line("float sum = 0.f;");
+                src.line("#pragma unroll");
+                try (var n = src.block("for (int n = 0; n < BN / 8; n++)")) {
+                    for (int e = 0; e < 2; e++)
+                        src.line(scale == null ? "const float p%1$d = kiln_exp2(sc[mt][n][2 * r + %1$d] - mu);"
+                                : "const float p%1$d = kiln_exp2(fmaf(sc[mt][n][2 * r + %1$d], %2$s, -ms));", e, scale);
+                    src.line("sum += p0 + p1;");
+                    src.line("pk[mt][n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
+                }
+                src.line("lrow[mt][r] = lrow[mt][r] * corr[mt][r] + sum;");
+            }
+        });
+        src.line("// a warp-uniform branch: every lane sees the same vote");
+        try (var rescale = src.block("if (__any_sync(0xffffffffu, moved))")) {
+            forMt(src, () -> {
+                src.line("#pragma unroll");
+                src.line("for (int n = 0; n < DV / 8; n++) { o[mt][n][0] *= corr[mt][0]; o[mt][n][1] *= corr[mt][0]; o[mt][n][2] *= corr[mt][1]; o[mt][n][3] *= corr[mt][1]; }");
+            });
+        }
+    }
+
+    /**
+     * O += P V, P packed from the S accumulators of key columns 16kk..16kk+15 (two n-tiles = one A fragment),
+     * or ({@code pack} null) already packed by {@link #leanSoftmax}.
+     */
     private static void pv(CudaSource src, String mma, String pack) {
         src.line("#pragma unroll");
         try (var kk = src.block("for (int kk = 0; kk < BN / 16; kk++)")) {
-            src.line("unsigned pa[MT][4];");
-            forMt(src, () -> {
-                src.line("pa[mt][0] = %s(sc[mt][2 * kk][0], sc[mt][2 * kk][1]); pa[mt][1] = %s(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);", pack, pack);
-                src.line("pa[mt][2] = %s(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]); pa[mt][3] = %s(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);", pack, pack);
-            });
+            if (pack != null) {
+                src.line("unsigned pa[MT][4];");
+                forMt(src, () -> {
+                    src.line("pa[mt][0] = %s(sc[mt][2 * kk][0], sc[mt][2 * kk][1]); pa[mt][1] = %s(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);", pack, pack);
+                    src.line("pa[mt][2] = %s(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]); pa[mt][3] = %s(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);", pack, pack);
+                });
+            }
+            String pa = pack != null ? "pa[mt]" : "pk[mt][kk]";
             src.line("#pragma unroll");
             try (var nd = src.block("for (int nd = 0; nd < DV / 16; nd++)")) {
                 src.line("unsigned vb[4]; // keys kk*16 + 0..7 and 8..15, each for dv nd*16 + 0..7 and 8..15");
                 src.line("kiln_ldmatrix_x4_trans(vb, Vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VP + nd * 16 + (lane >> 4) * 8);");
                 src.line("const unsigned b0[2] = {vb[0], vb[1]}, b1[2] = {vb[2], vb[3]};");
-                forMt(src, () -> src.line("%s(o[mt][2 * nd], pa[mt], b0); %s(o[mt][2 * nd + 1], pa[mt], b1);", mma, mma));
+                forMt(src, () -> src.line("%s(o[mt][2 * nd], %s, b0); %s(o[mt][2 * nd + 1], %s, b1);", mma, pa, mma, pa));
             }
         }
     }

@@ -10,10 +10,13 @@ import java.util.regex.Pattern;
  * {@code 16 * mTiles} query rows, a block has {@code warps} warps (so {@code blockM} query rows) and walks
  * the keys {@code blockN} at a time; {@code qInRegs} keeps the Q fragments in registers for the whole
  * kernel, otherwise Q stays in shared memory and is re-read with ldmatrix per key tile (fewer registers,
- * which larger tiles need). A config is data: {@link #choose} picks one per shape by a heuristic,
- * {@link #candidates} lists the ones a benchmark or autotuner may time.
+ * which larger tiles need). {@code lean} selects the lean softmax: P is rounded to 16 bits as soon as it is
+ * exponentiated (32-bit pairs instead of fp32 scores live across the rescale, fewer registers at the peak),
+ * and O is rescaled only when some row of the warp raised its max (a warp vote; on long sequences the max
+ * rarely moves after the first tiles). A config is data: {@link #choose} picks one per shape by a
+ * heuristic, {@link #candidates} lists the ones a benchmark or autotuner may time.
  */
-public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) {
+public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean) {
     /** Registers a thread may use without spilling, and shared memory a block may opt in to (sm_80..sm_90). */
     static final int MAX_REGS = 255;
     static final long MAX_SHARED = 227 * 1024;
@@ -23,34 +26,48 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) {
      */
     static final long SMS = 132, FILL_WARPS = 8 * SMS;
     /**
-     * Registers beyond the tiles: pointers, loop state, fragments in flight. Calibrated on ptxas -v for sm_90
-     * (tiles that the estimate puts above 255 spilled; AttentionTemplateTest checks the heuristic's picks).
+     * Registers beyond the tiles and the loads: pointers, loop state, fragments in flight. Calibrated on
+     * ptxas -v for sm_90 at D=64 and 128 (FlashCandidatesTest compiles every candidate and checks that none
+     * spills; AttentionTemplateTest checks the heuristic's picks).
      */
-    static final int OVERHEAD_REGS = 60;
+    static final int OVERHEAD_REGS = 31;
 
     public FlashConfig {
-        if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0)
-            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN);
+        if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0
+                || stages < 2 || stages > 4)
+            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages);
     }
+
+    /** Q wholly in registers or wholly re-read from shared memory; the plain softmax (P rounded when packed for P V, O rescaled every tile). */
+    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) { this(mTiles, warps, blockN, qInRegs, 0, 2, false); }
+
+    /** The 16-wide steps of the head dimension whose Q fragments live in registers: all, or {@link #qKept} when Q is staged. */
+    public int qSteps(long d) { return qInRegs ? (int) (d / 16) : qKept; }
 
     public int blockM() { return 16 * mTiles * warps; }
 
     public int threads() { return 32 * warps; }
 
-    /** Dynamic shared memory: two stages of K [blockN][d+8] and V [blockN][dv+8], plus Q [blockM][d+8] unless in registers. */
+    /** Dynamic shared memory: {@link #stages} stages of K [blockN][d+8] and V [blockN][dv+8], plus Q [blockM][d+8] unless in registers. */
     public long sharedBytes(long d, long dv) {
-        return 2L * blockN * (d + 8 + dv + 8) * 2 + (qInRegs ? 0 : (long) blockM() * (d + 8) * 2);
+        return (long) stages * blockN * (d + 8 + dv + 8) * 2 + (qInRegs ? 0 : (long) blockM() * (d + 8) * 2);
     }
 
-    /** Estimated registers per thread: O, S and Q fragments (fp32 accumulators, packed f16 pairs) plus overhead. */
+    /**
+     * Estimated registers per thread: O, S and Q fragments (fp32 accumulators, packed f16 pairs); S counts
+     * half again, for the exponentials and packed P that are live beside the scores during the softmax; a
+     * register per 16-byte cp.async a thread issues per K/V tile (addresses and bounds: what makes one-warp
+     * blocks with many keys spill); the lean softmax's corrections (2 per m-tile); plus overhead.
+     */
     public int registers(long d, long dv) {
-        long o = mTiles * dv / 8 * 4, s = mTiles * blockN / 8 * 4, q = qInRegs ? mTiles * d / 16 * 4 : mTiles * 4;
-        return (int) (o + s + q + OVERHEAD_REGS);
+        long o = mTiles * dv / 8 * 4, s = mTiles * blockN / 8 * 4, q = mTiles * qSteps(d) * 4 + (qInRegs ? 0 : mTiles * 4);
+        long loads = Index.ceilDiv(blockN * (d + dv) / 8, threads());
+        return (int) (o + s * 3 / 2 + q + loads + (lean ? 2L * mTiles : 0) + OVERHEAD_REGS);
     }
 
     /** Whether this config suits head sizes d, dv (multiples of 16) without spilling or too much shared memory. */
     public boolean fits(long d, long dv) {
-        return registers(d, dv) <= MAX_REGS && sharedBytes(d, dv) <= MAX_SHARED;
+        return qKept < d / 16 && registers(d, dv) <= MAX_REGS && sharedBytes(d, dv) <= MAX_SHARED;
     }
 
     /** The query tiles tried from large to small: (mTiles, warps). */
@@ -96,28 +113,54 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) {
         return smem.fits(d, dv) ? smem : null;
     }
 
-    /** Every config worth timing for head sizes d, dv (the tile shapes x 32/64/128 keys x Q placement) that fits. */
+    /**
+     * The query tiles only timed, never guessed: eight warps share one K/V tile in shared memory, 16 rows each
+     * (Q in registers, half the registers of 32-row warps) or 32 rows each (256 rows per block).
+     */
+    private static final int[][] WIDE = {{2, 8}, {1, 8}};
+
+    /**
+     * Every config worth timing for head sizes d, dv that fits: the tile shapes (and the eight-warp ones)
+     * x 16/32/64/128 keys x Q in registers, in shared memory, or (32-row warps) in shared memory with its
+     * first half also in registers x plain or lean softmax. 16 keys only with Q in registers: re-reading Q
+     * from shared memory for every 16 keys would cost more than the ldmatrix traffic a short tile saves.
+     * 16-key tiles and the lean softmax only in blocks of 4 or more warps: the one- and two-warp blocks serve
+     * short sequences, where a row max has few tiles to settle over. The half-kept Q only with the plain softmax: both compete for the last registers, and ptxas spills
+     * some of the pairs. Three K/V stages (two tiles in flight) only for short key tiles (16, 32) of
+     * 32-row warps in blocks of 4 or more warps: there one tile of compute is shorter than a load's latency.
+     */
     public static List<FlashConfig> candidates(long d, long dv) {
         List<FlashConfig> r = new ArrayList<>();
-        for (int[] sh : SHAPES)
-            for (int n : new int[] {32, 64, 128})
-                for (boolean q : new boolean[] {true, false}) {
-                    FlashConfig c = new FlashConfig(sh[0], sh[1], n, q);
-                    if (c.fits(d, dv)) r.add(c);
-                }
+        for (int[][] shapes : new int[][][] {SHAPES, WIDE})
+            for (int[] sh : shapes)
+                for (int n : new int[] {16, 32, 64, 128})
+                    for (int placement = 0; placement < 3; placement++)
+                        for (boolean lean : new boolean[] {false, true})
+                            for (int stages = 2; stages <= 3; stages++) {
+                                if (n == 16 && placement != 0 || placement == 2 && (sh[0] == 1 || lean)) continue;
+                                if ((n == 16 || lean) && sh[1] < 4) continue; // small blocks are for short sequences
+                                if (stages == 3 && (n > 32 || sh[0] == 1 || sh[1] < 4)) continue;
+                                if (stages == 3 && placement == 2 && sh[1] == 8) continue; // ptxas spills m256w8n32sr4p3 at D128
+                                FlashConfig c = new FlashConfig(sh[0], sh[1], n, placement == 0, placement == 2 ? (int) (d / 32) : 0, stages, lean);
+                                if (c.fits(d, dv)) r.add(c);
+                            }
         return r;
     }
 
-    /** {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys. */
-    @Override public String toString() { return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s"); }
+    /** {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys; {@code l}: lean softmax. */
+    @Override public String toString() {
+        return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "")
+                + (stages != 2 ? "p" + stages : "") + (lean ? "l" : "");
+    }
 
-    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)([qs])");
+    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(?:p(\\d))?(l?)");
 
     public static FlashConfig parse(String s) {
         Matcher m = TEXT.matcher(s.trim());
         if (!m.matches()) throw new IllegalArgumentException("flash config '" + s + "' is not like m128w4n64q");
         int rows = Integer.parseInt(m.group(1)), w = Integer.parseInt(m.group(2));
         if (rows % (16 * w) != 0) throw new IllegalArgumentException("flash config '" + s + "': rows are not 16 x warps x m-tiles");
-        return new FlashConfig(rows / (16 * w), w, Integer.parseInt(m.group(3)), m.group(4).equals("q"));
+        return new FlashConfig(rows / (16 * w), w, Integer.parseInt(m.group(3)), m.group(4).equals("q"),
+                m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 2 : Integer.parseInt(m.group(6)), !m.group(7).isEmpty());
     }
 }

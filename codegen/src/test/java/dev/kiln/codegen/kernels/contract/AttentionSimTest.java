@@ -61,6 +61,28 @@ class AttentionSimTest {
             // bf16, odd head sizes, softcap, Q kept in shared memory; D = 256 with one m-tile
             "bf16 | 1x2x21x80 | 1x2x26x80 | 1x2x26x48 | | 0 | 20 | m32w2n32s",
             "f16 | 1x1x9x256 | 1x1x19x256 | 1x1x19x256 | f16:1x1x9x19 | 0 | 0 | m16w1n16s",
+            // the lean softmax (P packed at the exponent, O rescaled behind a warp vote): ragged S and L, causal with
+            // S < L and S > L, fully masked rows (a row max that stays -inf), GQA, bf16, softcap, D = 128
+            "f16 | 1x2x45x64 | 1x2x70x64 | 1x2x70x64 | | 0 | 0 | m32w1n32ql",
+            "f16 | 1x1x24x32 | 1x1x50x32 | 1x1x50x32 | | 1 | 0 | m32w2n16sl",
+            "f16 | 2x1x50x32 | 2x1x21x32 | 2x1x21x32 | | 1 | 0 | m64w2n32ql",
+            "f16 | 2x4x19x32 | 2x2x23x32 | 2x2x23x32 | bool:2x1x19x23 | 0 | 0 | m32w1n16ql",
+            "f16 | 1x4x18x32 | 1x1x40x32 | 1x1x40x16 | f16:18x30 | 1 | 0 | m32w2n16sl",
+            "bf16 | 1x2x21x80 | 1x2x26x80 | 1x2x26x48 | | 0 | 20 | m32w2n32sl",
+            "f16 | 1x2x100x128 | 1x2x87x128 | 1x2x87x128 | | 1 | 0 | m128w4n16ql",
+            // Q staged in shared memory with its first d-steps also in registers: D = 64 and 128, causal, GQA, a mask
+            "f16 | 1x2x40x64 | 1x2x40x64 | 1x2x40x64 | | 1 | 0 | m64w2n32sr2",
+            "f16 | 1x4x70x128 | 1x2x53x128 | 1x2x53x128 | | 0 | 0 | m128w4n32sr4",
+            "bf16 | 1x2x17x32 | 1x2x17x32 | 1x2x17x32 | bool:17x17 | 1 | 0 | m32w1n16sr1",
+            // eight warps of 16 rows (Q in registers) and of 32 rows (256 rows, most of them past S here)
+            "f16 | 1x2x150x64 | 1x2x150x64 | 1x2x150x64 | | 1 | 0 | m128w8n16ql",
+            "f16 | 1x1x70x128 | 1x1x45x128 | 1x1x45x128 | | 0 | 0 | m128w8n32q",
+            "f16 | 1x1x40x128 | 1x1x40x128 | 1x1x40x128 | | 1 | 0 | m256w8n32sr4",
+            // three K/V stages: fewer tiles than stages, ragged L, causal (blocks with one tile), GQA with a mask, D = 128
+            "f16 | 1x2x40x64 | 1x2x12x64 | 1x2x12x64 | | 0 | 0 | m64w4n16qp3",
+            "f16 | 1x2x70x64 | 1x2x85x64 | 1x2x85x64 | | 1 | 0 | m128w4n16qp3l",
+            "f16 | 2x4x19x32 | 2x2x75x32 | 2x2x75x32 | bool:2x1x19x75 | 0 | 0 | m64w4n16qp3l",
+            "f16 | 1x1x70x128 | 1x1x100x128 | 1x1x100x128 | | 1 | 0 | m128w4n32sr4p3",
             // the exact SIMT kernel (f32, f64, and f16 head sizes the tensor cores do not take)
             "f32 | 1x2x20x32 | 1x1x37x32 | 1x1x37x24 | f32:1x2x20x30 | 1 | 0 | simt",
             "f64 | 1x2x9x16 | 1x2x12x16 | 1x2x12x16 | bool:9x12 | 0 | 5 | simt",

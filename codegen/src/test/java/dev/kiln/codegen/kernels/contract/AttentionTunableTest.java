@@ -20,6 +20,22 @@ class AttentionTunableTest {
                 List.of(Fixtures.type("f16", "1x12x128x64")), false));
     }
 
+    /** At D128 S8192 a fast tuning run (the first four) times the heuristic's tile with its rows and keys, varied in warps, stages, softmax. */
+    @Test void longSequenceNeighboursShareTheTile() {
+        Graph g = AttentionTemplateTest.attention("f16", "1x32x8192x128", "1x32x8192x128", "1x32x8192x128", null, Map.of());
+        Node n = Fixtures.fused(g);
+        CodegenContext plain = new CodegenContext(CodegenOptions.defaults());
+        List<String> c = new AttentionTemplate().candidates(n, g, plain);
+        FlashConfig h = AttentionTemplate.chosenConfig(n, plain);
+        assertEquals(h.toString(), c.get(0));
+        for (String s : c.subList(1, 4)) {
+            FlashConfig f = FlashConfig.parse(s);
+            assertEquals(h.blockM(), f.blockM(), s);
+            assertEquals(h.blockN(), f.blockN(), s);
+        }
+        assertTrue(c.contains(new FlashConfig(h.mTiles(), h.warps(), h.blockN(), h.qInRegs(), h.qKept(), h.stages(), true).toString()), "the lean twin");
+    }
+
     @Test void heuristicFirstThenNeighboursAndTheChoiceIsEmitted() {
         Graph g = bertAttention();
         Node n = Fixtures.fused(g);
