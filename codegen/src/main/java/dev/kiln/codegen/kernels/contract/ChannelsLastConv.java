@@ -5,7 +5,6 @@ import dev.kiln.codegen.CodegenOptions;
 import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
-import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmOperand;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.NhwcConvOperand;
@@ -84,7 +83,7 @@ final class ChannelsLastConv {
     static KernelSpec emitGemm(FusedBody fb, GemmProblem p, GemmConfig config, String entry) {
         Node conv = fb.main();
         DType t = conv.input(0).dtype();
-        GemmConfig c = config != null ? config : GemmHeuristic.choose(p);
+        GemmConfig c = config != null ? config : ConvTuning.choose(p);
         long m = p.n();
         String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
         return fb.gemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()

@@ -9,7 +9,6 @@ import dev.kiln.codegen.KernelTemplate;
 import dev.kiln.codegen.Tunable;
 import dev.kiln.codegen.kernels.gemm.ConvOperand;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
-import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
 import dev.kiln.ir.DType;
@@ -184,11 +183,11 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
         return k.toString();
     }
 
-    /** The heuristic's ranking for engine convs (one config per tile shape with its best split); none otherwise. */
+    /** {@link ConvTuning}'s candidates for engine convs; none otherwise. */
     @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
         GemmProblem p = engineProblem(FusedBody.of(node, MAIN_OPS), context.options());
         if (p == null || p.m() == 0 || p.n() == 0) return List.of();
-        return GemmHeuristic.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
+        return ConvTuning.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
     }
 
     /** The implicit GEMM this node computes, or null when it runs on a direct or depthwise kernel. */
@@ -203,7 +202,7 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
      */
     private static KernelSpec emitGemm(FusedBody fb, Node conv, Window win, long[] y, DType t, GemmProblem p, GemmConfig config, String entry) {
         long n = y[1], hw = y[2] * y[3];
-        GemmConfig c = config != null ? config : GemmHeuristic.choose(p);
+        GemmConfig c = config != null ? config : ConvTuning.choose(p);
         String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
         return fb.gemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
                 + ", implicit GEMM " + c.label(), entry, (s, acc, bz, row, col) -> {
