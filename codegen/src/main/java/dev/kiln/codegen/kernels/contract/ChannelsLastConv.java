@@ -102,14 +102,17 @@ final class ChannelsLastConv {
 
     /** Whether the depthwise kernel's weight tile (one run of channels, all taps, in fp32/fp64) fits its 32 KB. */
     static boolean depthwiseFits(Geometry g, DType t) {
-        return g.depthwise() && g.taps() * dwShape(g, t).v() * (t == DType.F64 ? 8 : 4) <= 32 * 1024;
+        // the weight tile does not depend on the pixels per thread
+        return g.depthwise() && g.taps() * (g.m == g.c ? VecIo.width(t, g.c) : 1) * (t == DType.F64 ? 8 : 4) <= 32 * 1024;
     }
 
-    static DwShape dwShape(Geometry g, DType t) {
+    static DwShape dwShape(Geometry g, DType t, int smCount) {
         long mult = g.m / g.c;
         int v = mult == 1 ? VecIo.width(t, g.c) : 1;
+        // several pixels per thread reuse input columns, but only once there are threads enough to hide latency
+        long runs = g.n * g.oh * g.ow * (g.m / v);
         int p = 4;
-        while (p > 1 && ((long) (p - 1) * g.sw() + (g.kw - 1) * g.dw() + 1) * v > 96) p /= 2;
+        while (p > 1 && (runs / p < 512L * smCount || ((long) (p - 1) * g.sw() + (g.kw - 1) * g.dw() + 1) * v > 96)) p /= 2;
         p = (int) Math.min(p, g.ow);
         int cols = (int) ((p - 1) * g.sw() + (g.kw - 1) * g.dw() + 1);
         long groups = g.m / v;
@@ -128,11 +131,11 @@ final class ChannelsLastConv {
      * row, the thread loads the p pixels' input columns once ({@code cols} vectors in registers) and reuses
      * them across the kx taps; fp32 accumulation, bias and epilogue, one vector store per pixel.
      */
-    static KernelSpec emitDepthwise(FusedBody fb, String entry) {
+    static KernelSpec emitDepthwise(FusedBody fb, String entry, int smCount) {
         Node conv = fb.main();
         Geometry g = Geometry.of(conv);
         DType t = conv.input(0).dtype();
-        DwShape d = dwShape(g, t);
+        DwShape d = dwShape(g, t, smCount);
         long mult = g.m / g.c, groups = g.m / d.v(), owb = (g.ow + d.p() - 1) / d.p(), pg = g.n * g.oh * owb;
         int v = d.v(), p = d.p(), threads = d.threads(), tileCh = d.ct() * v;
         String acc = t == DType.F64 ? "double" : "float", T = CTypes.storage(t);
@@ -206,7 +209,7 @@ final class ChannelsLastConv {
             }
         }
         long gridY = (groups + d.ct() - 1) / d.ct();
-        long gridX = Math.max(1, Math.min((pg + d.by() - 1) / d.by(), Math.max(1, 132L * 8 / gridY)));
+        long gridX = Math.max(1, Math.min((pg + d.by() - 1) / d.by(), Math.max(1, 8L * smCount / gridY)));
         return new KernelSpec(entry, src.toString(), entry, KernelSpec.Dim3.of(gridX, gridY, 1), KernelSpec.Dim3.of(threads), 0,
                 fb.params(), fb.origins());
     }

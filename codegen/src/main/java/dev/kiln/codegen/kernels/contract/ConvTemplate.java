@@ -61,7 +61,7 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
             GemmProblem p = engineProblem(fb, options);
             if (p != null) return List.of(ChannelsLastConv.emitGemm(fb, p, config, entry));
             ChannelsLastConv.Geometry g = ChannelsLastConv.Geometry.of(conv);
-            if (ChannelsLastConv.depthwiseFits(g, t)) return List.of(ChannelsLastConv.emitDepthwise(fb, entry));
+            if (ChannelsLastConv.depthwiseFits(g, t)) return List.of(ChannelsLastConv.emitDepthwise(fb, entry, options.smCount()));
             return List.of(ChannelsLastConv.emitDirect(fb, entry));
         }
         boolean transposed = conv.op().equals("ConvTranspose");

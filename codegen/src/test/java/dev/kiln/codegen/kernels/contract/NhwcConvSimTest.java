@@ -56,11 +56,13 @@ class NhwcConvSimTest {
     }
 
     /** Runs the group's kernel (config null: the heuristic's) in the simulator; asserts it matches the interpreter. */
-    static KernelSpec check(Graph body, GemmConfig config) {
+    static KernelSpec check(Graph body, GemmConfig config) { return check(body, config, CodegenOptions.defaults()); }
+
+    static KernelSpec check(Graph body, GemmConfig config, CodegenOptions o) {
         Graph outer = Fixtures.outer("conv", "conv,epi", body);
         Node f = Fixtures.fused(outer);
-        KernelSpec k = config == null ? new ConvTemplate().emit(f, outer, new CodegenContext(CodegenOptions.defaults())).get(0)
-                : new ConvTemplate().emit(f, CodegenOptions.defaults(), "conv_k", config).get(0);
+        KernelSpec k = config == null ? new ConvTemplate().emit(f, outer, new CodegenContext(o)).get(0)
+                : new ConvTemplate().emit(f, o, "conv_k", config).get(0);
         Random r = new Random(7);
         List<Tensor> ins = new ArrayList<>();
         Map<String, Tensor> byName = new HashMap<>();
@@ -105,6 +107,7 @@ class NhwcConvSimTest {
             "f16, 1x13x13x8, 8x7x7x1, 1, 3, 1, 8, hswish, depthwise",
             "f16, 1x6x6x6, 12x3x3x1, 1, 1, 1, 6, relu, depthwise",
             "bf16, 1x5x7x3, 3x3x3x1, 1, 1, 2, 3, none, depthwise",
+            "f16, 1x3x5x272, 272x3x3x1, 1, 1, 1, 272, relu, depthwise",
             // grouped and f64: direct
             "f16, 1x7x7x16, 32x3x3x4, 1, 1, 1, 4, relu, direct",
             "f32, 2x5x5x6, 6x3x3x2, 2, 1, 1, 3, add, direct",
@@ -114,6 +117,20 @@ class NhwcConvSimTest {
         KernelSpec k = check(body(DType.fromText(dt), dims(x), dims(w), stride, pad, dil, group, epi, true), null);
         assertTrue(k.source().contains(path), "takes the " + path + " path:\n" + k.source().lines().limit(3).toList());
         NvccPtx.compile(k.source());
+    }
+
+    /** With few threads for the GPU (a one-SM target), each thread computes several adjacent pixels, reusing input columns. */
+    @ParameterizedTest(name = "{0} x {1} w {2} s{3} p{4} -> {5} pixels per thread")
+    @CsvSource({
+            "f16, 1x32x32x16, 16x3x3x1, 1, 1, 4",
+            "f16, 4x32x33x16, 16x3x3x1, 2, 1, 4",
+            "f32, 1x32x36x8, 8x7x7x1, 1, 3, 4",
+            "f16, 1x32x35x16, 16x7x7x1, 1, 3, 4",
+    })
+    void depthwiseThreadsTakeSeveralPixels(String dt, String x, String w, long stride, long pad, int pixels) {
+        long c = dims(x)[3];
+        KernelSpec k = check(body(DType.fromText(dt), dims(x), dims(w), stride, pad, 1, c, "relu", true), null, new CodegenOptions(false, "sm_90", 1));
+        assertTrue(k.source().contains(" x " + pixels + " pixels per thread"), k.source().lines().limit(2).toList().toString());
     }
 
     /** The top autotuning candidates of a small-map conv, and a split-K config, are correct. */
