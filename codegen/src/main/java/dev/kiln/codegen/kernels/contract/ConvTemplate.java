@@ -133,6 +133,16 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
                 fb.params(), fb.origins()));
     }
 
+    /**
+     * The direct kernel of an NhwcConv group (one thread per run of output channels, no tiling), whatever its
+     * group count: an independent reference for benchmarks that check the engine's kernels on the GPU.
+     */
+    public static KernelSpec directNhwc(Node node, String entry) {
+        FusedBody fb = FusedBody.of(node, MAIN_OPS);
+        if (!fb.main().op().equals("NhwcConv")) throw new IllegalArgumentException("not an NhwcConv group: " + fb.main().op());
+        return ChannelsLastConv.emitDirect(fb, entry);
+    }
+
     /** The autotune stage's choice when it parses and suits the problem, else null (the heuristic's). */
     private static GemmConfig chosen(GemmProblem p, String label) {
         if (label == null) return null;
