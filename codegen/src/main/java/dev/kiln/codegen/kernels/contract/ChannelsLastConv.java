@@ -119,6 +119,9 @@ final class ChannelsLastConv {
         // the block's weights are staged in shared memory as fp32 [taps][ct * v]: keep them under 32 KB
         int ct = (int) Math.max(1, Math.min(Math.min(groups, 32), (t == DType.F64 ? 4096 : 8192) / (g.taps() * v)));
         int by = Math.max(1, 256 / ct);
+        // small maps (7x7x960): smaller blocks, so that the blocks reach every SM
+        long pg = g.n * g.oh * ((g.ow + p - 1) / p), tilesC = (groups + ct - 1) / ct;
+        while (by > 1 && (pg + by - 1) / by * tilesC < smCount) by /= 2;
         return new DwShape(v, p, cols, ct, by, (ct * by + 31) / 32 * 32);
     }
 
@@ -144,7 +147,8 @@ final class ChannelsLastConv {
         fb.header(src, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
                 + ", " + g.label() + ", depthwise: " + v + " channels x " + p + " pixels per thread");
         src.line("");
-        try (var k = src.block(fb.signature(entry, threads))) {
+        // a minimum of blocks per SM keeps ptxas from squeezing registers (and spilling) for an occupancy target of its own
+        try (var k = src.block(fb.signature(entry, threads + (p == 1 ? ", 2" : ", 1"), List.of()))) {
             src.line("__shared__ __align__(16) %s ws[%d][%d];", acc, g.taps(), tileCh);
             src.line("const %s* __restrict__ X = %s;", T, fb.in(conv.input(0)));
             src.line("const %s* __restrict__ W = %s;", T, fb.in(conv.input(1)));

@@ -75,7 +75,9 @@ final class ConvTuning {
             }
             if (best != null) out.add(best);
         }
-        out.sort(Comparator.comparingDouble((GemmConfig c) -> GemmHeuristic.cost(p, c)).thenComparingLong(c -> -blocks(p, c)));
+        // equal estimates (latency-bound): the tile that computes the fewest padding outputs, then the most blocks
+        out.sort(Comparator.comparingDouble((GemmConfig c) -> GemmHeuristic.cost(p, c)).thenComparingLong(c -> c.tiles(p) * c.bm() * c.bn())
+                .thenComparingLong(c -> -blocks(p, c)));
         return out;
     }
 

@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The channels-last kernels of ResNet-50, MobileNetV2, ConvNeXt and ResNeXt layers (f16, batch 1) compile for
  * sm_90 without spills: the heuristic's config and, for the engine convs the report names, its candidates (all eight for the stem and the three
- * shapes the issue names). Writes registers, candidates and estimated times to {@code codegen/target/nhwc-conv-registers.txt}.
+ * shapes the issue names). Writes registers, candidates and estimated times to {@code codegen/target/nhwc-conv-registers.txt}, the
+ * sources to {@code codegen/target/nhwc-kernels/}.
  */
 class NhwcConvCompileTest {
     /** x NHWC, w [M,kh,kw,C/g], stride, pad, group; "name". */
@@ -67,6 +68,9 @@ class NhwcConvCompileTest {
                 GemmConfig cfg = l.isEmpty() ? null : GemmConfig.parse(l);
                 KernelSpec k = new ConvTemplate().emit(f, o, "conv_k", cfg).get(0);
                 PtxasUsage u = PtxasUsage.of(k.source());
+                Path cu = Path.of("target", "nhwc-kernels", (c.name() + (cfg == null ? "" : " " + cfg.label())).replaceAll("[^A-Za-z0-9]+", "_") + ".cu");
+                Files.createDirectories(cu.getParent());
+                Files.writeString(cu, k.source());
                 String what = k.source().lines().skip(1).findFirst().orElse("").replaceFirst("^// ", "");
                 table.append(c.name()).append(" | ").append(what.substring(what.lastIndexOf(", ") + 2)).append(" | ").append(u.registers())
                         .append(" | ").append(u.spillStores() + u.spillLoads()).append(" | ")
