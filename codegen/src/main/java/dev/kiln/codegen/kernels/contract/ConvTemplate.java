@@ -2,12 +2,13 @@ package dev.kiln.codegen.kernels.contract;
 
 import dev.kiln.codegen.CTypes;
 import dev.kiln.codegen.CodegenContext;
+import dev.kiln.codegen.CodegenOptions;
 import dev.kiln.codegen.CudaSource;
 import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.KernelTemplate;
+import dev.kiln.codegen.Tunable;
 import dev.kiln.codegen.kernels.gemm.ConvOperand;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
-import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
 import dev.kiln.ir.DType;
@@ -29,20 +30,41 @@ import java.util.Set;
  * exact FMA in fp32 (f16/bf16 accumulate in fp32, f64 in double); the bias is added after the sum, then the
  * epilogue runs on the accumulator before the store. No implicit-GEMM tiling yet.
  */
-public final class ConvTemplate implements KernelTemplate {
+public final class ConvTemplate implements KernelTemplate, Tunable {
     static final int THREADS = 256;
+
+    /** How many of the heuristic's ranked configs are autotuning candidates. */
+    static final int CANDIDATES = 8;
+
+    static final Set<String> MAIN_OPS = Set.of("Conv", "ConvTranspose", "NhwcConv");
 
     @Override public String name() { return "conv"; }
 
     @Override public boolean accepts(Node node, Graph graph) { return FusedBody.isKind(node, "conv"); }
 
     @Override public List<KernelSpec> emit(Node node, Graph graph, CodegenContext context) {
-        FusedBody fb = FusedBody.of(node, Set.of("Conv", "ConvTranspose"));
+        FusedBody fb = FusedBody.of(node, MAIN_OPS);
+        GemmProblem p = engineProblem(fb, context.options());
+        GemmConfig chosen = p == null ? null : chosen(p, context.choice(key(fb, p)));
+        return emit(node, context.options(), context.kernelName(name()), chosen);
+    }
+
+    /** Emits with {@code config} for convs on the contraction engine (the heuristic's choice when null). */
+    public List<KernelSpec> emit(Node node, CodegenOptions options, String entry, GemmConfig config) {
+        FusedBody fb = FusedBody.of(node, MAIN_OPS);
         Node conv = fb.main();
-        boolean transposed = conv.op().equals("ConvTranspose");
         DType t = conv.input(0).dtype();
         if (!t.isFloat() || t.bits() < 16 || t.bits() > 64)
             throw node.error(new UnsupportedException(conv.op() + " on " + t + " has no GPU kernel yet"));
+        if (conv.op().equals("NhwcConv")) {
+            if (Index.numel(conv.output(0).shape().sizes()) == 0) return List.of();
+            GemmProblem p = engineProblem(fb, options);
+            if (p != null) return List.of(ChannelsLastConv.emitGemm(fb, p, config, entry));
+            ChannelsLastConv.Geometry g = ChannelsLastConv.Geometry.of(conv);
+            if (ChannelsLastConv.depthwiseFits(g, t)) return List.of(ChannelsLastConv.emitDepthwise(fb, entry, options.smCount()));
+            return List.of(ChannelsLastConv.emitDirect(fb, entry));
+        }
+        boolean transposed = conv.op().equals("ConvTranspose");
         long[] x = conv.input(0).shape().sizes(), w = conv.input(1).shape().sizes(), y = conv.output(0).shape().sizes();
         int r = x.length - 2;
         if (r < 1 || r > 3 || w.length != x.length || y.length != x.length)
@@ -55,10 +77,9 @@ public final class ConvTemplate implements KernelTemplate {
         long[] in = Arrays.copyOfRange(x, 2, x.length), out = Arrays.copyOfRange(y, 2, y.length);
         Window win = transposed ? Window.transposed(conv, in, out, kernel) : Window.forward(conv, in, out, kernel);
         long total = Index.numel(y);
-        String entry = context.kernelName(name());
         if (total == 0) return List.of();
-        if (!transposed && r == 2 && group == 1 && (t == DType.F16 || t == DType.BF16 || t == DType.F32))
-            return List.of(emitGemm(fb, conv, win, x, w, y, t, context.options(), entry));
+        GemmProblem gp = engineProblem(fb, options);
+        if (gp != null) return List.of(emitGemm(fb, conv, win, y, t, gp, config, entry));
 
         String acc = t == DType.F64 ? "double" : "float";
         String fma = t == DType.F64 ? "fma" : "fmaf";
@@ -113,19 +134,85 @@ public final class ConvTemplate implements KernelTemplate {
     }
 
     /**
-     * Implicit GEMM: M = output pixels (N x OH x OW), N = output channels, K = C x KH x KW. A is the input read
-     * through a {@link ConvOperand} (zero in the padding), B the weights [Cout, K] (k-contiguous); the bias is
-     * added to the accumulator, then the fused epilogue runs and stores NCHW (or through a store view).
+     * The direct kernel of an NhwcConv group (one thread per run of output channels, no tiling), whatever its
+     * group count: an independent reference for benchmarks that check the engine's kernels on the GPU.
      */
-    private static KernelSpec emitGemm(FusedBody fb, Node conv, Window win, long[] x, long[] w, long[] y, DType t,
-                                       dev.kiln.codegen.CodegenOptions options, String entry) {
+    public static KernelSpec directNhwc(Node node, String entry) {
+        FusedBody fb = FusedBody.of(node, MAIN_OPS);
+        if (!fb.main().op().equals("NhwcConv")) throw new IllegalArgumentException("not an NhwcConv group: " + fb.main().op());
+        return ChannelsLastConv.emitDirect(fb, entry);
+    }
+
+    /** The autotune stage's choice when it parses and suits the problem, else null (the heuristic's). */
+    private static GemmConfig chosen(GemmProblem p, String label) {
+        if (label == null) return null;
+        try {
+            GemmConfig c = GemmConfig.parse(label);
+            return c.validFor(p) ? c : null;
+        } catch (IllegalArgumentException e) {
+            return null; // a label from an older Kiln
+        }
+    }
+
+    /**
+     * The implicit GEMM of a conv that runs on the contraction engine (2-D, one group, f16/bf16/f32; NCHW Conv or
+     * NhwcConv), else null (direct and depthwise kernels, which have no variants).
+     */
+    static GemmProblem engineProblem(FusedBody fb, CodegenOptions options) {
+        Node conv = fb.main();
+        DType t = conv.input(0).dtype();
+        if (t != DType.F16 && t != DType.BF16 && t != DType.F32) return null;
+        if (Index.numel(conv.output(0).shape().sizes()) == 0) return null;
+        if (conv.op().equals("NhwcConv")) return ChannelsLastConv.onEngine(conv) ? ChannelsLastConv.gemmProblem(fb, options) : null;
+        long[] x = conv.input(0).shape().sizes(), w = conv.input(1).shape().sizes(), y = conv.output(0).shape().sizes();
+        if (!conv.op().equals("Conv") || x.length != 4 || w.length != 4 || y.length != 4 || conv.attrInt("group", 1) != 1) return null;
+        Window win = Window.forward(conv, new long[] {x[2], x[3]}, new long[] {y[2], y[3]}, new long[] {w[2], w[3]});
         ConvOperand a = new ConvOperand(fb.in(conv.input(0)), t, x[0], x[1], x[2], x[3], y[2], y[3], w[2], w[3],
                 win.strides()[0], win.strides()[1], win.padBegin()[0], win.padBegin()[1], win.padEnd()[0], win.padEnd()[1],
                 win.dilations()[0], win.dilations()[1]);
-        long m = a.mnSize(), n = y[1], k = a.kSize(), hw = y[2] * y[3];
-        StridedOperand b = new StridedOperand(fb.in(conv.input(1)), t, 0, new long[0], new long[0], n, k, k, 1);
-        GemmProblem p = GemmProblem.of(m, n, k, new long[0], a, b, options);
-        GemmConfig c = GemmHeuristic.choose(p);
+        StridedOperand b = new StridedOperand(fb.in(conv.input(1)), t, 0, new long[0], new long[0], y[1], a.kSize(), a.kSize(), 1);
+        return GemmProblem.of(a.mnSize(), y[1], a.kSize(), new long[0], a, b, options);
+    }
+
+    /** The GEMM, the window and layout, and the epilogue's ops: what decides the best config. */
+    @Override public String problemKey(Node node, Graph graph, CodegenContext context) {
+        FusedBody fb = FusedBody.of(node, MAIN_OPS);
+        return key(fb, engineProblem(fb, context.options()));
+    }
+
+    private static String key(FusedBody fb, GemmProblem p) {
+        Node conv = fb.main();
+        List<String> ops = new ArrayList<>();
+        for (Node e : fb.epilogue()) ops.add(e.op());
+        StringBuilder k = new StringBuilder("conv ").append(conv.op()).append(' ').append(conv.input(0).type()).append(" * ")
+                .append(conv.input(1).type()).append(" -> ").append(conv.output(0).type()).append(' ').append(conv.attrs());
+        if (p != null) k.append(" gemm ").append(p).append(p.asyncA() ? "" : " A-unaligned").append(p.asyncB() ? "" : " B-unaligned");
+        if (conv.hasInput(2)) k.append(" bias");
+        if (!ops.isEmpty()) k.append(" + ").append(String.join(",", ops));
+        if (fb.hasStoreView()) k.append(" store-view");
+        return k.toString();
+    }
+
+    /** {@link ConvTuning}'s candidates for engine convs; none otherwise. */
+    @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
+        GemmProblem p = engineProblem(FusedBody.of(node, MAIN_OPS), context.options());
+        if (p == null || p.m() == 0 || p.n() == 0) return List.of();
+        return ConvTuning.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
+    }
+
+    /** The implicit GEMM this node computes, or null when it runs on a direct or depthwise kernel. */
+    public static GemmProblem problem(Node node, CodegenOptions options) {
+        return engineProblem(FusedBody.of(node, MAIN_OPS), options);
+    }
+
+    /**
+     * Implicit GEMM (NCHW): M = output pixels (N x OH x OW), N = output channels, K = C x KH x KW. A is the input
+     * read through a {@link ConvOperand} (zero in the padding), B the weights [Cout, K] (k-contiguous); the bias
+     * is added to the accumulator, then the fused epilogue runs and stores NCHW (or through a store view).
+     */
+    private static KernelSpec emitGemm(FusedBody fb, Node conv, Window win, long[] y, DType t, GemmProblem p, GemmConfig config, String entry) {
+        long n = y[1], hw = y[2] * y[3];
+        GemmConfig c = config != null ? config : ConvTuning.choose(p);
         String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
         return fb.gemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
                 + ", implicit GEMM " + c.label(), entry, (s, acc, bz, row, col) -> {

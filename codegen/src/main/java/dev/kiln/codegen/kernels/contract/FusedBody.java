@@ -237,6 +237,37 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
      * output there. Other epilogue operands are loaded with broadcast strides.
      */
     void emitEpilogue(CudaSource src, String acc, String idx) {
+        ExprEmitter ex = epilogue(src, acc, idx);
+        if (store != null) { // the one output, through the view chain
+            Value mo = main.output(0);
+            Value last = epilogue.isEmpty() ? mo : epilogue.get(epilogue.size() - 1).output(0);
+            src.line("out0[%s] = %s;", viewIndex(store, mo.shape().sizes(), idx), CTypes.store(body.outputs().get(0).dtype(), ex.value(last)));
+            return;
+        }
+        for (int i = 0; i < body.outputs().size(); i++) {
+            if (fused.output(i).isNone()) continue;
+            Value o = body.outputs().get(i);
+            src.line("out%d[%s] = %s;", i, idx, CTypes.store(o.dtype(), ex.value(o)));
+        }
+    }
+
+    /**
+     * Like {@link #emitEpilogue} without the stores (for kernels that gather a run of outputs and store it as one
+     * vector): the value of each body output in its storage type, null for outputs the node leaves out. Only
+     * without a store view.
+     */
+    List<String> epilogueValues(CudaSource src, String acc, String idx) {
+        if (store != null) throw new IllegalStateException("a store view writes through emitEpilogue");
+        ExprEmitter ex = epilogue(src, acc, idx);
+        List<String> r = new ArrayList<>();
+        for (int i = 0; i < body.outputs().size(); i++) {
+            Value o = body.outputs().get(i);
+            r.add(fused.output(i).isNone() ? null : CTypes.store(o.dtype(), ex.value(o)));
+        }
+        return r;
+    }
+
+    private ExprEmitter epilogue(CudaSource src, String acc, String idx) {
         ExprEmitter ex = new ExprEmitter(src);
         Value mo = main.output(0);
         ex.bind(mo, acc);
@@ -245,16 +276,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
             for (Value in : n.inputs()) if (!in.isNone() && !ex.isBound(in)) ex.bind(in, load(in, outShape, idx));
             ex.emit(n);
         }
-        if (store != null) { // the one output, through the view chain
-            Value last = epilogue.isEmpty() ? mo : epilogue.get(epilogue.size() - 1).output(0);
-            src.line("out0[%s] = %s;", viewIndex(store, outShape, idx), CTypes.store(body.outputs().get(0).dtype(), ex.value(last)));
-            return;
-        }
-        for (int i = 0; i < body.outputs().size(); i++) {
-            if (fused.output(i).isNone()) continue;
-            Value o = body.outputs().get(i);
-            src.line("out%d[%s] = %s;", i, idx, CTypes.store(o.dtype(), ex.value(o)));
-        }
+        return ex;
     }
 
     /** C offset of the element at row-major linear index {@code idx} of {@code shape} in a strided view of it. */

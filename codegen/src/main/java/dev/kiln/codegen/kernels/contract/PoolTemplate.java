@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Fused kind {@code pool}: one MaxPool or AveragePool over 1-D to 3-D spatial axes, one thread per output
+ * Fused kind {@code pool}: channels-last pools go to {@link ChannelsLastPool}; otherwise one MaxPool or AveragePool over 1-D to 3-D spatial axes, one thread per output
  * element (grid-stride). The output shape (and so ceil_mode) comes from the static type; windows are clipped to
  * the input. MaxPool's optional Indices output is the row-major flat index into X (storage_order 0) or column-major over the spatial axes (storage_order 1); the
  * first maximum wins. AveragePool divides by the taps inside the input, or with count_include_pad by the taps
@@ -31,9 +31,14 @@ public final class PoolTemplate implements KernelTemplate {
     @Override public boolean accepts(Node node, Graph graph) { return FusedBody.isKind(node, "pool"); }
 
     @Override public List<KernelSpec> emit(Node node, Graph graph, CodegenContext context) {
-        FusedBody fb = FusedBody.of(node, Set.of("MaxPool", "AveragePool"));
+        FusedBody fb = FusedBody.of(node, Set.of("MaxPool", "AveragePool", "NhwcMaxPool", "NhwcAveragePool"));
         Node pool = fb.main();
         if (!fb.epilogue().isEmpty()) throw node.error(new UnsupportedException("pool groups take no epilogue"));
+        if (fb.hasStoreView()) throw node.error(new UnsupportedException("pool groups take no store view"));
+        if (pool.op().startsWith("Nhwc")) {
+            if (Index.numel(pool.output(0).shape().sizes()) == 0) return List.of();
+            return List.of(ChannelsLastPool.emit(fb, context.kernelName(name())));
+        }
         boolean max = pool.op().equals("MaxPool");
         DType t = pool.input(0).dtype();
         CTypes.storage(t); // rejects dtypes without a GPU path
