@@ -24,6 +24,9 @@ import java.util.Set;
  * activations and residual adds runs NHWC end to end with one Transpose where the chain meets an op that wants
  * channels-first (the input image, the global average pool). Every channels-last value also gets its channels-first
  * Transpose, used by whatever still reads it that way; the unused ones are left to eliminate-dead-code.
+ * A single-group Conv on fewer than 8 channels read channels-first (the RGB stem on the image) gets them padded with zeros to 8, in the input
+ * and in the weight, which changes no result and makes each filter tap one 16-byte load.
+ * A graph with fewer than two such Convs is left as it is (a ViT's one patch embedding would only gain Transposes).
  * <p>Why: an NHWC tensor has a filter tap's channels contiguous, so implicit-GEMM convolutions load 16 bytes at a
  * time and depthwise kernels vectorise over channels. After canonicalize (one op form, BatchNorms folded or
  * decomposed) and before fold-constants, which folds the weight Transposes into re-laid-out constants, and before
@@ -32,6 +35,10 @@ import java.util.Set;
 public final class ChannelsLast implements Pass {
     public static final String NAME = "channels-last";
     private static final OpRegistry OPS = OpRegistry.standard();
+    /** Channels of 16 bytes in f16: a single-group conv on fewer input channels (an RGB image) is padded up to this. */
+    static final long PADDED_CHANNELS = 8;
+    /** Graphs with fewer convolutions stay channels-first. */
+    static final int MIN_CONVS = 2;
 
     @Override public String name() { return NAME; }
 
@@ -40,7 +47,8 @@ public final class ChannelsLast implements Pass {
     @Override public Set<Property> invalidates() { return Set.of(Property.CONSTANTS_FOLDED); }
 
     @Override public Graph run(Graph g, PassContext ctx) {
-        if (g.nodes().noneSatisfy(ChannelsLast::convertible)) return g;
+        // one lone conv (a ViT patch embedding) gains nothing and would pay two Transposes
+        if (g.nodes().count(n -> n.op().equals("Conv") && convertible(n)) < MIN_CONVS) return g;
         return new Walk(g, ctx).run();
     }
 
@@ -77,9 +85,18 @@ public final class ChannelsLast implements Pass {
 
         void convert(Node n) {
             List<Value> in = new ArrayList<>();
+            boolean stem = !last.containsKey(n.input(0).name()); // its input comes channels-first: the image
             in.add(lastOf(n.input(0)));
             if (n.op().equals("Conv")) {
                 in.add(e.op("Transpose", Map.of("perm", Attr.ints(ChannelsLastOps.toLast(4))), n.origin(), e.get(n.input(1))));
+                long c = n.input(0).shape().sizes()[1];
+                if (stem && n.attrInt("group", 1) == 1 && c < PADDED_CHANNELS) {
+                    // an RGB stem: zero channels up to 8 in the input and the weight, so a filter tap is one 16-byte load
+                    Value pads = e.longs(0, 0, 0, 0, 0, 0, 0, PADDED_CHANNELS - c);
+                    in.set(0, e.op("Pad", Map.of(), n.origin(), in.get(0), pads));
+                    in.set(1, e.op("Pad", Map.of(), n.origin(), in.get(1), pads));
+                    ctx.count("stem channels padded to " + PADDED_CHANNELS);
+                }
                 if (n.inputs().size() > 2) in.add(e.get(n.input(2)));
             }
             Value y = e.op(ChannelsLastOps.channelsLast(n.op()), n.attrs().castToSortedMap(), n.origin(), in.toArray(Value[]::new));
