@@ -27,7 +27,8 @@ import java.util.Objects;
  *                   reads and writes, and merge matmuls that share an input (Q/K/V) into one ({@code fuse-operand-views},
  *                   {@code merge-parallel-matmuls}); on by default (system property kiln.fuseViews=false turns it off)
  * @param channelsLast run 2-D convolutions and pools channels-last (NHWC) from the first to the last of a chain, with
- *                   the weights re-laid out at compile time ({@code channels-last}); system property kiln.channelsLast
+ *                   the weights re-laid out at compile time ({@code channels-last}); on by default (system property
+ *                   kiln.channelsLast=false turns it off)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
                              String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast) {
@@ -68,7 +69,7 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
                 Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")),
-                "true".equals(System.getProperty("kiln.channelsLast")));
+                !"false".equals(System.getProperty("kiln.channelsLast")));
     }
 
     public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }

@@ -34,7 +34,7 @@ final class CompileCommand implements Callable<Integer> {
             description = "move transposes, reshapes and slices next to matmuls and attention into their kernels (default; --no-fuse-views keeps them as kernels)")
     boolean fuseViews;
 
-    @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time")
+    @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time (default; --no-channels-last keeps NCHW)")
     Boolean channelsLast;
 
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
