@@ -662,7 +662,7 @@ def parse_args(argv):
     ap.add_argument("--no-torch", dest="torch", action="store_false")
     ap.add_argument("--kiln-cmd", default="bash .gpu/run java", help="how to start Java on the packed class path")
     ap.add_argument("--java-opts", default="-Xmx64g --sun-misc-unsafe-memory-access=allow",
-                    help="JAVA_OPTS for the Kiln JVM (give it as --java-opts=...)")
+                    help="JAVA_OPTS for the Kiln JVM (give it as --java-opts=...); the environment's JAVA_OPTS are appended")
     ap.add_argument("--kiln-backend", default="gpu", help="gpu, or reference (the CPU interpreter: a smoke test)")
     ap.add_argument("--kiln-timeout", type=float, default=600, help="seconds one Kiln job may take")
     ap.add_argument("--device", default="cuda", help="cuda, or cpu for a smoke test of the plumbing")
@@ -710,7 +710,8 @@ def main(argv=None):
                     "cold start = import + compile + first run, inside one JVM" % (args.runs, args.warmup)},
         "tf32": args.allow_tf32,
     }
-    env = dict(os.environ, JAVA_OPTS=args.java_opts)
+    # the environment's JAVA_OPTS come after --java-opts (a -D there must not be dropped silently)
+    env = dict(os.environ, JAVA_OPTS=(args.java_opts + " " + os.environ.get("JAVA_OPTS", "")).strip())
     env.setdefault("KILN_CACHE_DIR", os.path.join(args.work, "kiln-cache"))
     kiln = KilnServer(shlex.split(args.kiln_cmd) + ["dev.kiln.bench.ModelBench", "--serve"], env=env)
     rows = []

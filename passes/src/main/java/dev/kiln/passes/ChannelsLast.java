@@ -78,7 +78,10 @@ public final class ChannelsLast implements Pass {
             for (Node n : g.nodes()) {
                 if (convertible(n)) convert(n);
                 else if (carries(n)) carry(n);
-                else e.copy(n);
+                else {
+                    e.copy(n);
+                    if (isToFirst(n) && !n.output(0).isNone()) last.putIfAbsent(n.output(0).name(), e.get(n.input(0)));
+                }
             }
             return e.finish();
         }
@@ -108,6 +111,15 @@ public final class ChannelsLast implements Pass {
         void publish(Node n, Value y) {
             last.put(n.output(0).name(), y);
             e.bind(n, 0, e.op("Transpose", Map.of("perm", Attr.ints(ChannelsLastOps.toFirst(4))), n.origin(), y));
+        }
+
+        /**
+         * A model's own {@code Transpose perm=[0,3,1,2]} (ConvNeXt's Permute back after its channels-last MLP): its
+         * input is already the channels-last form of its result, so what follows is carried without a Transpose.
+         */
+        static boolean isToFirst(Node n) {
+            return n.op().equals("Transpose") && n.input(0).shape().isStatic() && n.input(0).shape().rank() == 4
+                    && java.util.Arrays.equals(n.attrInts("perm"), ChannelsLastOps.toFirst(4));
         }
 
         /** An elementwise op or a channel Concat, of rank 4, with at least one input already channels-last. */

@@ -98,6 +98,27 @@ class ChannelsLastPassTest {
         assertEquals(2, RefCheck.count(got, "Transpose"), got.toString());
     }
 
+    @Test void aConvNeXtBlockRunsWithoutTransposesInside() {
+        // depthwise 7x7, Permute to NHWC, a channel MLP, Permute back, layer scale [C,1,1], residual add: twice
+        Random r = new Random(11);
+        GraphBuilder b = new GraphBuilder("convnext");
+        long c = 8;
+        Value y = b.input("x", TensorType.of(F, 1, c, 6, 6));
+        for (int i = 0; i < 2; i++) {
+            Value w = b.constant(RefCheck.random(r, F, new long[] {c, 1, 7, 7}, -1, 1));
+            Value dw = b.op("Conv", Map.of("group", Attr.of(c), "pads", Attr.ints(3, 3, 3, 3)), y, w);
+            Value t = b.op("Transpose", Map.of("perm", Attr.ints(0, 2, 3, 1)), dw);
+            Value h = b.op("Relu", b.op("MatMul", t, b.constant(RefCheck.random(r, F, new long[] {c, 2 * c}, -1, 1))));
+            Value m = b.op("MatMul", h, b.constant(RefCheck.random(r, F, new long[] {2 * c, c}, -1, 1)));
+            Value back = b.op("Transpose", Map.of("perm", Attr.ints(0, 3, 1, 2)), m);
+            y = b.op("Add", b.op("Mul", back, b.constant(RefCheck.random(r, F, new long[] {c, 1, 1}, -1, 1))), y);
+        }
+        Graph g = b.output(b.op("GlobalAveragePool", y)).build();
+        Graph got = RefCheck.run(g, pipeline());
+        RefCheck.assertSameSemantics(RefCheck.run(g, reference()), got, RefCheck.inputs(g, r));
+        assertEquals(2, RefCheck.count(got, "Transpose"), got.toString()); // the image in, the last map out
+    }
+
     @Test void graphsWithoutConvolutionsAreLeftAlone() {
         GraphBuilder b = new GraphBuilder("mlp");
         Value x = b.input("x", TensorType.of(F, 2, 3));
