@@ -54,7 +54,8 @@ public final class ChannelsLast implements Pass {
 
     /** A Conv/MaxPool/AveragePool this pass rewrites: rank 4, static, f16/bf16/f32, one output. */
     static boolean convertible(Node n) {
-        if (ChannelsLastOps.channelsLast(n.op()) == null || n.outputs().size() != 1 && !(n.outputs().size() == 2 && n.output(1).isNone())) return false;
+        boolean oneOutput = n.outputs().size() == 1 || n.outputs().size() == 2 && n.output(1).isNone(); // MaxPool's Indices unused
+        if (ChannelsLastOps.channelsLast(n.op()) == null || !oneOutput) return false;
         Value x = n.input(0), y = n.output(0);
         DType t = x.dtype();
         return (t == DType.F16 || t == DType.BF16 || t == DType.F32) && x.shape().isStatic() && x.shape().rank() == 4 && y.shape().isStatic()

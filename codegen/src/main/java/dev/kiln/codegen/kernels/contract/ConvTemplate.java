@@ -45,7 +45,7 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
     @Override public List<KernelSpec> emit(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, MAIN_OPS);
         GemmProblem p = engineProblem(fb, context.options());
-        GemmConfig chosen = p == null ? null : chosen(p, context.choice(key(fb, p)));
+        GemmConfig chosen = p == null ? null : GemmConfig.tuned(context.choice(key(fb, p)), p);
         return emit(node, context.options(), context.kernelName(name()), chosen);
     }
 
@@ -141,17 +141,6 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
         FusedBody fb = FusedBody.of(node, MAIN_OPS);
         if (!fb.main().op().equals("NhwcConv")) throw new IllegalArgumentException("not an NhwcConv group: " + fb.main().op());
         return ChannelsLastConv.emitDirect(fb, entry);
-    }
-
-    /** The autotune stage's choice when it parses and suits the problem, else null (the heuristic's). */
-    private static GemmConfig chosen(GemmProblem p, String label) {
-        if (label == null) return null;
-        try {
-            GemmConfig c = GemmConfig.parse(label);
-            return c.validFor(p) ? c : null;
-        } catch (IllegalArgumentException e) {
-            return null; // a label from an older Kiln
-        }
     }
 
     /**

@@ -300,6 +300,15 @@ final class FlashAttention {
         }
     }
 
+    /** {@code mx}: the running max of row r of m-tile mt, raised by this tile's scores and shared across the quad. */
+    private static void rowMax(CudaSource src) {
+        src.line("float mx = mrow[mt][r];");
+        src.line("#pragma unroll");
+        src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
+        src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
+        src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+    }
+
     /**
      * Online softmax: new row max over the tile and the quad, rescale O and the running sum, P = exp2(S - max).
      * {@code scale}: the log2-unit scale still to apply to raw scores (and to the max, kept raw), or null.
@@ -309,11 +318,7 @@ final class FlashAttention {
         forMt(src, () -> {
             src.line("#pragma unroll");
             try (var r = src.block("for (int r = 0; r < 2; r++)")) {
-                src.line("float mx = mrow[mt][r];");
-                src.line("#pragma unroll");
-                src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
-                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
-                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+                rowMax(src);
                 src.line("const float mu = mx == %s ? 0.f : mx; // nothing kept yet: every p and the correction are 0", NINF);
                 src.line("const float corr = kiln_exp2((mrow[mt][r] - mu)%s);", mul);
                 src.line("mrow[mt][r] = mx;");
@@ -347,11 +352,7 @@ final class FlashAttention {
         forMt(src, () -> {
             src.line("#pragma unroll");
             try (var r = src.block("for (int r = 0; r < 2; r++)")) {
-                src.line("float mx = mrow[mt][r];");
-                src.line("#pragma unroll");
-                src.line("for (int n = 0; n < BN / 8; n++) mx = fmaxf(mx, fmaxf(sc[mt][n][2 * r], sc[mt][n][2 * r + 1]));");
-                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));");
-                src.line("mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));");
+                rowMax(src);
                 src.line("const float mu = mx == %s ? 0.f : mx; // nothing kept yet: every p is 0", NINF);
                 src.line("const bool up = mx > mrow[mt][r];");
                 src.line("corr[mt][r] = up ? kiln_exp2((mrow[mt][r] - mu)%s) : 1.f;", mul);

@@ -39,18 +39,7 @@ public final class MatMulTemplate implements KernelTemplate, Tunable {
 
     @Override public List<KernelSpec> emit(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("MatMul"));
-        return emit(node, context.options(), context.kernelName(name()), chosen(problem(fb, context.options()), context.choice(key(fb, context.options()))));
-    }
-
-    /** The autotune stage's choice when it parses and suits the problem, else null (the heuristic's). */
-    private static GemmConfig chosen(GemmProblem p, String label) {
-        if (label == null) return null;
-        try {
-            GemmConfig c = GemmConfig.parse(label);
-            return c.validFor(p) ? c : null;
-        } catch (IllegalArgumentException e) {
-            return null; // a label from an older Kiln
-        }
+        return emit(node, context.options(), context.kernelName(name()), GemmConfig.tuned(context.choice(key(fb, context.options())), problem(fb, context.options())));
     }
 
     /** The GEMM (shapes, dtypes, operand layouts) and the epilogue's ops: what decides the best config. */

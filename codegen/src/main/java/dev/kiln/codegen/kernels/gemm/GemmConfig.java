@@ -180,6 +180,17 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
 
+    /** The autotune stage's choice {@code label} when there is one, it parses and it suits {@code p}, else null (the heuristic decides). */
+    public static GemmConfig tuned(String label, GemmProblem p) {
+        if (label == null) return null;
+        try {
+            GemmConfig c = parse(label);
+            return c.validFor(p) ? c : null;
+        } catch (IllegalArgumentException e) {
+            return null; // a label from an older Kiln
+        }
+    }
+
     public static GemmConfig parse(String label) {
         Matcher m = LABEL.matcher(label.trim());
         if (!m.matches()) throw new IllegalArgumentException("not a GEMM config label: " + label);

@@ -55,7 +55,7 @@ class NhwcConvSimTest {
         return g.output(out).build();
     }
 
-    /** Runs the group's kernel (config null: the heuristic's) in the simulator; asserts it matches the interpreter. */
+    /** Runs a conv group's kernel (config null: the heuristic's) in the simulator; asserts it matches the interpreter. */
     static KernelSpec check(Graph body, GemmConfig config) { return check(body, config, CodegenOptions.defaults()); }
 
     static KernelSpec check(Graph body, GemmConfig config, CodegenOptions o) {

@@ -41,13 +41,7 @@ public final class LayoutOps implements OpFamily {
                     for (int i = 0; i < perm.length; i++) out[i] = t.shape().dim(perm[i]);
                     return one(t.dtype(), Shape.of(out));
                 })
-                .eval(c -> {
-                    long[] s = c.input(0).shape(), st = Shapes.strides(s);
-                    int[] perm = permOf(c.node().attrInts("perm"), s.length, c::error);
-                    long[] out = new long[s.length], ps = new long[s.length];
-                    for (int i = 0; i < perm.length; i++) { out[i] = s[perm[i]]; ps[i] = st[perm[i]]; }
-                    return List.of(take(c.input(0), out, map(out, o -> linear(o, ps))));
-                }));
+                .eval(c -> List.of(transpose(c.input(0), permOf(c.node().attrInts("perm"), c.input(0).rank(), c::error)))));
         r.add(OpDef.op("Concat").traits(Trait.MOVEMENT).inputs(1, OpDef.VARIADIC).outputs(1)
                 .check(n -> { if (!n.hasAttr("axis")) throw n.missing("axis"); })
                 .infer(LayoutOps::concatRule)
@@ -220,6 +214,14 @@ public final class LayoutOps implements OpFamily {
     }
 
     /** All inputs' elements, one after the other, as a 1-D tensor. */
+    /** Transpose semantics: output axis i is input axis {@code perm[i]}; the elements are copied exactly (any dtype). */
+    public static Tensor transpose(Tensor x, int[] perm) {
+        long[] s = x.shape(), st = Shapes.strides(s);
+        long[] out = new long[s.length], ps = new long[s.length];
+        for (int i = 0; i < perm.length; i++) { out[i] = s[perm[i]]; ps[i] = st[perm[i]]; }
+        return take(x, out, map(out, o -> linear(o, ps)));
+    }
+
     private static Tensor flat(List<Tensor> parts) {
         int total = 0;
         for (Tensor t : parts) total += t.numel();

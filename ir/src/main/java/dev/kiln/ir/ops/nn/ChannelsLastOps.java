@@ -10,9 +10,11 @@ import dev.kiln.ir.op.InferContext;
 import dev.kiln.ir.op.OpDef;
 import dev.kiln.ir.op.OpRegistry;
 import dev.kiln.ir.op.Trait;
+import dev.kiln.ir.ops.movement.LayoutOps;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -41,25 +43,11 @@ public final class ChannelsLastOps {
                 .eval(c -> lastEval(c, Set.of(0), cf -> PoolOps.pool(cf, PoolOps.Kind.AVG))));
     }
 
-    /** The channels-first op of a channels-last one, or null: {@code NhwcConv -> Conv}. */
-    public static String channelsFirst(String op) {
-        return switch (op) {
-            case "NhwcConv" -> "Conv";
-            case "NhwcMaxPool" -> "MaxPool";
-            case "NhwcAveragePool" -> "AveragePool";
-            default -> null;
-        };
-    }
+    /** Channels-first op -> its channels-last form. */
+    private static final Map<String, String> LAST = Map.of("Conv", "NhwcConv", "MaxPool", "NhwcMaxPool", "AveragePool", "NhwcAveragePool");
 
-    /** The channels-last op of a channels-first one, or null. */
-    public static String channelsLast(String op) {
-        return switch (op) {
-            case "Conv" -> "NhwcConv";
-            case "MaxPool" -> "NhwcMaxPool";
-            case "AveragePool" -> "NhwcAveragePool";
-            default -> null;
-        };
-    }
+    /** The channels-last op of a channels-first one, or null: {@code Conv -> NhwcConv}. */
+    public static String channelsLast(String op) { return LAST.get(op); }
 
     /** {@code [0, r-1, 1, ..., r-2]}: the permutation (Transpose perm) that takes channels-last to channels-first. */
     public static long[] toFirst(int rank) {
@@ -121,29 +109,10 @@ public final class ChannelsLastOps {
         return Shape.of(d);
     }
 
-    /** out[i] = in[perm applied]: out axis a is in axis perm[a] (Transpose semantics). */
+    /** Transpose semantics ({@link LayoutOps#transpose}). */
     static Tensor permute(Tensor t, long[] perm) {
-        long[] in = t.shape();
-        int r = in.length;
-        long[] out = new long[r], inStride = new long[r];
-        for (int a = r - 1, s = 1; a >= 0; a--) { inStride[a] = s; s *= (int) in[a]; }
-        for (int a = 0; a < r; a++) out[a] = in[(int) perm[a]];
-        int n = t.numel();
-        int[] src = new int[n];
-        long[] idx = new long[r];
-        for (int o = 0; o < n; o++) {
-            long off = 0;
-            for (int a = 0; a < r; a++) off += idx[a] * inStride[(int) perm[a]];
-            src[o] = (int) off;
-            for (int a = r - 1; a >= 0 && ++idx[a] == out[a]; a--) idx[a] = 0;
-        }
-        if (t.dtype().isInteger()) {
-            long[] v = t.toLongs(), w = new long[n];
-            for (int o = 0; o < n; o++) w[o] = v[src[o]];
-            return Tensor.ofLongs(t.dtype(), out, w);
-        }
-        double[] v = t.toDoubles(), w = new double[n];
-        for (int o = 0; o < n; o++) w[o] = v[src[o]];
-        return Tensor.ofDoubles(t.dtype(), out, w);
+        int[] p = new int[perm.length];
+        for (int a = 0; a < p.length; a++) p[a] = (int) perm[a];
+        return LayoutOps.transpose(t, p);
     }
 }
