@@ -29,9 +29,14 @@ import java.util.Objects;
  * @param channelsLast run 2-D convolutions and pools channels-last (NHWC) from the first to the last of a chain, with
  *                   the weights re-laid out at compile time ({@code channels-last}); on by default (system property
  *                   kiln.channelsLast=false turns it off)
+ * @param f32Residuals with FP16/BF16, keep the residual stream of a transformer (the Adds between its
+ *                   normalizations) in f32, so only the branch outputs are rounded to the low type, not the
+ *                   accumulated hidden state ({@code convert-precision}); on by default (system property
+ *                   kiln.f32Residuals=false turns it off)
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast) {
+                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast,
+                             boolean f32Residuals) {
 
     public enum Tune {
         NONE, FAST, FULL;
@@ -69,17 +74,18 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
                 Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")),
-                !"false".equals(System.getProperty("kiln.channelsLast")));
+                !"false".equals(System.getProperty("kiln.channelsLast")), !"false".equals(System.getProperty("kiln.f32Residuals")));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast); }
-    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast); }
-    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast, f32Residuals); }
+    public CompileOptions withF32Residuals(boolean r) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, r); }
+    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c, f32Residuals); }
 }

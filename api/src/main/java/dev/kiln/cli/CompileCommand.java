@@ -37,6 +37,9 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time (default; --no-channels-last keeps NCHW)")
     Boolean channelsLast;
 
+    @Option(names = "--f32-residuals", negatable = true, description = "with fp16/bf16, keep a transformer's residual stream in f32 (default; --no-f32-residuals rounds it too)")
+    Boolean f32Residuals;
+
     @Option(names = "--dump-dir", paramLabel = "DIR", description = "also write the IR after every pass and every kernel's .cu here")
     Path dumpDir;
 
@@ -47,6 +50,7 @@ final class CompileCommand implements Callable<Integer> {
         CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
                 .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews);
         if (channelsLast != null) o = o.withChannelsLast(channelsLast);
+        if (f32Residuals != null) o = o.withF32Residuals(f32Residuals);
         if (verify) o = o.withVerifyEach(true);
         if (arch != null) o = o.withArch(arch);
         System.err.println("compiling " + model + " ...");

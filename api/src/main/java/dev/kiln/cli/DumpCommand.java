@@ -38,11 +38,15 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--channels-last", negatable = true, description = "run 2-D convolutions and pools channels-last (NHWC), weights re-laid out at compile time (default; --no-channels-last keeps NCHW)")
     Boolean channelsLast;
 
+    @Option(names = "--f32-residuals", negatable = true, description = "with fp16/bf16, keep a transformer's residual stream in f32 (default; --no-f32-residuals rounds it too)")
+    Boolean f32Residuals;
+
     @Override public Integer call() throws Exception {
         if (!after.equals("all")) Passes.byName(after); // unknown names fail here, listing the known ones
         CompileOptions o = CompileOptions.defaults().withDumpDir(dir).withDumpAfter(after).withProgress(true)
                 .withArch(arch != null ? arch : "sm_90").withPrecision(CompileOptions.Precision.parse(dtype)).withFuseViews(fuseViews);
         if (channelsLast != null) o = o.withChannelsLast(channelsLast);
+        if (f32Residuals != null) o = o.withF32Residuals(f32Residuals);
         if (verify) o = o.withVerifyEach(true);
         try (var m = Kiln.compile(model, o)) {
             System.out.print(m.report());

@@ -18,7 +18,7 @@ public final class Pipelines {
 
     public static List<Pass> standard(CompileOptions options, java.util.Map<String, dev.kiln.ir.Tensor> boundInputs) {
         return dev.kiln.passes.Pipeline.standard(java.util.Map.of(), boundInputs, dtype(options.precision()), options.fuseViews(),
-                options.channelsLast());
+                options.channelsLast(), options.f32Residuals());
     }
 
     /** The element type a precision computes in. */

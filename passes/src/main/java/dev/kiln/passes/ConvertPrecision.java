@@ -42,7 +42,17 @@ import java.util.Set;
  *       rounded once (AMP style); this halved the worst error on tiny_block;</li>
  *   <li>{@code Pow};</li>
  *   <li>shape computations: {@code Range}, and every f32 node feeding a Range, a Resize's roi/scales or a
- *       Cast to an integer type, transitively (those inputs themselves stay f32 too).</li>
+ *       Cast to an integer type, transitively (those inputs themselves stay f32 too);</li>
+ *   <li>with {@code f32Residuals} (on by default), the residual stream: an {@code Add} whose result is read both by
+ *       a normalization's statistic (a kept sum, or the square feeding one, as in the decomposed LayerNorm or
+ *       RMSNorm) and by another {@code Add} (the next residual connection), and through the elementwise rule
+ *       above every Add after it on the stream. In a pre-LN transformer ({@code x = x + f(LN(x))}) that is
+ *       each block's two residual Adds (and the embedding sum), so only the branch outputs {@code f(..)} are
+ *       rounded to f16, never the accumulated hidden state, which would otherwise gain one f16 rounding per
+ *       layer (Megatron's fp32 residual connections). Post-LN ({@code x = LN(x + f(x))}) already has it: the
+ *       Add reads the f32 normalization. The Add then usually fuses into the matmul epilogue of {@code f}
+ *       (the branch's f16 result cast up inside the kernel, an f32 store) and the next LayerNorm reads f32
+ *       without a Cast, so the kernel count stays the same; the stream costs 2 more bytes per element.</li>
  * </ul>
  * Runs after canonicalize and folding (one form per op, constants folded) and before fusion, after
  * recognize-attention so the softmax inside attention is matched without Casts in the way.
@@ -53,21 +63,33 @@ public final class ConvertPrecision implements Pass {
     private static final Set<String> KEEP_OPS = Set.of("ReduceSum", "ReduceProd", "Pow", "Range");
     private static final Set<String> SUMS = Set.of("ReduceSum", "ReduceProd");
     private static final Set<String> PROLOGUE = Set.of("Exp", "Mul", "Abs");
+    /** A kept node of these reads its input as a statistic (a sum, or a square or power feeding one). */
+    private static final Set<String> STATISTICS = Set.of("ReduceSum", "ReduceProd", "Mul", "Abs", "Pow");
     private static final double F16_MAX = 65504;
 
     private final DType target;
+    private final boolean f32Residuals;
 
-    /** @param target F32 (no-op), F16 or BF16 */
-    public ConvertPrecision(DType target) {
+    /**
+     * @param target       F32 (no-op), F16 or BF16
+     * @param f32Residuals keep the residual stream in f32 (see the class comment)
+     */
+    public ConvertPrecision(DType target, boolean f32Residuals) {
         if (target != DType.F32 && target != DType.F16 && target != DType.BF16)
             throw new IllegalArgumentException("convert-precision targets f32, f16 or bf16, not " + target);
         this.target = target;
+        this.f32Residuals = f32Residuals;
     }
+
+    /** With the residual stream in f32. */
+    public ConvertPrecision(DType target) { this(target, true); }
 
     /** The f16 conversion (what {@code --after convert-precision} and pipeline strings get). */
     public ConvertPrecision() { this(DType.F16); }
 
     public DType target() { return target; }
+
+    public boolean f32Residuals() { return f32Residuals; }
 
     @Override public String name() { return NAME; }
 
@@ -75,7 +97,7 @@ public final class ConvertPrecision implements Pass {
 
     @Override public Graph run(Graph g, PassContext ctx) {
         if (target == DType.F32) return g;
-        Set<Node> keep = keptInF32(g);
+        Set<Node> keep = keptInF32(g, f32Residuals, ctx);
         return new Rewrite(g, keep, ctx).run();
     }
 
@@ -97,7 +119,7 @@ public final class ConvertPrecision implements Pass {
         };
     }
 
-    static Set<Node> keptInF32(Graph g) {
+    static Set<Node> keptInF32(Graph g, boolean f32Residuals, PassContext ctx) {
         Set<Node> keep = Collections.newSetFromMap(new IdentityHashMap<>());
         Map<String, Node> producer = new HashMap<>();
         Map<String, List<Node>> users = new HashMap<>();
@@ -123,6 +145,11 @@ public final class ConvertPrecision implements Pass {
             keep.add(p);
             for (Value i : p.inputs()) if (isF32(i)) shapeish.push(i);
         }
+        if (f32Residuals) {
+            Set<Node> stream = residualStream(g, keep, users);
+            keep.addAll(stream);
+            if (!stream.isEmpty()) ctx.count("residual adds in f32", stream.size());
+        }
         // what follows kept nodes elementwise stays with them (rounded once, at the next non-elementwise op)
         for (Node n : g.nodes()) {
             if (keep.contains(n) || n.op().equals("Constant") || n.op().equals("Cast")) continue;
@@ -134,6 +161,26 @@ public final class ConvertPrecision implements Pass {
             }
         }
         return keep;
+    }
+
+    /**
+     * The residual stream's Adds: those read by a statistic kept so far (a sum, or the square feeding one) and by
+     * another Add, and the Adds reading one of them, transitively (the last block's Add feeds only the final norm).
+     */
+    private static Set<Node> residualStream(Graph g, Set<Node> stats, Map<String, List<Node>> users) {
+        Set<Node> stream = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<String> streamValues = new HashSet<>();
+        for (Node n : g.nodes()) {   // in order, so a stream Add is known before the Adds reading it
+            if (!n.op().equals("Add") || !isF32(n.output(0))) continue;
+            List<Node> readers = users.getOrDefault(n.output(0).name(), List.of());
+            boolean seed = readers.stream().anyMatch(u -> stats.contains(u) && STATISTICS.contains(u.op()))
+                    && readers.stream().anyMatch(u -> u.op().equals("Add"));
+            if (seed || n.inputs().anySatisfy(i -> streamValues.contains(i.name()))) {
+                stream.add(n);
+                streamValues.add(n.output(0).name());
+            }
+        }
+        return stream;
     }
 
     // ---- rewrite ----

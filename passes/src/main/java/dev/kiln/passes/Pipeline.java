@@ -42,6 +42,13 @@ public final class Pipeline {
     /** {@code channelsLast}: run 2-D convolutions and pools NHWC ({@link ChannelsLast}). */
     public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
                                       dev.kiln.ir.DType precision, boolean fuseViews, boolean channelsLast) {
+        return standard(inputShapes, inputValues, precision, fuseViews, channelsLast, true);
+    }
+
+    /** {@code f32Residuals}: with f16/bf16, keep the residual stream in f32 ({@link ConvertPrecision}). */
+    public static List<Pass> standard(Map<String, long[]> inputShapes, Map<String, dev.kiln.ir.Tensor> inputValues,
+                                      dev.kiln.ir.DType precision, boolean fuseViews, boolean channelsLast,
+                                      boolean f32Residuals) {
         List<Pass> p = new ArrayList<>();
         // first: every later pass may rely on static shapes (element counts, Reshape targets)
         p.add(new SpecializeShapes(inputShapes, inputValues));
@@ -75,7 +82,7 @@ public final class Pipeline {
         p.add(new EliminateDeadCode());
         // after canonicalize/folding and recognize-attention (no Casts inside the patterns), before fusion,
         // so the Casts it adds fuse into the kernels around them; absent for f32
-        if (precision != dev.kiln.ir.DType.F32) p.add(new ConvertPrecision(precision));
+        if (precision != dev.kiln.ir.DType.F32) p.add(new ConvertPrecision(precision, f32Residuals));
         // epilogues before elementwise chains: a bias+activation belongs in the matmul/conv kernel
         p.add(new FuseEpilogues());
         // after fuse-epilogues (it reopens the matmul groups, bias and activation inside) and before group-singles
