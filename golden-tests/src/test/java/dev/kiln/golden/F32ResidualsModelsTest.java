@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The suite's four real models in f16 through the reference interpreter (each op rounded to f16 as the IR says),
  * with the residual stream in f32 and without: the relative L2 error against the same pipeline in f32 is printed
- * for both and, with the stream in f32, is no worse (transformers) or unchanged (MobileNetV2, which has none).
+ * for both and, with the stream in f32, is no worse (transformers; BERT is post-LN, so its stream was f32 already)
+ * or the graph is unchanged (MobileNetV2, which has no normalization).
  */
 class F32ResidualsModelsTest {
     static final List<String> MODELS = List.of("vit_tiny", "bert_tiny", "gpt2_tiny", "mobilenet_v2");
@@ -71,12 +72,17 @@ class F32ResidualsModelsTest {
             ImportedModel m = new OnnxImporter().importModel(dir.resolve("model.onnx"));
             List<Tensor> in = new ArrayList<>();
             for (Path p : SuiteData.numbered(dir.resolve("test_data_set_0"), "input")) in.add(TensorCodec.readFile(p));
+            Graph withStream = lower(m.graph(), DType.F16, true), without = lower(m.graph(), DType.F16, false);
             List<Tensor> want = Interpreter.run(lower(m.graph(), DType.F32, true), in);
-            double on = relL2(want, Interpreter.run(lower(m.graph(), DType.F16, true), in));
-            double off = relL2(want, Interpreter.run(lower(m.graph(), DType.F16, false), in));
+            double on = relL2(want, Interpreter.run(withStream, in)), off = relL2(want, Interpreter.run(without, in));
             System.out.printf("f32-residuals %-13s f16 relative L2 vs f32: stream f32 %.3e, stream f16 %.3e%n", name, on, off);
-            assertTrue(on > 0 && off > 0, "f16 changes the result");
-            assertTrue(on <= off * 1.02, name + ": " + on + " with the stream in f32, " + off + " without");
+            if (name.equals("mobilenet_v2")) {
+                // no normalization, so no stream: the same graph (its outputs, near 1e-9, are below f16's range anyway)
+                assertEquals(without.toString(), withStream.toString());
+                return;
+            }
+            assertTrue(on > 0, "f16 changes the result");
+            assertTrue(on <= off, name + ": " + on + " with the stream in f32, " + off + " without");
         }));
     }
 }
