@@ -9,7 +9,8 @@ import java.util.Objects;
  *
  * @param precision  element type for f32 weights and activations: FP32 keeps the model's types; FP16/BF16 convert
  *                   f32 constants and values to that type ({@code convert-precision}, before fusion), keeping
- *                   reductions (softmax sums, normalization statistics), Pow and shape arithmetic in f32; the
+ *                   reductions (softmax sums, normalization statistics), Pow, shape arithmetic and (with
+ *                   {@code f32Residuals}) a transformer's residual stream in f32; the
  *                   compiled model's inputs and outputs stay f32, so it is fed and read exactly like the FP32 one
  * @param arch       target GPU architecture ({@code sm_90}); null means the GPU of this machine, else sm_90
  * @param dumpDir    folder for the IR after every pass, every kernel's {@code .cu} and crash reproducers; or null
