@@ -15,6 +15,8 @@ public record NhwcConvOperand(String pointer, DType dtype, long n, long h, long 
 
     public long mnSize() { return n * oh * ow; }
 
+    @Override public long footprint(long mnSize, long kSize) { return Math.min(mnSize * kSize, n * h * w * c); }
+
     public long kSize() { return kh * kw * c; }
 
     @Override public Major major() { return Major.K; }
