@@ -214,24 +214,36 @@ public final class WgmmaKernel {
     /**
      * {@code NAME(unsigned char* dst, const T* src, long long mn0, long long k0)}: the tile at (mn0, k0) by 16-byte
      * cp.async into its swizzled places, zero-filled past the edges and where the operand's predicate says so.
+     * In a K-major tile every chunk a thread copies sits in the same k column (threads are a multiple of the 8
+     * chunks per row), so the k part of the address (a conv's tap decode: two divisions) is computed once per
+     * call, not once per chunk; the row parts do not depend on k0 and the compiler keeps them out of the main
+     * loop. The conditions are joined with {@code &}, not {@code &&}: without branches between the chunks, the
+     * k terms of the operand's predicate are computed once too.
      */
     private static void loader(CudaSource src, String name, GemmOperand op, Tile tile, long mnSize, long kSize, int threads, String t) {
         int perThread = (tile.units() + threads - 1) / threads;
+        boolean oneColumn = tile.major() == GemmOperand.Major.K && threads % 8 == 0;
         try (var f = src.block("static __device__ __forceinline__ void " + name + "(unsigned char* __restrict__ dst, const " + t
                 + "* __restrict__ src, long long mn0, long long k0)")) {
+            if (oneColumn) {
+                src.line("const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk");
+                src.line("const long long gk = k0 + kk, ko = %s;", op.kOffset("gk"));
+            }
             src.line("#pragma unroll");
             try (var l = src.block("for (int c = 0; c < " + perThread + "; c++)")) {
                 src.line("const unsigned e = threadIdx.x + c * %du;", threads);
                 if (tile.units() % threads != 0) src.line("if (e >= %du) break;", tile.units());
-                src.line("const unsigned r = %s, kk = %s;", tile.row("e"), tile.col("e"));
-                src.line("const long long gmn = mn0 + r, gk = k0 + kk;");
+                if (oneColumn) src.line("const unsigned r = %s;", tile.row("e"));
+                else src.line("const unsigned r = %s, kk = %s;", tile.row("e"), tile.col("e"));
+                src.line(oneColumn ? "const long long gmn = mn0 + r;" : "const long long gmn = mn0 + r, gk = k0 + kk;");
                 List<String> conds = new ArrayList<>();
-                if (mnSize % tile.mn() != 0) conds.add("gmn < " + mnSize + "LL");
-                if (kSize % BK != 0) conds.add("gk < " + kSize + "LL");
+                if (mnSize % tile.mn() != 0) conds.add("(gmn < " + mnSize + "LL)");
+                if (kSize % BK != 0) conds.add("(gk < " + kSize + "LL)");
                 String valid = op.valid("gmn", "gk");
                 if (valid != null) conds.add("(" + valid + ")");
-                src.line("const bool ok = %s;", conds.isEmpty() ? "true" : String.join(" && ", conds));
-                src.line("kiln_cp_async16(dst + %s, ok ? src + (%s + %s) : src, ok);", tile.offset("r", "kk"), op.mnOffset("gmn"), op.kOffset("gk"));
+                src.line("const bool ok = %s;", conds.isEmpty() ? "true" : String.join(" & ", conds));
+                src.line("kiln_cp_async16(dst + %s, ok ? src + (%s + %s) : src, ok);", tile.offset("r", "kk"), op.mnOffset("gmn"),
+                        oneColumn ? "ko" : op.kOffset("gk"));
             }
         }
     }
