@@ -86,13 +86,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], un
 inline void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
@@ -259,13 +261,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], uns
 inline void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 8; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
@@ -436,13 +440,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], uns
 inline void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
@@ -609,13 +615,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], uns
 inline void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 8; c++) {
     const unsigned e = threadIdx.x + c * 128u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
@@ -786,23 +794,27 @@ __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kk(float (&d)[128], un
 inline void kiln_wgmma_m64n256k16_f16_kk(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, false, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 8; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 
@@ -959,13 +971,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n256k16_bf16_kn(float (&d)[128], u
 inline void kiln_wgmma_m64n256k16_bf16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::bf2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __nv_bfloat16* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
     const bool ok = true;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + (gk)) : src, ok);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 8192LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __nv_bfloat16* __restrict__ src, long long mn0, long long k0) {
@@ -1292,13 +1306,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], un
 inline void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::h2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 1000LL && gk < 520LL;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 520LL + (gk)) : src, ok);
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
+    const bool ok = (gmn < 1000LL) & (gk < 520LL);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 520LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
@@ -1307,7 +1323,7 @@ static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict_
     const unsigned e = threadIdx.x + c * 256u;
     const unsigned r = ((e % 32) * 8), kk = (e / 32);
     const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 1496LL && gk < 520LL;
+    const bool ok = (gmn < 1496LL) & (gk < 520LL);
     kiln_cp_async16(dst + ((r) >> 6) * 8192 + (kk) * 128 + (((((r) >> 3) & 7) ^ ((kk) & 7)) << 4), ok ? src + ((gmn) + (gk) * 1496LL) : src, ok);
   }
 }
@@ -1468,18 +1484,20 @@ static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict_
     const unsigned e = threadIdx.x + c * 256u;
     const unsigned r = ((e % 16) * 8), kk = (e / 16);
     const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 1000LL && gk < 520LL;
+    const bool ok = (gmn < 1000LL) & (gk < 520LL);
     kiln_cp_async16(dst + ((r) >> 6) * 8192 + (kk) * 128 + (((((r) >> 3) & 7) ^ ((kk) & 7)) << 4), ok ? src + ((gmn) + (gk) * 1000LL) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __half* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 4; c++) {
     const unsigned e = threadIdx.x + c * 256u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 1496LL && gk < 520LL;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 520LL + (gk)) : src, ok);
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
+    const bool ok = (gmn < 1496LL) & (gk < 520LL);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 520LL + ko) : src, ok);
   }
 }
 
@@ -1634,13 +1652,15 @@ __device__ __forceinline__ void kiln_wgmma_m64n128k16_bf16_kn(float (&d)[64], un
 inline void kiln_wgmma_m64n128k16_bf16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::bf2f); }
 #endif
 static __device__ __forceinline__ void kiln_wg_load_a(unsigned char* __restrict__ dst, const __nv_bfloat16* __restrict__ src, long long mn0, long long k0) {
+  const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk
+  const long long gk = k0 + kk, ko = (gk);
   #pragma unroll
   for (int c = 0; c < 8; c++) {
     const unsigned e = threadIdx.x + c * 128u;
-    const unsigned r = (e >> 3), kk = ((e & 7) * 8);
-    const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 777LL && gk < 1096LL;
-    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 1096LL + (gk)) : src, ok);
+    const unsigned r = (e >> 3);
+    const long long gmn = mn0 + r;
+    const bool ok = (gmn < 777LL) & (gk < 1096LL);
+    kiln_cp_async16(dst + (r) * 128 + ((((kk) >> 3) ^ ((r) & 7)) << 4), ok ? src + ((gmn) * 1096LL + ko) : src, ok);
   }
 }
 static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict__ dst, const __nv_bfloat16* __restrict__ src, long long mn0, long long k0) {
@@ -1649,7 +1669,7 @@ static __device__ __forceinline__ void kiln_wg_load_b(unsigned char* __restrict_
     const unsigned e = threadIdx.x + c * 128u;
     const unsigned r = ((e % 16) * 8), kk = (e / 16);
     const long long gmn = mn0 + r, gk = k0 + kk;
-    const bool ok = gmn < 1000LL && gk < 1096LL;
+    const bool ok = (gmn < 1000LL) & (gk < 1096LL);
     kiln_cp_async16(dst + ((r) >> 6) * 8192 + (kk) * 128 + (((((r) >> 3) & 7) ^ ((kk) & 7)) << 4), ok ? src + ((gmn) + (gk) * 1000LL) : src, ok);
   }
 }

@@ -40,7 +40,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Channels-last conv and pool micro-benchmark (f16, batch 1, the layers of ResNet-50, MobileNetV2, ConvNeXt and
+ * Channels-last conv and pool micro-benchmark (f16, batch 1 and ResNet-50's big convs at batch 32, the layers of ResNet-50, MobileNetV2, ConvNeXt and
  * ResNeXt): each layer is a Fused conv group (NhwcConv + bias + Relu) or pool group, emitted by ConvTemplate /
  * PoolTemplate exactly as codegen would (the default config, then every autotuning candidate), compiled with
  * NVRTC, checked on the GPU against the direct NHWC kernel (output poisoned with NaN first; checked again after
@@ -94,6 +94,15 @@ public final class ConvBench {
             conv("mobilenet dw 3x3 7x7x960", "1x7x7x960", "960x3x3x1", 1, 1, 960),
             conv("convnext dw 7x7 56x56x96", "1x56x56x96", "96x7x7x1", 1, 3, 96),
             conv("resnext 3x3 g32 128 56x56", "1x56x56x128", "128x3x3x4", 1, 1, 32),
+            // ResNet-50 at batch 32 (issue 8): the compute-bound convs, thousands of output pixels
+            conv("b32 resnet stem, C padded to 8", "32x224x224x8", "64x7x7x8", 2, 3, 1),
+            conv("b32 resnet 3x3 64 56x56", "32x56x56x64", "64x3x3x64", 1, 1, 1),
+            conv("b32 resnet 3x3/2 128 56->28", "32x56x56x128", "128x3x3x128", 2, 1, 1),
+            conv("b32 resnet 3x3 128 28x28", "32x28x28x128", "128x3x3x128", 1, 1, 1),
+            conv("b32 resnet 3x3 256 14x14", "32x14x14x256", "256x3x3x256", 1, 1, 1),
+            conv("b32 resnet 3x3 512 7x7", "32x7x7x512", "512x3x3x512", 1, 1, 1),
+            conv("b32 resnet 1x1 256->64 56x56", "32x56x56x256", "64x1x1x256", 1, 0, 1),
+            conv("b32 resnet 1x1 256->128 56x56", "32x56x56x256", "128x1x1x256", 1, 0, 1),
             new Layer("resnet maxpool 3x3/2", "maxpool", dims("1x112x112x64"), null, 3, 2, 1, 1),
             new Layer("resnet avgpool 7x7", "avgpool", dims("1x7x7x2048"), null, 7, 1, 0, 1));
 

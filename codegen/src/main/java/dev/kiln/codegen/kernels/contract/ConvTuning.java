@@ -3,6 +3,7 @@ package dev.kiln.codegen.kernels.contract;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
 import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
+import dev.kiln.codegen.kernels.gemm.WgmmaKernel;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,6 +20,12 @@ import java.util.Map;
  *     small tiles that fill at least half the SMs, and the default becomes the cheapest of them when the
  *     heuristic's choice would fill less than half of them (ResNet's 3x3 64->64 on 56x56:
  *     49 blocks of 64x64 become 196 of 16x128).</li>
+ * <li>Large maps (at least {@link WgmmaKernel#LARGE_M} output pixels, e.g. ResNet-50 at batch 32): the grid fills
+ *     the SMs many times over with any tile, and a memory-bound one (a 1x1 conv with K = 256) costs every tile
+ *     the same in the model; ties (within 2%) go to the tile that computes the fewest padding outputs, then to
+ *     the biggest (fewer operand re-reads per output), so N = 64 gets 256x64, not 256x128 half empty. The
+ *     candidates alternate the wgmma and the mma.sync families (each in that order), so the autotuner times
+ *     the best of both.</li>
  * <li>Register-staged A (channels not a multiple of 8 f16, e.g. the C = 3 stem): a thread holds its share of
  *     the next A tile in registers while the address math is per element, so configs staging more than 16
  *     elements per thread, or with tiles above 128x128, spill (ptxas, sm_90) and are left out.</li>
@@ -32,7 +39,7 @@ final class ConvTuning {
     private static final int[] SPLITS = {2, 3, 4, 6, 8, 12, 16};
 
     static GemmConfig choose(GemmProblem p) {
-        List<GemmConfig> base = usable(p, GemmHeuristic.candidates(p, 32));
+        List<GemmConfig> base = usable(p, ranked(p));
         if (base.isEmpty()) return GemmHeuristic.choose(p);
         GemmConfig first = base.get(0);
         if (blocks(p, first) * 2 >= p.smCount()) return first;
@@ -40,18 +47,32 @@ final class ConvTuning {
         return fill.isEmpty() ? first : fill.get(0);
     }
 
-    /** Up to {@code n}: the default first, then the heuristic's ranking and the fill variants alternating. */
+    /**
+     * Up to {@code n}: the default first, then the ranking's wgmma configs, its other configs and the fill
+     * variants, one of each in turn.
+     */
     static List<GemmConfig> candidates(GemmProblem p, int n) {
-        List<GemmConfig> base = usable(p, GemmHeuristic.candidates(p, 32));
-        List<GemmConfig> fill = fill(p, base);
+        List<GemmConfig> base = usable(p, ranked(p));
+        List<GemmConfig> fill = fill(p, base), wgmma = new ArrayList<>(), other = new ArrayList<>();
+        for (GemmConfig c : base) (c.path() == GemmConfig.Path.WGMMA ? wgmma : other).add(c);
+        List<List<GemmConfig>> families = List.of(wgmma, other, fill);
         Map<String, GemmConfig> out = new LinkedHashMap<>();
         GemmConfig def = choose(p);
         out.put(def.label(), def);
-        for (int i = 0; out.size() < n && (i < base.size() || i < fill.size()); i++) {
-            if (i < base.size()) out.putIfAbsent(base.get(i).label(), base.get(i));
-            if (i < fill.size() && out.size() < n) out.putIfAbsent(fill.get(i).label(), fill.get(i));
-        }
+        for (int i = 0; out.size() < n && i < base.size() + fill.size(); i++)
+            for (List<GemmConfig> f : families)
+                if (i < f.size() && out.size() < n) out.putIfAbsent(f.get(i).label(), f.get(i));
         return new ArrayList<>(out.values()).subList(0, Math.min(n, out.size()));
+    }
+
+    /** The heuristic's ranking; for large maps with ties broken toward fewer padding outputs, then bigger tiles. */
+    static List<GemmConfig> ranked(GemmProblem p) {
+        List<GemmConfig> r = new ArrayList<>(GemmHeuristic.candidates(p, 32));
+        if (p.m() < WgmmaKernel.LARGE_M) return r;
+        // estimates within 2% are one bucket: the model cannot tell them apart
+        r.sort(Comparator.comparingLong((GemmConfig c) -> Math.round(Math.log(GemmHeuristic.cost(p, c)) / Math.log(1.02)))
+                .thenComparingLong(c -> c.tiles(p) * c.bm() * c.bn()).thenComparingLong(c -> -(long) c.bm() * c.bn()));
+        return r;
     }
 
     static long blocks(GemmProblem p, GemmConfig c) { return c.tiles(p) * c.splits(p); }

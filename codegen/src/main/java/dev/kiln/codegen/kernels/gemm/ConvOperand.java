@@ -15,6 +15,8 @@ public record ConvOperand(String pointer, DType dtype, long n, long c, long h, l
 
     public long mnSize() { return n * oh * ow; }
 
+    @Override public long footprint(long mnSize, long kSize) { return Math.min(mnSize * kSize, n * h * w * c); }
+
     public long kSize() { return c * kh * kw; }
 
     @Override public Major major() { return Major.K; }

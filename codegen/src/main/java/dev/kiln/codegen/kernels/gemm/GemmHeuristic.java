@@ -27,6 +27,16 @@ public final class GemmHeuristic {
     };
 
     /**
+     * Tall tensor-core tiles offered for problems with at least {@link WgmmaKernel#LARGE_M} rows (implicit-GEMM
+     * convs: thousands of output pixels by 64-256 channels): bm, bn, bk, warpsM, warpsN, stages. Taller tiles
+     * at bn 64 halve the B re-reads per output and give 8 warps per block; bk 64 halves the pipeline steps of
+     * a short K (the stem's 392).
+     */
+    static final int[][] LARGE_M_TILES = {
+            {256, 64, 32, 4, 2, 3}, {128, 64, 32, 4, 2, 4}, {128, 64, 64, 2, 2, 3}, {256, 64, 64, 4, 2, 3}, {256, 128, 64, 4, 2, 3},
+    };
+
+    /**
      * Small-M tensor-core tiles (offered when the problem has at most {@link #SMALL_M} rows): bm, bn, bk, warpsM,
      * warpsN, stages, warpsK. Few output tiles leave each SM one block of 2-4 warps waiting on memory; these
      * keep more k in flight per block (bk 128, deeper rings) and compute each stage with warpsK groups of
@@ -127,12 +137,14 @@ public final class GemmHeuristic {
         List<GemmConfig> shapes = new ArrayList<>();
         if (p.math().tensorCores()) {
             for (int[] t : MMA_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
+            if (p.m() >= WgmmaKernel.LARGE_M)
+                for (int[] t : LARGE_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
             if (smallM(p))
                 for (int[] t : SMALL_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1, t[6]));
         } else
             for (int[] t : SIMT_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SIMT, t[0], t[1], t[2], t[3], 1, t[4], 1));
         if (WgmmaKernel.offered(p)) // wgmma hook
-            for (int[] t : WgmmaKernel.TILES) shapes.add(new GemmConfig(GemmConfig.Path.WGMMA, t[0], t[1], WgmmaKernel.BK, t[2], 1, t[3], 1));
+            for (int[] t : WgmmaKernel.tiles(p)) shapes.add(new GemmConfig(GemmConfig.Path.WGMMA, t[0], t[1], WgmmaKernel.BK, t[2], 1, t[3], 1));
         if (p.m() <= 16 && p.b().major() == GemmOperand.Major.MN)
             for (int[] t : SKINNY_TILES) shapes.add(new GemmConfig(GemmConfig.Path.SKINNY, 16, t[0], t[2], 1, t[1], 1, 1));
         for (GemmConfig s : shapes)
@@ -168,7 +180,7 @@ public final class GemmHeuristic {
         int occ = occupancy(p, c);
         double conc = Math.min(occ, perSm);
         double kPerBlock = (double) c.kTilesPerSplit(p) * c.bk();
-        double hbm = (p.m() * p.k() + p.k() * p.n() + 2.0 * p.m() * p.n()) * eb * p.batches() / HBM_BYTES_US;
+        double hbm = (p.a().footprint(p.m(), p.k()) + p.k() * p.n() + 2.0 * p.m() * p.n()) * eb * p.batches() / HBM_BYTES_US;
         double sm;
         if (c.path() == GemmConfig.Path.SKINNY) {
             double bytesBlock = c.bn() * kPerBlock * eb;

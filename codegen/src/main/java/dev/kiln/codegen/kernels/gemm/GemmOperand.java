@@ -39,4 +39,11 @@ public interface GemmOperand {
 
     /** A C condition that element (mn, k) is real data (else it reads as zero), or null when every in-range element is. */
     default String valid(String mn, String k) { return null; }
+
+    /**
+     * Distinct elements the {@code mnSize x kSize} operand reads from memory (per batch entry): all of them for
+     * a plain matrix; a conv's im2col view reads each input element up to kh x kw times from one input tensor,
+     * so its memory traffic is the input's size, not the view's (the cost model's HBM term).
+     */
+    default long footprint(long mnSize, long kSize) { return mnSize * kSize; }
 }

@@ -15,6 +15,8 @@ public record NhwcConvOperand(String pointer, DType dtype, long n, long h, long 
 
     public long mnSize() { return n * oh * ow; }
 
+    @Override public long footprint(long mnSize, long kSize) { return Math.min(mnSize * kSize, n * h * w * c); }
+
     public long kSize() { return kh * kw * c; }
 
     @Override public Major major() { return Major.K; }
@@ -59,6 +61,7 @@ public record NhwcConvOperand(String pointer, DType dtype, long n, long h, long 
         String tap = "(" + kk + " / " + lit(c) + ")";
         String ih = "(" + s + ")(" + x + " % " + lit(oh * ow) + " / " + lit(ow) + " * " + lit(sh) + " + " + tap + " / " + lit(kw) + " * " + lit(dh) + ") - " + ph;
         String iw = "(" + s + ")(" + x + " % " + lit(ow) + " * " + lit(sw) + " + " + tap + " % " + lit(kw) + " * " + lit(dw) + ") - " + pw;
-        return "(" + u() + ")(" + ih + ") < " + lit(h) + " && (" + u() + ")(" + iw + ") < " + lit(w);
+        // & (not &&): both sides are cheap and branch-free, so a loader can share the k terms between chunks
+        return "((" + u() + ")(" + ih + ") < " + lit(h) + ") & ((" + u() + ")(" + iw + ") < " + lit(w) + ")";
     }
 }

@@ -35,13 +35,23 @@ import java.util.List;
  * wgmma stays in flight while the next step's copies are issued. {@link TileEpilogue} stores (and split-K
  * sums) from the accumulator fragment after {@code wait_group 0}.
  */
-final class WgmmaKernel {
+public final class WgmmaKernel {
     private WgmmaKernel() {}
 
     static final int BK = 64;
 
     /** Tiles the heuristic offers: bm, bn, warps (4 per warpgroup), stages. */
     static final int[][] TILES = {{128, 256, 8, 4}, {256, 128, 8, 4}, {128, 128, 8, 6}, {128, 128, 4, 6}};
+
+    /**
+     * Tiles offered besides {@link #TILES} for problems with many rows ({@link #LARGE_M}), e.g. implicit-GEMM
+     * convs (rows = output pixels, often only 64-256 columns): bn 64 for N = 64, and shallower rings so two
+     * blocks share an SM (128x64 s4: 97 KB; 128x128 s3: 97 KB; 256x64 s4: 161 KB, one block).
+     */
+    static final int[][] LARGE_M_TILES = {{128, 64, 4, 4}, {256, 64, 8, 4}, {128, 128, 4, 3}, {256, 128, 8, 3}};
+
+    /** Rows from which {@link #LARGE_M_TILES} are offered (and wgmma for N, K >= 64). */
+    public static final long LARGE_M = 4096;
 
     /** Dense tensor-core rate per SM and microsecond that wgmma reaches (about 990 TFLOP/s on 132 SMs). */
     static final double PEAK_FLOPS_PER_SM = 7.5e6;
@@ -52,7 +62,17 @@ final class WgmmaKernel {
     /** Whether the heuristic should offer wgmma configs: Hopper, f16/bf16, cp.async-able operands, a large problem. */
     static boolean offered(GemmProblem p) {
         return OFFERED && p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16) && p.asyncA() && p.asyncB()
-                && p.m() >= 512 && p.n() >= 512 && p.k() >= 256;
+                && (p.m() >= 512 && p.n() >= 512 && p.k() >= 256 || largeM(p));
+    }
+
+    /** Many rows and at least one 64-wide tile of columns and k: where {@link #LARGE_M_TILES} are offered too. */
+    static boolean largeM(GemmProblem p) { return p.m() >= LARGE_M && p.n() >= 64 && p.k() >= 64; }
+
+    /** The tiles offered for {@code p} (with {@link #offered}): bm, bn, warps, stages. */
+    static java.util.List<int[]> tiles(GemmProblem p) {
+        java.util.List<int[]> out = new ArrayList<>(java.util.Arrays.asList(TILES));
+        if (largeM(p)) out.addAll(java.util.Arrays.asList(LARGE_M_TILES));
+        return out;
     }
 
     static String invalidReason(GemmProblem p, GemmConfig c) {
@@ -194,24 +214,36 @@ final class WgmmaKernel {
     /**
      * {@code NAME(unsigned char* dst, const T* src, long long mn0, long long k0)}: the tile at (mn0, k0) by 16-byte
      * cp.async into its swizzled places, zero-filled past the edges and where the operand's predicate says so.
+     * In a K-major tile every chunk a thread copies sits in the same k column (threads are a multiple of the 8
+     * chunks per row), so the k part of the address (a conv's tap decode: two divisions) is computed once per
+     * call, not once per chunk; the row parts do not depend on k0 and the compiler keeps them out of the main
+     * loop. The conditions are joined with {@code &}, not {@code &&}: without branches between the chunks, the
+     * k terms of the operand's predicate are computed once too.
      */
     private static void loader(CudaSource src, String name, GemmOperand op, Tile tile, long mnSize, long kSize, int threads, String t) {
         int perThread = (tile.units() + threads - 1) / threads;
+        boolean oneColumn = tile.major() == GemmOperand.Major.K && threads % 8 == 0;
         try (var f = src.block("static __device__ __forceinline__ void " + name + "(unsigned char* __restrict__ dst, const " + t
                 + "* __restrict__ src, long long mn0, long long k0)")) {
+            if (oneColumn) {
+                src.line("const unsigned kk = (threadIdx.x & 7) * 8; // this thread's k column in every chunk");
+                src.line("const long long gk = k0 + kk, ko = %s;", op.kOffset("gk"));
+            }
             src.line("#pragma unroll");
             try (var l = src.block("for (int c = 0; c < " + perThread + "; c++)")) {
                 src.line("const unsigned e = threadIdx.x + c * %du;", threads);
                 if (tile.units() % threads != 0) src.line("if (e >= %du) break;", tile.units());
-                src.line("const unsigned r = %s, kk = %s;", tile.row("e"), tile.col("e"));
-                src.line("const long long gmn = mn0 + r, gk = k0 + kk;");
+                if (oneColumn) src.line("const unsigned r = %s;", tile.row("e"));
+                else src.line("const unsigned r = %s, kk = %s;", tile.row("e"), tile.col("e"));
+                src.line(oneColumn ? "const long long gmn = mn0 + r;" : "const long long gmn = mn0 + r, gk = k0 + kk;");
                 List<String> conds = new ArrayList<>();
-                if (mnSize % tile.mn() != 0) conds.add("gmn < " + mnSize + "LL");
-                if (kSize % BK != 0) conds.add("gk < " + kSize + "LL");
+                if (mnSize % tile.mn() != 0) conds.add("(gmn < " + mnSize + "LL)");
+                if (kSize % BK != 0) conds.add("(gk < " + kSize + "LL)");
                 String valid = op.valid("gmn", "gk");
                 if (valid != null) conds.add("(" + valid + ")");
-                src.line("const bool ok = %s;", conds.isEmpty() ? "true" : String.join(" && ", conds));
-                src.line("kiln_cp_async16(dst + %s, ok ? src + (%s + %s) : src, ok);", tile.offset("r", "kk"), op.mnOffset("gmn"), op.kOffset("gk"));
+                src.line("const bool ok = %s;", conds.isEmpty() ? "true" : String.join(" & ", conds));
+                src.line("kiln_cp_async16(dst + %s, ok ? src + (%s + %s) : src, ok);", tile.offset("r", "kk"), op.mnOffset("gmn"),
+                        oneColumn ? "ko" : op.kOffset("gk"));
             }
         }
     }

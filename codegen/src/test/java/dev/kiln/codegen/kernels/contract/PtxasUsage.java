@@ -1,6 +1,7 @@
 package dev.kiln.codegen.kernels.contract;
 
 import dev.kiln.codegen.NvccPtx;
+import dev.kiln.codegen.kernels.tile.WgmmaOps;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,7 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Test helper: what ptxas makes of a kernel for sm_90 ({@code nvcc -cubin -Xptxas -v}): registers per thread
+ * Test helper: what ptxas makes of a kernel for sm_90 ({@code nvcc -cubin -Xptxas -v}; sm_90a for wgmma kernels): registers per thread
  * and spill bytes. Skips the calling test without nvcc.
  */
 record PtxasUsage(int registers, int spillStores, int spillLoads, String log) {
@@ -23,7 +24,8 @@ record PtxasUsage(int registers, int spillStores, int spillLoads, String log) {
             Path dir = Files.createTempDirectory("kiln-ptxas");
             Path cu = dir.resolve("k.cu"), log = dir.resolve("k.log");
             Files.writeString(cu, source);
-            Process p = new ProcessBuilder(nvcc, "-cubin", "-arch=sm_90", "-Xptxas", "-v", "-o", dir.resolve("k.cubin").toString(), cu.toString())
+            String arch = source.contains(WgmmaOps.ARCH_MARKER) ? "-arch=sm_90a" : "-arch=sm_90"; // wgmma needs the arch-specific target
+            Process p = new ProcessBuilder(nvcc, "-cubin", arch, "-Xptxas", "-v", "-o", dir.resolve("k.cubin").toString(), cu.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
