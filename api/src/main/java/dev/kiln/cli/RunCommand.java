@@ -118,11 +118,8 @@ final class RunCommand implements Callable<Integer> {
         }
         for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.graph().outputs().get(i).name(), out.get(i)));
         System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
-        // the whole command's time, the JVM's start included (the process start time is known to 10 ms)
-        long sinceStart = ProcessHandle.current().info().startInstant()
-                .map(s -> System.currentTimeMillis() - s.toEpochMilli()).orElse(-1L);
-        System.out.printf("first output %d ms after the process started (JVM start and CLI %.0f ms, GPU check %.0f ms)%n", sinceStart,
-                sinceStart - firstOutput - doctorMillis, doctorMillis);
+        // the whole command's time, the JVM's start included, from the launcher's clock (see LaunchTime)
+        System.out.println(LaunchTime.firstOutputLine(System.getenv(), java.time.Instant.now(), firstOutput, doctorMillis));
         java.util.Arrays.sort(ms);
         System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d launches)%n", c.name(), ms[ms.length / 2],
                 ms.length, c.plan().launches().size());
