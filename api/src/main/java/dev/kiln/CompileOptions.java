@@ -29,9 +29,15 @@ import java.util.Objects;
  * @param channelsLast run 2-D convolutions and pools channels-last (NHWC) from the first to the last of a chain, with
  *                   the weights re-laid out at compile time ({@code channels-last}); on by default (system property
  *                   kiln.channelsLast=false turns it off)
+ * @param planCache  {@link Kiln#compile(Path, CompileOptions)} looks the compiled plan up in the plan cache (keyed by
+ *                   the model file's bytes, its external data, these options, the Kiln build and the GPU) and stores
+ *                   it there after a miss, so a second compile of the same file skips import, passes and codegen; on by
+ *                   default (system property kiln.planCache=false, or {@code --no-plan-cache}, turns it off); never used
+ *                   with a dump folder or verification after every pass
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
-                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast) {
+                             String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast,
+                             boolean planCache) {
 
     public enum Tune {
         NONE, FAST, FULL;
@@ -69,17 +75,18 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
                 Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")),
-                !"false".equals(System.getProperty("kiln.channelsLast")));
+                !"false".equals(System.getProperty("kiln.channelsLast")), !"false".equals(System.getProperty("kiln.planCache")));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast); }
-    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast); }
-    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast); }
-    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast, planCache); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast, planCache); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast, planCache); }
+    public CompileOptions withPlanCache(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, c); }
+    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c, planCache); }
 }

@@ -13,7 +13,11 @@ public final class KilnCli implements Runnable {
 
     @Override public void run() { spec.commandLine().usage(System.out); }
 
-    public static void main(String[] args) { System.exit(execute(args)); }
+    public static void main(String[] args) {
+        int rc = execute(args);
+        dev.kiln.bundle.PlanCache.awaitWrites(); // a plan stored after a miss: System.exit would cut the write off
+        System.exit(rc);
+    }
 
     /** Runs the CLI; user errors print one clear line (no stack trace) and exit with 1. */
     public static int execute(String... args) {

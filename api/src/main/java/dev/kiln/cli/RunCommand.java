@@ -52,6 +52,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", description = "seed for random inputs") long seed;
 
+    @Option(names = "--plan-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "look the compiled plan up in the plan cache (keyed by the model's bytes, options, Kiln build and GPU) and store it there after a miss (default; --no-plan-cache compiles from scratch)")
+    boolean planCache;
+
     @Option(names = "--device", defaultValue = "0", description = "which GPU to run on (CUDA device index)") int device;
 
     private double doctorMillis; // the GPU check before compiling (0 for bundles)
@@ -85,6 +89,7 @@ final class RunCommand implements Callable<Integer> {
         System.err.println("compiling " + model + " ...");
         CompileOptions o = CompileOptions.defaults().withPrecision(precision).withProgress(true);
         if (verify) o = o.withVerifyEach(true);
+        if (!planCache) o = o.withPlanCache(false);
         try (CompiledModel c = Kiln.compile(model, o)) {
             System.out.println(c.report().headline());
             List<Tensor> in = inputs(c.graph());
