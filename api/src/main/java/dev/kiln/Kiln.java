@@ -45,7 +45,8 @@ public final class Kiln {
         java.util.Optional<CompiledModel> hit = cache.get(key);
         if (hit.isPresent()) {
             CompiledModel m = hit.get();
-            return new CompiledModel(m.graph(), m.plan(), m.report().asPlanCacheHit((System.nanoTime() - t0) / 1e6), m.arch(), m.prebuilt());
+            return new CompiledModel(m.name(), m.inputs(), m.outputs(), m::graph, m.plan(), m.report().asPlanCacheHit((System.nanoTime() - t0) / 1e6),
+                    m.arch(), m.prebuilt());
         }
         CompiledModel m = compileFile(model, options);
         PlanCache.putLater(cache, key, m);

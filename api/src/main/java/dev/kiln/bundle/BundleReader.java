@@ -216,20 +216,52 @@ public final class BundleReader {
         ExecutionPlan plan = PlanJson.read(map(Json.parse(text(file, "plan.json", need(file, small, "plan.json")))), weights,
                 name -> text(file, name, need(file, small, name)));
         need(file, small, "model.ir");
-        // the writer verified this IR and its SHA-256 matched: re-verifying it (every type re-inferred) only under --verify
-        Graph graph = join(ir);
-        if (verify == Verify.FULL) graph = Verifier.verify(graph);
-        checkIo(file, "input", graph.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
-        checkIo(file, "output", graph.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
+        List<Value> inputs = io(list(manifest, "inputs")), outputs = io(list(manifest, "outputs"));
+        checkIo(file, "input", inputs, plan.inputs(), list(manifest, "inputs"));
+        checkIo(file, "output", outputs, plan.outputs(), list(manifest, "outputs"));
+        // The IR serves the reference interpreter and the profiler, not the GPU run: it is built on its own thread and
+        // waited for when first used. Its SHA-256 matched and the writer verified it, so it is re-verified (every type
+        // re-inferred) only under --verify, which also waits for it here so that everything is checked before returning.
+        java.util.function.Supplier<Graph> graph = () -> {
+            try {
+                Graph g = join(ir);
+                if (verify == Verify.FULL) g = Verifier.verify(g);
+                checkIo(file, "input", g.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
+                checkIo(file, "output", g.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
+                if (!g.inputs().castToList().equals(inputs) || !g.outputs().castToList().equals(outputs))
+                    throw fail(file, "inconsistent: the IR's inputs or outputs differ from the manifest's");
+                return g;
+            } catch (BundleException e) {
+                throw e;
+            } catch (KilnException | IllegalArgumentException | IllegalStateException | ArithmeticException | ClassCastException
+                     | IndexOutOfBoundsException | NullPointerException e) {
+                throw new BundleException("bundle " + file + " is inconsistent: " + e.getMessage(), e);
+            }
+        };
+        if (verify == Verify.FULL) {
+            Graph g = graph.get();
+            graph = () -> g;
+        }
         String arch = str(manifest, "targetArch");
         List<KernelBinary> binaries = new ArrayList<>();
         for (int i = 0; i < plan.kernels().size(); i++)
             binaries.add(new KernelBinary(arch, small.get(PlanJson.kernelEntry(i, "cubin")), small.get(PlanJson.kernelEntry(i, "ptx"))));
         Map<String, Object> memory = map(manifest.get("memory"));
         CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
-        CompileReport report = new CompileReport(graph.name(), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
+        CompileReport report = new CompileReport(str(manifest, "model"), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
                 plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0, dev.kiln.Timings.compile(0, 0, 0));
-        return new CompiledModel(graph, plan, report, arch, binaries);
+        return new CompiledModel(str(manifest, "model"), inputs, outputs, graph, plan, report, arch, binaries);
+    }
+
+    /** The inputs or outputs the manifest lists, as IR values. */
+    private static List<Value> io(List<Object> listed) {
+        List<Value> out = new ArrayList<>();
+        for (Object o : listed) {
+            Map<String, Object> m = map(o);
+            long[] shape = list(m, "shape").stream().mapToLong(x -> (Long) x).toArray();
+            out.add(new Value(str(m, "name"), dev.kiln.ir.TensorType.of(DType.fromText(str(m, "dtype")), shape)));
+        }
+        return out;
     }
 
     /** The weights entry: the mapped file's own bytes where it is stored (no copy), else inflated. */

@@ -92,7 +92,7 @@ final class RunCommand implements Callable<Integer> {
         if (!planCache) o = o.withPlanCache(false);
         try (CompiledModel c = Kiln.compile(model, o)) {
             System.out.println(c.report().headline());
-            List<Tensor> in = inputs(c.graph());
+            List<Tensor> in = inputs(c.inputs());
             c.load(TerminalProgress.stderr()); // retains the same primary context, already up
             return runCompiled(c, in, t0);
         } finally {
@@ -104,7 +104,7 @@ final class RunCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
         try (CompiledModel c = b.model()) {
-            List<Tensor> in = inputs(c.graph());
+            List<Tensor> in = inputs(c.inputs());
             c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights
             System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
                     (System.nanoTime() - t0) / 1e6, c.loadModes());
@@ -121,7 +121,7 @@ final class RunCommand implements Callable<Integer> {
             c.run(in);
             ms[i] = c.executor().lastRunMillis();
         }
-        for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.graph().outputs().get(i).name(), out.get(i)));
+        for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.outputs().get(i).name(), out.get(i)));
         System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
         // the whole command's time, the JVM's start included, from the launcher's clock (see LaunchTime)
         System.out.println(LaunchTime.firstOutputLine(System.getenv(), java.time.Instant.now(), firstOutput, doctorMillis));
@@ -143,5 +143,9 @@ final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<Tensor> inputs(Graph g) { return inputs != null ? Inputs.fromFolder(g, inputs) : Inputs.random(g, dims, seed); }
+    private List<Tensor> inputs(Graph g) { return inputs(g.inputs().castToList()); }
+
+    private List<Tensor> inputs(List<dev.kiln.ir.Value> values) {
+        return inputs != null ? Inputs.fromFolder(values, inputs) : Inputs.random(values, dims, seed);
+    }
 }
