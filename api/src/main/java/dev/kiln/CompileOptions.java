@@ -34,10 +34,15 @@ import java.util.Objects;
  *                   normalizations) in f32, so only the branch outputs are rounded to the low type, not the
  *                   accumulated hidden state ({@code convert-precision}); on by default (system property
  *                   kiln.f32Residuals=false turns it off)
+ * @param planCache  {@link Kiln#compile(Path, CompileOptions)} looks the compiled plan up in the plan cache (keyed by
+ *                   the model file's bytes, its external data, these options, the Kiln build and the GPU) and stores
+ *                   it there after a miss, so a second compile of the same file skips import, passes and codegen; on by
+ *                   default (system property kiln.planCache=false, or {@code --no-plan-cache}, turns it off); never used
+ *                   with a dump folder or verification after every pass
  */
 public record CompileOptions(Precision precision, String arch, Path dumpDir, boolean verifyEach, boolean allowTf32,
                              String dumpAfter, boolean progress, Tune tune, boolean fuseViews, boolean channelsLast,
-                             boolean f32Residuals) {
+                             boolean f32Residuals, boolean planCache) {
 
     public enum Tune {
         NONE, FAST, FULL;
@@ -75,18 +80,20 @@ public record CompileOptions(Precision precision, String arch, Path dumpDir, boo
                 Boolean.getBoolean("kiln.verifyEach"), Boolean.getBoolean("kiln.allowTf32"),
                 System.getProperty("kiln.dumpAfter", "all"), Boolean.getBoolean("kiln.progress"),
                 Tune.parse(System.getProperty("kiln.tune", "fast")), !"false".equals(System.getProperty("kiln.fuseViews")),
-                !"false".equals(System.getProperty("kiln.channelsLast")), !"false".equals(System.getProperty("kiln.f32Residuals")));
+                !"false".equals(System.getProperty("kiln.channelsLast")), !"false".equals(System.getProperty("kiln.f32Residuals")),
+                !"false".equals(System.getProperty("kiln.planCache")));
     }
 
-    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals); }
-    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast, f32Residuals); }
-    public CompileOptions withF32Residuals(boolean r) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, r); }
-    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c, f32Residuals); }
+    public CompileOptions withPrecision(Precision p) { return new CompileOptions(p, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withArch(String a) { return new CompileOptions(precision, a, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withDumpDir(Path d) { return new CompileOptions(precision, arch, d, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withVerifyEach(boolean v) { return new CompileOptions(precision, arch, dumpDir, v, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withDumpAfter(String pass) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, pass, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withProgress(boolean p) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, p, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withTune(Tune t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, t, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withAllowTf32(boolean t) { return new CompileOptions(precision, arch, dumpDir, verifyEach, t, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withFuseViews(boolean f) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, f, channelsLast, f32Residuals, planCache); }
+    public CompileOptions withF32Residuals(boolean r) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, r, planCache); }
+    public CompileOptions withChannelsLast(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, c, f32Residuals, planCache); }
+    public CompileOptions withPlanCache(boolean c) { return new CompileOptions(precision, arch, dumpDir, verifyEach, allowTf32, dumpAfter, progress, tune, fuseViews, channelsLast, f32Residuals, c); }
 }

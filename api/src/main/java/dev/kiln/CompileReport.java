@@ -11,8 +11,17 @@ import java.util.List;
  */
 public record CompileReport(String model, List<PassManager.Record> passes, int launches, int kernels, long arenaBytes,
                             long weightBytes, String memorySummary, CompileOptions.Precision precision,
-                            String precisionNote, String arch, long compileMillis, Timings timings, dev.kiln.exec.Autotune.Result tuning) {
+                            String precisionNote, String arch, long compileMillis, Timings timings, dev.kiln.exec.Autotune.Result tuning,
+                            boolean planCacheHit) {
     public CompileReport { passes = List.copyOf(passes); }
+
+    /** A compilation that ran (not a plan cache hit). */
+    public CompileReport(String model, List<PassManager.Record> passes, int launches, int kernels, long arenaBytes, long weightBytes,
+                         String memorySummary, CompileOptions.Precision precision, String precisionNote, String arch, long compileMillis,
+                         Timings timings, dev.kiln.exec.Autotune.Result tuning) {
+        this(model, passes, launches, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote, arch, compileMillis,
+                timings, tuning, false);
+    }
 
     /** Without tuning (bundles, the reference path). */
     public CompileReport(String model, List<PassManager.Record> passes, int launches, int kernels, long arenaBytes, long weightBytes,
@@ -24,7 +33,13 @@ public record CompileReport(String model, List<PassManager.Record> passes, int l
 
     public CompileReport withImportMillis(double millis) {
         return new CompileReport(model, passes, launches, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote,
-                arch, compileMillis + Math.round(millis), timings.withImport(millis), tuning);
+                arch, compileMillis + Math.round(millis), timings.withImport(millis), tuning, planCacheHit);
+    }
+
+    /** This report for a model found in the plan cache in {@code millis} (hashing the model and reading the entry). */
+    public CompileReport asPlanCacheHit(double millis) {
+        return new CompileReport(model, passes, launches, kernels, arenaBytes, weightBytes, memorySummary, precision, precisionNote,
+                arch, Math.round(millis), Timings.compile(millis, 0, 0), tuning, true);
     }
 
     /** {@code 33 launches of 15 distinct kernels}. */
@@ -34,6 +49,9 @@ public record CompileReport(String model, List<PassManager.Record> passes, int l
 
     /** The first line of {@link #toString()}. */
     public String headline() {
+        if (planCacheHit)
+            return "plan cache hit: " + model + " for " + arch + " in " + compileMillis + " ms with no import, passes or codegen: " + kernelSummary()
+                    + ", " + memorySummary;
         return "compiled " + model + " for " + arch + " in " + compileMillis + " ms: " + kernelSummary() + ", " + memorySummary;
     }
 

@@ -32,7 +32,10 @@ import java.util.List;
  * model, since they share one arena). {@link #runReference} runs concurrently. Close it to free the GPU memory.
  */
 public final class CompiledModel implements AutoCloseable {
-    private final Graph graph;
+    private final String name;
+    private final List<Value> inputs, outputs;
+    private final java.util.function.Supplier<Graph> graphSource;
+    private Graph graph;
     private final ExecutionPlan plan;
     private final CompileReport report;
     private final String arch;
@@ -42,7 +45,7 @@ public final class CompiledModel implements AutoCloseable {
     private PlanExecutor executor;
     private boolean closed;
 
-    /** For the bundle reader; {@code prebuilt} may be empty (compile every kernel on load). */
+    /** A model whose launch nodes are derived when asked; {@code prebuilt} may be empty (compile every kernel on load). */
     public CompiledModel(Graph graph, ExecutionPlan plan, CompileReport report, String arch, List<KernelBinary> prebuilt) {
         this(graph, plan, report, arch, prebuilt, null);
     }
@@ -50,7 +53,25 @@ public final class CompiledModel implements AutoCloseable {
     /** For the compiler: {@code launchNodes} as {@link #launchNodes()} returns them, or null to derive them when asked. */
     public CompiledModel(Graph graph, ExecutionPlan plan, CompileReport report, String arch, List<KernelBinary> prebuilt,
                          List<String> launchNodes) {
+        this(graph.name(), graph.inputs().castToList(), graph.outputs().castToList(), () -> graph, plan, report, arch, prebuilt, launchNodes);
         this.graph = graph;
+    }
+
+    /**
+     * For the bundle reader: the final IR is made by {@code graph} when first asked for (it serves the reference
+     * interpreter and the profiler; running on the GPU needs only the plan and the inputs' and outputs' types).
+     */
+    public CompiledModel(String name, List<Value> inputs, List<Value> outputs, java.util.function.Supplier<Graph> graph, ExecutionPlan plan,
+                         CompileReport report, String arch, List<KernelBinary> prebuilt) {
+        this(name, inputs, outputs, graph, plan, report, arch, prebuilt, null);
+    }
+
+    private CompiledModel(String name, List<Value> inputs, List<Value> outputs, java.util.function.Supplier<Graph> graph, ExecutionPlan plan,
+                          CompileReport report, String arch, List<KernelBinary> prebuilt, List<String> launchNodes) {
+        this.name = name;
+        this.inputs = List.copyOf(inputs);
+        this.outputs = List.copyOf(outputs);
+        this.graphSource = graph;
         this.plan = plan;
         this.report = report;
         this.arch = arch;
@@ -60,9 +81,16 @@ public final class CompiledModel implements AutoCloseable {
             throw new IllegalArgumentException(launchNodes.size() + " launch nodes for " + plan.launches().size() + " launches");
     }
 
-    public String name() { return graph.name(); }
-    /** The final IR the plan was made from. */
-    public Graph graph() { return graph; }
+    public String name() { return name; }
+    /** The final IR the plan was made from (for a loaded bundle, made on first use). */
+    public synchronized Graph graph() {
+        if (graph == null) graph = graphSource.get();
+        return graph;
+    }
+    /** The graph's inputs, in order: what {@link #run} takes. */
+    public List<Value> inputs() { return inputs; }
+    /** The graph's outputs, in order: what {@link #run} returns. */
+    public List<Value> outputs() { return outputs; }
     public ExecutionPlan plan() { return plan; }
     public CompileReport report() { return report; }
     /** The GPU architecture the kernels were generated for. */
@@ -74,7 +102,7 @@ public final class CompiledModel implements AutoCloseable {
      * launch no node made); derived by running codegen again for a loaded bundle (see {@link LaunchNodes}).
      */
     public synchronized List<String> launchNodes() {
-        if (launchNodes == null) launchNodes = LaunchNodes.derive(graph, plan, arch);
+        if (launchNodes == null) launchNodes = LaunchNodes.derive(graph(), plan, arch);
         return launchNodes;
     }
 
@@ -93,7 +121,7 @@ public final class CompiledModel implements AutoCloseable {
         List<byte[]> out = executor().run(bytes);
         List<Tensor> result = new ArrayList<>(out.size());
         for (int i = 0; i < out.size(); i++) {
-            Value v = graph.outputs().get(i);
+            Value v = outputs.get(i);
             result.add(Tensor.ofBytes(v.dtype(), v.shape().sizes(), out.get(i)));
         }
         return result;
@@ -115,13 +143,13 @@ public final class CompiledModel implements AutoCloseable {
     public DeviceBuffer allocateOutput(int i) { return executor().context().allocate(Math.max(1, plan.outputs().get(i).bytes())); }
 
     /** Runs the final IR on the CPU reference interpreter: the oracle {@link #run} is compared with. */
-    public List<Tensor> runReference(List<Tensor> inputs) { return Interpreter.run(graph, inputs); }
+    public List<Tensor> runReference(List<Tensor> inputs) { return Interpreter.run(graph(), inputs); }
 
     private void check(List<Tensor> inputs) {
-        if (inputs.size() != graph.inputs().size())
-            throw new EvaluationException("model " + name() + " takes " + graph.inputs().size() + " inputs, got " + inputs.size());
+        if (inputs.size() != this.inputs.size())
+            throw new EvaluationException("model " + name() + " takes " + this.inputs.size() + " inputs, got " + inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
-            Value v = graph.inputs().get(i);
+            Value v = this.inputs.get(i);
             Tensor t = inputs.get(i);
             if (t.dtype() != v.dtype() || !Arrays.equals(t.shape(), v.shape().sizes()))
                 throw new EvaluationException("input %" + v.name() + " of model " + name() + " is " + v.type() + ", got " + t.type());

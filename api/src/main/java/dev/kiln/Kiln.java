@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import dev.kiln.bundle.BundleReader;
+import dev.kiln.bundle.PlanCache;
 import dev.kiln.exec.ModelCompiler;
 import dev.kiln.frontend.OnnxImporter;
 import dev.kiln.ir.Graph;
@@ -22,7 +23,37 @@ public final class Kiln {
 
     private Kiln() {}
 
+    /**
+     * Compiles an ONNX file; through the plan cache ({@link PlanCache}) unless {@code options} turn it off: a hit skips
+     * import, passes and codegen (its report says so), a miss stores the plan on a background thread (the CLI waits for
+     * it before exiting; see {@link PlanCache#awaitWrites}).
+     */
     public static CompiledModel compile(Path model, CompileOptions options) {
+        return PlanCache.applies(options) ? compile(model, options, PlanCache.standard()) : compileFile(model, options);
+    }
+
+    /** {@link #compile(Path, CompileOptions)} through the given plan cache. */
+    public static CompiledModel compile(Path model, CompileOptions options, PlanCache cache) {
+        long t0 = System.nanoTime();
+        String arch = targetArch(options);
+        String key;
+        try {
+            key = PlanCache.key(model, options, arch);
+        } catch (java.io.IOException | RuntimeException e) {
+            return compileFile(model, options); // unreadable model: the importer says why
+        }
+        java.util.Optional<CompiledModel> hit = cache.get(key);
+        if (hit.isPresent()) {
+            CompiledModel m = hit.get();
+            return new CompiledModel(m.name(), m.inputs(), m.outputs(), m::graph, m.plan(), m.report().asPlanCacheHit((System.nanoTime() - t0) / 1e6),
+                    m.arch(), m.prebuilt());
+        }
+        CompiledModel m = compileFile(model, options);
+        PlanCache.putLater(cache, key, m);
+        return m;
+    }
+
+    private static CompiledModel compileFile(Path model, CompileOptions options) {
         long t0 = System.nanoTime();
         Graph g = new OnnxImporter().importModel(model).graph();
         return compile(g, options, Map.of(), (System.nanoTime() - t0) / 1e6);

@@ -15,22 +15,18 @@ import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.KernelBinary;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 
 import static dev.kiln.bundle.PlanJson.list;
 import static dev.kiln.bundle.PlanJson.map;
@@ -69,97 +65,225 @@ public final class BundleReader {
     public static Bundle read(Path file, Verify verify) {
         if (!java.nio.file.Files.isRegularFile(file))
             throw new BundleException("bundle " + file + " does not exist (make one with `kiln compile MODEL -o " + file + "`)");
-        Map<String, Long> crcs = new HashMap<>();
-        // model.ir (the zip's first entry) is parsed on another thread while the rest, the weights above all, is read
-        // and checked; the parse is used only once its entry passed the checks below
-        CompletableFuture<IrParser.Syntax> ir = new CompletableFuture<>();
-        Map<String, byte[]> entries = unzip(file, crcs, ir);
-        if (!entries.containsKey("model.ir")) ir.completeExceptionally(fail(file, "entry model.ir is missing"));
-        byte[] manifestBytes = entries.get(MANIFEST);
-        if (manifestBytes == null) throw fail(file, "not a Kiln bundle: it has no " + MANIFEST);
-        byte[] hash = entries.get(MANIFEST_HASH);
-        if (hash == null || !text(file, MANIFEST_HASH, hash).trim().equals(BundleWriter.sha256(manifestBytes)))
-            throw fail(file, "damaged: " + MANIFEST + " does not match " + MANIFEST_HASH);
-        Map<String, Object> manifest;
+        Map<String, MappedZip.Entry> entries;
         try {
-            manifest = map(Json.parse(text(file, MANIFEST, manifestBytes)));
-        } catch (IllegalArgumentException e) {
-            throw fail(file, "damaged manifest: " + e.getMessage());
-        }
-        if (!BundleWriter.FORMAT.equals(manifest.get("format")))
-            throw fail(file, "not a Kiln bundle: format is " + manifest.get("format"));
-        if (!(manifest.get("formatVersion") instanceof Long v) || v != BundleWriter.FORMAT_VERSION)
-            throw fail(file, "bundle format version " + manifest.get("formatVersion") + " (written by Kiln "
-                    + manifest.get("kilnVersion") + "); this Kiln " + Kiln.VERSION + " reads version " + BundleWriter.FORMAT_VERSION);
-        verifyEntries(file, manifest, entries, crcs, verify);
-        try {
-            return new Bundle(manifest, model(file, manifest, entries, ir));
-        } catch (BundleException e) {
-            throw e;
-        } catch (KilnException | IllegalArgumentException | IllegalStateException | ArithmeticException | ClassCastException
-                 | IndexOutOfBoundsException | NullPointerException e) {
-            throw new BundleException("bundle " + file + " is inconsistent: " + e.getMessage(), e);
-        }
-    }
-
-    /** Every entry's bytes, and into {@code crcs} the CRC-32 the zip's directory records for it. */
-    private static Map<String, byte[]> unzip(Path file, Map<String, Long> crcs, CompletableFuture<IrParser.Syntax> ir) {
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipFile zip = new ZipFile(file.toFile())) {
-            for (ZipEntry z : zip.stream().toList()) {
-                if (z.isDirectory()) throw fail(file, "unexpected folder entry " + z.getName());
-                try (InputStream in = zip.getInputStream(z)) {
-                    if (entries.put(z.getName(), in.readAllBytes()) != null) throw fail(file, "entry " + z.getName() + " appears twice");
-                    crcs.put(z.getName(), z.getCrc());
-                    if (z.getName().equals("model.ir")) {
-                        byte[] b = entries.get("model.ir");
-                        CompletableFuture.runAsync(() -> {
-                            try {
-                                ir.complete(IrParser.syntax(text(file, "model.ir", b)));
-                            } catch (Throwable t) {
-                                ir.completeExceptionally(t);
-                            }
-                        });
-                    }
-                }
-            }
+            entries = MappedZip.read(file);
         } catch (IOException | RuntimeException e) {
-            if (e instanceof BundleException b) throw b;
             throw new BundleException("bundle " + file + " is damaged or truncated, or not a bundle: " + e.getMessage(), e);
         }
-        return entries;
+        for (String name : entries.keySet()) if (name.endsWith("/")) throw fail(file, "unexpected folder entry " + name);
+        // the IR (text parse, graph) is built on another thread while this one checks the entries and reads the plan;
+        // it is used only once every entry passed the checks below
+        CompletableFuture<Graph> ir = onThread("kiln-bundle-ir", () -> graph(file, entries));
+        // the weights' CRC-32 (or SHA-256) runs on a third: it reads every page of the mapping
+        CompletableFuture<Void> weights = onThread("kiln-bundle-crc", () -> {
+            verifyStored(file, entries, verify);
+            return null;
+        });
+        try {
+            byte[] manifestBytes = bytes(file, entries, MANIFEST, false);
+            if (manifestBytes == null) throw fail(file, "not a Kiln bundle: it has no " + MANIFEST);
+            byte[] hash = bytes(file, entries, MANIFEST_HASH, false);
+            if (hash == null || !text(file, MANIFEST_HASH, hash).trim().equals(BundleWriter.sha256(manifestBytes)))
+                throw fail(file, "damaged: " + MANIFEST + " does not match " + MANIFEST_HASH);
+            Map<String, Object> manifest;
+            try {
+                manifest = map(Json.parse(text(file, MANIFEST, manifestBytes)));
+            } catch (IllegalArgumentException e) {
+                throw fail(file, "damaged manifest: " + e.getMessage());
+            }
+            if (!BundleWriter.FORMAT.equals(manifest.get("format")))
+                throw fail(file, "not a Kiln bundle: format is " + manifest.get("format"));
+            if (!(manifest.get("formatVersion") instanceof Long v) || v != BundleWriter.FORMAT_VERSION)
+                throw fail(file, "bundle format version " + manifest.get("formatVersion") + " (written by Kiln "
+                        + manifest.get("kilnVersion") + "); this Kiln " + Kiln.VERSION + " reads version " + BundleWriter.FORMAT_VERSION);
+            Map<String, byte[]> small = verifyEntries(file, manifest, entries, verify);
+            join(weights);
+            try {
+                return new Bundle(manifest, model(file, manifest, entries, small, ir, verify));
+            } catch (BundleException e) {
+                throw e;
+            } catch (KilnException | IllegalArgumentException | IllegalStateException | ArithmeticException | ClassCastException
+                     | IndexOutOfBoundsException | NullPointerException e) {
+                throw new BundleException("bundle " + file + " is inconsistent: " + e.getMessage(), e);
+            }
+        } catch (RuntimeException | Error e) {
+            // the other threads may still read the mapped weights: let them end before the caller may touch the file
+            try {
+                CompletableFuture.allOf(ir, weights).exceptionally(x -> null).join();
+            } catch (RuntimeException ignored) { /* their own failures do not matter now */ }
+            throw e;
+        }
     }
 
-    private static void verifyEntries(Path file, Map<String, Object> manifest, Map<String, byte[]> entries, Map<String, Long> crcs,
-                                      Verify verify) {
-        Map<String, Object> listed = map(manifest.get("entries"));
-        for (Map.Entry<String, Object> e : listed.entrySet()) {
-            byte[] b = entries.get(e.getKey());
-            if (b == null) throw fail(file, "entry " + e.getKey() + " is missing (truncated?)" + REMEDY);
-            if (verify == Verify.QUICK && BundleWriter.stored(e.getKey())) {
-                CRC32 crc = new CRC32();
-                crc.update(b);
-                if (crc.getValue() != crcs.getOrDefault(e.getKey(), -1L))
-                    throw fail(file, "entry " + e.getKey() + " is damaged (CRC-32 mismatch)" + REMEDY);
-            } else if (!BundleWriter.sha256(b).equals(e.getValue())) {
-                throw fail(file, "entry " + e.getKey() + " is damaged (SHA-256 mismatch)" + REMEDY);
+    /**
+     * {@code work} on a thread of its own: not the common pool, which has one thread on a two-core machine, so the
+     * weights' check would wait for the IR instead of running beside it.
+     */
+    private static <T> CompletableFuture<T> onThread(String name, java.util.function.Supplier<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread.ofPlatform().name(name).daemon().start(() -> {
+            try {
+                f.complete(work.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
             }
+        });
+        return f;
+    }
+
+    /** A future's result, its failure rethrown as it was thrown. */
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
+    }
+
+    /** The bytes of a small entry (inflated), or null when there is none; {@code need}: throw then. */
+    private static byte[] bytes(Path file, Map<String, MappedZip.Entry> entries, String name, boolean need) {
+        MappedZip.Entry e = entries.get(name);
+        if (e == null) {
+            if (need) throw fail(file, "entry " + name + " is missing");
+            return null;
+        }
+        try {
+            return e.bytes();
+        } catch (IOException x) {
+            throw fail(file, x.getMessage() + REMEDY);
+        }
+    }
+
+    /**
+     * The weights and other stored tensors: by the zip's CRC-32 (QUICK), which catches bit flips and truncation at
+     * memory speed, or by SHA-256 (FULL). The manifest lists them; verifyEntries checks that they are all there.
+     */
+    private static void verifyStored(Path file, Map<String, MappedZip.Entry> entries, Verify verify) {
+        for (MappedZip.Entry e : entries.values()) {
+            if (!BundleWriter.stored(e.name())) continue;
+            if (verify == Verify.QUICK) {
+                if (!e.stored()) continue; // a compressed one is hashed with the others
+                CRC32 crc = new CRC32();
+                crc.update(e.data().asByteBuffer());
+                if (crc.getValue() != e.crc()) throw fail(file, "entry " + e.name() + " is damaged (CRC-32 mismatch)" + REMEDY);
+            }
+        }
+    }
+
+    /**
+     * Checks every listed entry (see {@link Verify}) and that nothing unlisted is present; returns the small
+     * entries' bytes (everything but the stored tensors), inflated once here.
+     */
+    private static Map<String, byte[]> verifyEntries(Path file, Map<String, Object> manifest, Map<String, MappedZip.Entry> entries,
+                                                     Verify verify) {
+        Map<String, Object> listed = map(manifest.get("entries"));
+        Map<String, byte[]> small = new HashMap<>();
+        for (Map.Entry<String, Object> e : listed.entrySet()) {
+            MappedZip.Entry z = entries.get(e.getKey());
+            if (z == null) throw fail(file, "entry " + e.getKey() + " is missing (truncated?)" + REMEDY);
+            if (verify == Verify.QUICK && BundleWriter.stored(e.getKey())) {
+                if (z.stored()) continue; // CRC-32, on its own thread
+                CRC32 crc = new CRC32(); // compressed by some other zip tool: its inflated bytes
+                crc.update(bytes(file, entries, e.getKey(), true));
+                if (crc.getValue() != z.crc()) throw fail(file, "entry " + e.getKey() + " is damaged (CRC-32 mismatch)" + REMEDY);
+                continue;
+            }
+            String sha;
+            if (z.stored() && BundleWriter.stored(e.getKey())) {
+                sha = BundleWriter.sha256(z.data()); // FULL: the weights hashed where they lie
+            } else {
+                byte[] b = bytes(file, entries, e.getKey(), true);
+                small.put(e.getKey(), b);
+                sha = BundleWriter.sha256(b);
+            }
+            if (!sha.equals(e.getValue())) throw fail(file, "entry " + e.getKey() + " is damaged (SHA-256 mismatch)" + REMEDY);
         }
         for (String name : entries.keySet())
             if (!listed.containsKey(name) && !name.equals(MANIFEST) && !name.equals(MANIFEST_HASH))
                 throw fail(file, "entry " + name + " is not in the manifest");
+        return small;
     }
 
     /** What to do about a damaged bundle. */
     static final String REMEDY = "; the file changed after it was written: copy it again, or make it again with `kiln compile MODEL -o BUNDLE`";
 
-    private static CompiledModel model(Path file, Map<String, Object> manifest, Map<String, byte[]> entries,
-                                       CompletableFuture<IrParser.Syntax> ir) {
-        byte[] weights = need(file, entries, "weights.bin");
-        ExecutionPlan plan = PlanJson.read(map(Json.parse(text(file, "plan.json", need(file, entries, "plan.json")))), weights,
-                name -> text(file, name, need(file, entries, name)));
+    private static CompiledModel model(Path file, Map<String, Object> manifest, Map<String, MappedZip.Entry> entries,
+                                       Map<String, byte[]> small, CompletableFuture<Graph> ir, Verify verify) {
+        MemorySegment weights = weights(file, entries);
+        ExecutionPlan plan = PlanJson.read(map(Json.parse(text(file, "plan.json", need(file, small, "plan.json")))), weights,
+                name -> text(file, name, need(file, small, name)));
+        need(file, small, "model.ir");
+        List<Value> inputs = io(list(manifest, "inputs")), outputs = io(list(manifest, "outputs"));
+        checkIo(file, "input", inputs, plan.inputs(), list(manifest, "inputs"));
+        checkIo(file, "output", outputs, plan.outputs(), list(manifest, "outputs"));
+        // The IR serves the reference interpreter and the profiler, not the GPU run: it is built on its own thread and
+        // waited for when first used. Its SHA-256 matched and the writer verified it, so it is re-verified (every type
+        // re-inferred) only under --verify, which also waits for it here so that everything is checked before returning.
+        java.util.function.Supplier<Graph> graph = () -> {
+            try {
+                Graph g = join(ir);
+                if (verify == Verify.FULL) g = Verifier.verify(g);
+                checkIo(file, "input", g.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
+                checkIo(file, "output", g.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
+                if (!g.inputs().castToList().equals(inputs) || !g.outputs().castToList().equals(outputs))
+                    throw fail(file, "inconsistent: the IR's inputs or outputs differ from the manifest's");
+                return g;
+            } catch (BundleException e) {
+                throw e;
+            } catch (KilnException | IllegalArgumentException | IllegalStateException | ArithmeticException | ClassCastException
+                     | IndexOutOfBoundsException | NullPointerException e) {
+                throw new BundleException("bundle " + file + " is inconsistent: " + e.getMessage(), e);
+            }
+        };
+        if (verify == Verify.FULL) {
+            Graph g = graph.get();
+            graph = () -> g;
+        }
+        String arch = str(manifest, "targetArch");
+        List<KernelBinary> binaries = new ArrayList<>();
+        for (int i = 0; i < plan.kernels().size(); i++)
+            binaries.add(new KernelBinary(arch, small.get(PlanJson.kernelEntry(i, "cubin")), small.get(PlanJson.kernelEntry(i, "ptx"))));
+        Map<String, Object> memory = map(manifest.get("memory"));
+        CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
+        CompileReport report = new CompileReport(str(manifest, "model"), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
+                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0, dev.kiln.Timings.compile(0, 0, 0));
+        return new CompiledModel(str(manifest, "model"), inputs, outputs, graph, plan, report, arch, binaries);
+    }
+
+    /** The inputs or outputs the manifest lists, as IR values. */
+    private static List<Value> io(List<Object> listed) {
+        List<Value> out = new ArrayList<>();
+        for (Object o : listed) {
+            Map<String, Object> m = map(o);
+            long[] shape = list(m, "shape").stream().mapToLong(x -> (Long) x).toArray();
+            out.add(new Value(str(m, "name"), dev.kiln.ir.TensorType.of(DType.fromText(str(m, "dtype")), shape)));
+        }
+        return out;
+    }
+
+    /** The weights entry: the mapped file's own bytes where it is stored (no copy), else inflated. */
+    private static MemorySegment weights(Path file, Map<String, MappedZip.Entry> entries) {
+        MappedZip.Entry w = entries.get("weights.bin");
+        if (w == null) throw fail(file, "entry weights.bin is missing");
+        try {
+            return w.segment();
+        } catch (IOException e) {
+            throw fail(file, e.getMessage() + REMEDY);
+        }
+    }
+
+    /**
+     * The final IR, off the reading thread: model.ir parsed, and its tensors copied from the weights block or their
+     * own entries (the IR's constants are plain arrays). Unchecked here: read() uses it only after the checks.
+     */
+    private static Graph graph(Path file, Map<String, MappedZip.Entry> entries) {
+        IrParser.Syntax syntax = IrParser.syntax(text(file, "model.ir", bytes(file, entries, "model.ir", true)));
+        MemorySegment weights = weights(file, entries);
         Map<String, Tensor> resources = new HashMap<>();
-        for (Object o : (List<?>) Json.parse(text(file, "ir-resources.json", need(file, entries, "ir-resources.json")))) {
+        for (Object o : (List<?>) Json.parse(text(file, "ir-resources.json", bytes(file, entries, "ir-resources.json", true)))) {
             Map<String, Object> r = map(o);
             long[] shape = list(r, "shape").stream().mapToLong(x -> (Long) x).toArray();
             DType dtype = DType.fromText(str(r, "dtype"));
@@ -167,32 +291,13 @@ public final class BundleReader {
             if (r.containsKey("weightsOffset")) {
                 long off = num(r, "weightsOffset");
                 long bytes = Tensor.numel(shape) * dtype.storageBytes();
-                data = Arrays.copyOfRange(weights, Math.toIntExact(off), Math.toIntExact(off + bytes));
+                data = weights.asSlice(off, bytes).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             } else {
-                data = need(file, entries, str(r, "entry"));
+                data = bytes(file, entries, str(r, "entry"), true);
             }
             resources.put(str(r, "name"), Tensor.adopt(dtype, shape, data)); // data is this read's own copy
         }
-        need(file, entries, "model.ir");
-        IrParser.Syntax syntax;
-        try {
-            syntax = ir.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r; // a parse error: "inconsistent", as before
-            throw e;
-        }
-        Graph graph = Verifier.verify(syntax.graph(resources::get));
-        checkIo(file, "input", graph.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
-        checkIo(file, "output", graph.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
-        String arch = str(manifest, "targetArch");
-        List<KernelBinary> binaries = new ArrayList<>();
-        for (int i = 0; i < plan.kernels().size(); i++)
-            binaries.add(new KernelBinary(arch, entries.get(PlanJson.kernelEntry(i, "cubin")), entries.get(PlanJson.kernelEntry(i, "ptx"))));
-        Map<String, Object> memory = map(manifest.get("memory"));
-        CompileOptions.Precision precision = CompileOptions.Precision.parse(str(manifest, "precision"));
-        CompileReport report = new CompileReport(graph.name(), List.of(), plan.launches().size(), plan.kernels().size(), plan.arenaBytes(),
-                plan.weightBytes(), str(memory, "summary"), precision, "", arch, 0, dev.kiln.Timings.compile(0, 0, 0));
-        return new CompiledModel(graph, plan, report, arch, binaries);
+        return syntax.graph(resources::get);
     }
 
     private static void checkIo(Path file, String what, List<Value> values, List<ExecutionPlan.Slot> slots, List<Object> listed) {

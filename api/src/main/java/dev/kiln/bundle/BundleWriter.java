@@ -165,6 +165,17 @@ public final class BundleWriter {
 
     static byte[] utf8(String s) { return s.getBytes(StandardCharsets.UTF_8); }
 
+    /** Hex SHA-256 of a segment (a mapped entry), read where it lies. */
+    static String sha256(java.lang.foreign.MemorySegment b) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            d.update(b.asByteBuffer());
+            return HexFormat.of().formatHex(d.digest());
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
     static String sha256(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));

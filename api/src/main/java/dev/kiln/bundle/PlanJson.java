@@ -53,7 +53,7 @@ final class PlanJson {
     }
 
     /** Reads a plan; {@code entry} gives the bytes of a named bundle entry (kernel sources). */
-    static ExecutionPlan read(Map<String, Object> m, byte[] weights, Function<String, String> source) {
+    static ExecutionPlan read(Map<String, Object> m, java.lang.foreign.MemorySegment weights, Function<String, String> source) {
         List<ExecutionPlan.KernelSource> kernels = new ArrayList<>();
         for (Object o : list(m, "kernels")) {
             Map<String, Object> k = map(o);
@@ -81,8 +81,8 @@ final class PlanJson {
             launches.add(new ExecutionPlan.Launch(Math.toIntExact(num(l, "kernel")), dims(list(l, "grid")), dims(list(l, "block")),
                     Math.toIntExact(num(l, "sharedBytes")), args, l.get("label") instanceof String s ? s : ""));
         }
-        if (num(m, "weightBytes") != weights.length)
-            throw new IllegalArgumentException("plan expects " + num(m, "weightBytes") + " weight bytes, the bundle holds " + weights.length);
+        if (num(m, "weightBytes") != weights.byteSize())
+            throw new IllegalArgumentException("plan expects " + num(m, "weightBytes") + " weight bytes, the bundle holds " + weights.byteSize());
         return new ExecutionPlan(str(m, "name"), kernels, num(m, "arenaBytes"), weights, readSlots(list(m, "weightSlots")),
                 launches, readSlots(list(m, "inputs")), readSlots(list(m, "outputs")),
                 m.get("workspaceBytes") instanceof Long w ? w : 0L);

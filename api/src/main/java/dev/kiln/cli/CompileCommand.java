@@ -48,7 +48,8 @@ final class CompileCommand implements Callable<Integer> {
     @Override public Integer call() {
         Path out = output != null ? output : Path.of(model.toString().replaceAll("\\.onnx$", "") + ".kiln");
         CompileOptions o = CompileOptions.defaults().withPrecision(CompileOptions.Precision.parse(dtype))
-                .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews);
+                .withAllowTf32(tf32).withDumpDir(dumpDir).withProgress(true).withTune(CompileOptions.Tune.parse(tune)).withFuseViews(fuseViews)
+                .withPlanCache(false); // the report prints every pass, which a plan cache hit skips
         if (channelsLast != null) o = o.withChannelsLast(channelsLast);
         if (f32Residuals != null) o = o.withF32Residuals(f32Residuals);
         if (verify) o = o.withVerifyEach(true);

@@ -19,16 +19,22 @@ import java.util.Map;
 final class Inputs {
     private Inputs() {}
 
-    static List<Tensor> fromFolder(Graph g, Path dir) {
+    static List<Tensor> fromFolder(Graph g, Path dir) { return fromFolder(g.inputs().castToList(), dir); }
+
+    static List<Tensor> fromFolder(List<dev.kiln.ir.Value> inputs, Path dir) {
         List<Tensor> out = new ArrayList<>();
-        for (int k = 0; k < g.inputs().size(); k++) {
+        for (int k = 0; k < inputs.size(); k++) {
             Path p = dir.resolve("input_" + k + ".pb");
             if (!Files.exists(p))
-                throw new InvalidModelException("no " + p + " for input " + k + " (" + g.inputs().get(k).name() + ")");
+                throw new InvalidModelException("no " + p + " for input " + k + " (" + inputs.get(k).name() + ")");
             out.add(TensorCodec.readFile(p));
         }
         return out;
     }
 
     static List<Tensor> random(Graph g, Map<String, Long> dims, long seed) { return dev.kiln.exec.RandomInputs.of(g, dims, seed); }
+
+    static List<Tensor> random(List<dev.kiln.ir.Value> inputs, Map<String, Long> dims, long seed) {
+        return dev.kiln.exec.RandomInputs.of(inputs, dims, seed);
+    }
 }

@@ -52,6 +52,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", description = "seed for random inputs") long seed;
 
+    @Option(names = "--plan-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "look the compiled plan up in the plan cache (keyed by the model's bytes, options, Kiln build and GPU) and store it there after a miss (default; --no-plan-cache compiles from scratch)")
+    boolean planCache;
+
     @Option(names = "--device", defaultValue = "0", description = "which GPU to run on (CUDA device index)") int device;
 
     private double doctorMillis; // the GPU check before compiling (0 for bundles)
@@ -85,9 +89,10 @@ final class RunCommand implements Callable<Integer> {
         System.err.println("compiling " + model + " ...");
         CompileOptions o = CompileOptions.defaults().withPrecision(precision).withProgress(true);
         if (verify) o = o.withVerifyEach(true);
+        if (!planCache) o = o.withPlanCache(false);
         try (CompiledModel c = Kiln.compile(model, o)) {
             System.out.println(c.report().headline());
-            List<Tensor> in = inputs(c.graph());
+            List<Tensor> in = inputs(c.inputs());
             c.load(TerminalProgress.stderr()); // retains the same primary context, already up
             return runCompiled(c, in, t0);
         } finally {
@@ -99,7 +104,7 @@ final class RunCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
         try (CompiledModel c = b.model()) {
-            List<Tensor> in = inputs(c.graph());
+            List<Tensor> in = inputs(c.inputs());
             c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights
             System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
                     (System.nanoTime() - t0) / 1e6, c.loadModes());
@@ -116,13 +121,10 @@ final class RunCommand implements Callable<Integer> {
             c.run(in);
             ms[i] = c.executor().lastRunMillis();
         }
-        for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.graph().outputs().get(i).name(), out.get(i)));
+        for (int i = 0; i < out.size(); i++) System.out.println(Summary.tensor(c.outputs().get(i).name(), out.get(i)));
         System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
-        // the whole command's time, the JVM's start included (the process start time is known to 10 ms)
-        long sinceStart = ProcessHandle.current().info().startInstant()
-                .map(s -> System.currentTimeMillis() - s.toEpochMilli()).orElse(-1L);
-        System.out.printf("first output %d ms after the process started (JVM start and CLI %.0f ms, GPU check %.0f ms)%n", sinceStart,
-                sinceStart - firstOutput - doctorMillis, doctorMillis);
+        // the whole command's time, the JVM's start included, from the launcher's clock (see LaunchTime)
+        System.out.println(LaunchTime.firstOutputLine(System.getenv(), java.time.Instant.now(), firstOutput, doctorMillis));
         java.util.Arrays.sort(ms);
         System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d launches)%n", c.name(), ms[ms.length / 2],
                 ms.length, c.plan().launches().size());
@@ -141,5 +143,9 @@ final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<Tensor> inputs(Graph g) { return inputs != null ? Inputs.fromFolder(g, inputs) : Inputs.random(g, dims, seed); }
+    private List<Tensor> inputs(Graph g) { return inputs(g.inputs().castToList()); }
+
+    private List<Tensor> inputs(List<dev.kiln.ir.Value> values) {
+        return inputs != null ? Inputs.fromFolder(values, inputs) : Inputs.random(values, dims, seed);
+    }
 }

@@ -22,9 +22,11 @@ public final class RandomInputs {
     private RandomInputs() {}
 
     /** Each input's concrete shape: static dims as declared, symbolic ones from {@code dims} (else 1). */
-    public static Map<String, long[]> shapes(Graph g, Map<String, Long> dims) {
+    public static Map<String, long[]> shapes(Graph g, Map<String, Long> dims) { return shapes(g.inputs().castToList(), dims); }
+
+    public static Map<String, long[]> shapes(List<Value> inputs, Map<String, Long> dims) {
         Map<String, long[]> out = new LinkedHashMap<>();
-        for (Value v : g.inputs()) {
+        for (Value v : inputs) {
             if (!v.shape().ranked()) throw new InvalidModelException("input " + v.name() + " has unknown rank: pass input files (kiln run --inputs)");
             long[] shape = new long[v.shape().rank()];
             for (int i = 0; i < shape.length; i++) {
@@ -36,11 +38,14 @@ public final class RandomInputs {
         return out;
     }
 
-    public static List<Tensor> of(Graph g, Map<String, Long> dims, long seed) {
+    public static List<Tensor> of(Graph g, Map<String, Long> dims, long seed) { return of(g.inputs().castToList(), dims, seed); }
+
+    /** Random data for these inputs (a compiled model's {@code inputs()}). */
+    public static List<Tensor> of(List<Value> inputs, Map<String, Long> dims, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        Map<String, long[]> shapes = shapes(g, dims);
+        Map<String, long[]> shapes = shapes(inputs, dims);
         List<Tensor> out = new ArrayList<>();
-        for (Value v : g.inputs()) {
+        for (Value v : inputs) {
             long[] shape = shapes.get(v.name());
             int n = (int) Tensor.numel(shape);
             DType t = v.dtype();

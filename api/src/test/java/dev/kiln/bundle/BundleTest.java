@@ -134,8 +134,9 @@ class BundleTest {
     }
 
     @Test void irIsCheckedBeforeItsParseIsUsed(@TempDir Path dir) throws IOException {
-        // model.ir is parsed while the rest is read: a changed IR still fails its hash, and a bad IR whose hash
-        // was updated fails as an inconsistent bundle, both as BundleExceptions
+        // model.ir is parsed while the rest is read: a changed IR still fails its hash at once, and a bad IR whose hash
+        // was updated fails as an inconsistent bundle when the IR is first used (at once under Verify.FULL), both as
+        // BundleExceptions
         Path f = save(Kiln.compile(TestModels.reluAdd(), OPTS), dir);
         Map<String, byte[]> e = unzip(f);
         String man = new String(e.get("manifest.json"), StandardCharsets.UTF_8);
@@ -146,8 +147,13 @@ class BundleTest {
         BundleException damaged = assertThrows(BundleException.class, () -> BundleReader.read(f));
         assertTrue(damaged.getMessage().contains("model.ir is damaged"), damaged.getMessage());
         rewriteManifest(f, e, man.replace(oldHash, BundleWriter.sha256(garbage)));
-        BundleException bad = assertThrows(BundleException.class, () -> BundleReader.read(f));
-        assertTrue(bad.getMessage().contains("inconsistent"), bad.getMessage());
+        try (CompiledModel m = BundleReader.read(f).model()) {
+            assertEquals(List.of("x"), m.inputs().stream().map(dev.kiln.ir.Value::name).toList(), "the plan's side is whole");
+            BundleException bad = assertThrows(BundleException.class, m::graph);
+            assertTrue(bad.getMessage().contains("inconsistent"), bad.getMessage());
+        }
+        BundleException full = assertThrows(BundleException.class, () -> BundleReader.read(f, BundleReader.Verify.FULL));
+        assertTrue(full.getMessage().contains("inconsistent"), full.getMessage());
     }
 
     /** Where {@code part} first appears in {@code all} (a stored zip entry's bytes appear verbatim in the file). */

@@ -66,7 +66,7 @@ public final class ColdStartBench {
         for (String name : models) {
             Path file = SyntheticModels.known(name) ? SyntheticModels.write(name, tmp) : Path.of(name);
             long t0 = System.nanoTime();
-            CompiledModel m = file.toString().endsWith(".kiln") ? BundleReader.read(file).model() : Kiln.compile(file, options);
+            CompiledModel m = file.toString().endsWith(".kiln") ? BundleReader.read(file).model() : Kiln.compile(file, options.withPlanCache(false));
             double compiled = (System.nanoTime() - t0) / 1e6;
             long tc = System.nanoTime();
             try (Context ctx = Context.open(Integer.getInteger("kiln.device", 0)); m) {

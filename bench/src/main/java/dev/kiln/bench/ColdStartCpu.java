@@ -45,7 +45,7 @@ public final class ColdStartCpu {
         } else {
             try (CompiledModel m = Kiln.compile(model, options)) {
                 Timings t = m.timings();
-                split = t.compileText() + String.format(Locale.ROOT, " (%d launches of %d kernels)", m.plan().launches().size(), m.plan().kernels().size());
+                split = (m.report().planCacheHit() ? "plan cache hit in " + m.report().compileMillis() + " ms, " : "") + t.compileText() + String.format(Locale.ROOT, " (%d launches of %d kernels)", m.plan().launches().size(), m.plan().kernels().size());
                 if (slowest > 0)
                     m.report().passes().stream().sorted(Comparator.comparingLong(PassManager.Record::micros).reversed()).limit(slowest)
                             .forEach(p -> System.out.printf(Locale.ROOT, "  %-24s %7.1f ms%n", p.pass(), p.micros() / 1e3));

@@ -1,7 +1,6 @@
 package dev.kiln.runtime.plan;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -10,12 +9,19 @@ import java.util.Objects;
  * point), the sizes of the two device blocks (arena for activations, weights), the weights' bytes, the
  * launches in order with their arguments, and where inputs and outputs sit in the arena. It knows nothing
  * of ONNX, the IR or passes: the compiler makes it, {@link PlanExecutor} runs it, a bundle stores it.
- * Immutable; equality is by content. The constructor takes the {@code weights} array over without a copy
- * (it may hold a gigabyte): whoever makes a plan must not change the array afterwards.
+ * Immutable; equality is by content. The constructors take the weights over without a copy (they may
+ * hold a gigabyte): an array, or a segment such as a bundle's memory-mapped weights entry; whoever makes a plan
+ * must not change them afterwards. The segment is kept read-only.
  */
-public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
+public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, MemorySegment weightData,
                             List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs,
                             long workspaceBytes) {
+
+    /** The weights from an array, taken over without a copy. */
+    public ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
+                         List<Slot> weightSlots, List<Launch> launches, List<Slot> inputs, List<Slot> outputs, long workspaceBytes) {
+        this(name, kernels, arenaBytes, MemorySegment.ofArray(weights), weightSlots, launches, inputs, outputs, workspaceBytes);
+    }
 
     /** A plan with no workspace. */
     public ExecutionPlan(String name, List<KernelSource> kernels, long arenaBytes, byte[] weights,
@@ -26,7 +32,8 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
     public ExecutionPlan {
         Objects.requireNonNull(name, "name");
         kernels = List.copyOf(kernels);
-        // not copied: the weights can be a gigabyte; the plan takes the array over (see the class comment)
+        // not copied: the weights can be a gigabyte; the plan takes them over (see the class comment)
+        weightData = Objects.requireNonNull(weightData, "weights").asReadOnly();
         weightSlots = List.copyOf(weightSlots);
         launches = List.copyOf(launches);
         inputs = List.copyOf(inputs);
@@ -35,15 +42,15 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
         if (workspaceBytes < 0) throw new IllegalArgumentException("negative workspace size " + workspaceBytes);
         for (Slot s : inputs) s.checkWithin(arenaBytes, "input");
         for (Slot s : outputs) s.checkWithin(arenaBytes, "output");
-        for (Slot s : weightSlots) s.checkWithin(weights.length, "weight");
+        for (Slot s : weightSlots) s.checkWithin(weightData.byteSize(), "weight");
         for (Launch l : launches) {
             if (l.kernel() < 0 || l.kernel() >= kernels.size())
                 throw new IllegalArgumentException("launch of kernel " + l.kernel() + " but the plan has " + kernels.size());
             for (Arg a : l.args()) {
                 if (a instanceof Arg.ArenaPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, arenaBytes)))
                     throw new IllegalArgumentException("arena pointer " + p.offset() + " outside arena of " + arenaBytes);
-                if (a instanceof Arg.WeightPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, weights.length)))
-                    throw new IllegalArgumentException("weights pointer " + p.offset() + " outside weights of " + weights.length);
+                if (a instanceof Arg.WeightPtr p && (p.offset() < 0 || p.offset() >= Math.max(1, weightData.byteSize())))
+                    throw new IllegalArgumentException("weights pointer " + p.offset() + " outside weights of " + weightData.byteSize());
                 if (a instanceof Arg.WorkspacePtr p && (p.offset() < 0 || p.offset() >= workspaceBytes))
                     throw new IllegalArgumentException("workspace pointer " + p.offset() + " outside workspace of " + workspaceBytes);
             }
@@ -51,12 +58,12 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
     }
 
     /** A copy of the weights block; {@link #weightsView()} reads it without copying. */
-    @Override public byte[] weights() { return weights.clone(); }
+    public byte[] weights() { return weightData.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE); }
 
     /** The weights block, read-only and not copied (for uploads and bundles). */
-    public MemorySegment weightsView() { return MemorySegment.ofArray(weights).asReadOnly(); }
+    public MemorySegment weightsView() { return weightData; }
 
-    public long weightBytes() { return weights.length; }
+    public long weightBytes() { return weightData.byteSize(); }
 
     /** One compilation unit; {@code entry} is its {@code extern "C" __global__} function. */
     public record KernelSource(String name, String source, String entry) {
@@ -114,14 +121,14 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
 
     @Override public boolean equals(Object o) {
         return o instanceof ExecutionPlan p && p.name.equals(name) && p.kernels.equals(kernels) && p.arenaBytes == arenaBytes
-                && Arrays.equals(p.weights, weights) && p.weightSlots.equals(weightSlots) && p.launches.equals(launches)
+                && p.weightData.byteSize() == weightData.byteSize() && p.weightData.mismatch(weightData) < 0 && p.weightSlots.equals(weightSlots) && p.launches.equals(launches)
                 && p.inputs.equals(inputs) && p.outputs.equals(outputs) && p.workspaceBytes == workspaceBytes;
     }
 
-    @Override public int hashCode() { return Objects.hash(name, kernels, arenaBytes, Arrays.hashCode(weights), launches, inputs, outputs, workspaceBytes); }
+    @Override public int hashCode() { return Objects.hash(name, kernels, arenaBytes, weightData.byteSize(), launches, inputs, outputs, workspaceBytes); }
 
     @Override public String toString() {
         return "ExecutionPlan " + name + " (" + kernels.size() + " kernels, " + launches.size() + " launches, arena "
-                + arenaBytes + " B, weights " + weights.length + " B)";
+                + arenaBytes + " B, weights " + weightData.byteSize() + " B)";
     }
 }
