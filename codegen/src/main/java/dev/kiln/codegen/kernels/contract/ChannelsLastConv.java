@@ -82,7 +82,6 @@ final class ChannelsLastConv {
 
     static KernelSpec emitGemm(FusedBody fb, GemmProblem p, GemmConfig config, String entry) {
         Node conv = fb.main();
-        DType t = conv.input(0).dtype();
         GemmConfig c = config != null ? config : ConvTuning.choose(p);
         // [pixels, M] row-major: NHWC
         return fb.rowMajorGemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()

@@ -104,7 +104,10 @@ final class TileEpilogue {
                 try (var u = src.block("for (int u = threadIdx.x; u < " + units + "; u += " + c.threads() + ")")) {
                     src.line("const int lr = u / %d, lc = u %% %d * %d;", perRow, perRow, width);
                     src.line("const long long row = row0 + q * %d + lr, col = col0 + lc;", rows);
-                    try (var in = src.block("if (row < " + p.m() + "LL && col < " + p.n() + "LL)")) {
+                    java.util.List<String> edges = new java.util.ArrayList<>(); // only where the tiles cut the problem
+                    if (p.m() % c.bm() != 0) edges.add("row < " + p.m() + "LL");
+                    if (p.n() % c.bn() != 0) edges.add("col < " + p.n() + "LL");
+                    try (var in = src.block(edges.isEmpty() ? "" : "if (" + String.join(" && ", edges) + ")")) {
                         src.line("__align__(16) %s kiln_v[%d];", acc, width);
                         String at = "kiln_st + lr * " + pitch + " + lc";
                         if (width == 2 * vec) {
