@@ -25,9 +25,9 @@ final class TileEpilogue {
         String acc = p.math().acc();
         if (splits > 1) {
             long per = (long) f.registers() * threads;
-            src.line("const long long kiln_tile = bz * %dLL + blockIdx.x;", c.tilesM(p) * c.tilesN(p));
+            src.line("const long long kiln_tile = bz * %dLL + (blockIdx.x);", c.tilesM(p) * c.tilesN(p));
             src.line("%s* kiln_part = kiln_ws + kiln_tile * %dLL;", acc, per * splits);
-            f.forEach(src, () -> src.line("kiln_part[(long long)blockIdx.y * %dLL + e_r * %d + threadIdx.x] = e_v;", per, threads));
+            f.forEach(src, () -> src.line("kiln_part[(long long)(blockIdx.y) * %dLL + e_r * %d + threadIdx.x] = e_v;", per, threads));
             src.line("__threadfence();");
             src.line("__syncthreads();");
             src.line("if (threadIdx.x == 0) kiln_last = atomicAdd(kiln_cnt + kiln_tile, 1) == %d;", splits - 1);
