@@ -154,19 +154,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_128x256(const __hal
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 32; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 128 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -333,19 +360,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_256x128(const __hal
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 256 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) {
+      for (int i = 0; i < 2; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 64 + j * 4 + h;
-          const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 256;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 256 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -508,19 +562,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_128x128(const __hal
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 64 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -687,19 +768,46 @@ extern "C" __global__ void __launch_bounds__(128, 1) big_f16_128x128_1wg(const _
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) {
+      for (int i = 0; i < 2; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 64 + j * 4 + h;
-          const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 128) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -864,19 +972,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_bt_128x256(const __
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 32; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 128 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -1039,19 +1174,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_bf16_128x256(const __nv
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 32; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 128 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2bfloat16_rn(e_v);
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __nv_bfloat16 kiln_o[8];
+          kiln_o[0] = __float2bfloat16_rn(kiln_v[0]);
+          kiln_o[1] = __float2bfloat16_rn(kiln_v[1]);
+          kiln_o[2] = __float2bfloat16_rn(kiln_v[2]);
+          kiln_o[3] = __float2bfloat16_rn(kiln_v[3]);
+          kiln_o[4] = __float2bfloat16_rn(kiln_v[4]);
+          kiln_o[5] = __float2bfloat16_rn(kiln_v[5]);
+          kiln_o[6] = __float2bfloat16_rn(kiln_v[6]);
+          kiln_o[7] = __float2bfloat16_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -1199,19 +1361,47 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_mma_sync(const __ha
     }
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (2 passes of 64 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 2; q++) {
+      if (q > 0) __syncthreads(); // the last pass's reads are done
       #pragma unroll
-      for (int j = 0; j < 8; j++) {
+      for (int i = 0; i < 4; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = (i * 8 + j) * 4 + h;
-          const long long e_row = row0 + wm + i * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + wn + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j][h];
-          if (e_row < 8192LL && e_col < 8192LL) {
-            out0[bz * 67108864LL + e_row * 8192LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 8; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = (i * 8 + j) * 4 + h;
+            const long long e_row = row0 + wm + i * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + wn + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j][h];
+            const int e_lr = (int)(e_row - row0) - q * 64;
+            if ((unsigned)e_lr < 64u) kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 64 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -1372,19 +1562,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) ragged_f16_128x256(const __
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 32; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 128 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 1000LL && e_col < 1496LL) {
-            out0[bz * 1496000LL + e_row * 1496LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+        if (row < 1000LL && col < 1496LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 1496000LL + row * 1496LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -1545,19 +1762,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) ragged_f16_at_bt_128x128(co
     kiln_wgmma_wait<0>();
     kiln_cp_async_wait<0>();
     __syncthreads(); // the buffers are free for the next batch entry
-    #pragma unroll
-    for (int i = 0; i < 1; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) {
+      for (int i = 0; i < 1; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 64 + j * 4 + h;
-          const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 1000LL && e_col < 1496LL) {
-            out0[bz * 1496000LL + e_row * 1496LL + e_col] = __float2half_rn(e_v);
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+        if (row < 1000LL && col < 1496LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 1496000LL + row * 1496LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }
@@ -1777,19 +2021,46 @@ extern "C" __global__ void __launch_bounds__(128, 1) ragged_bf16_split2_1wg(cons
       }
     }
     if (threadIdx.x == 0) kiln_cnt[kiln_tile] = 0;
-    #pragma unroll
-    for (int i = 0; i < 2; i++) {
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) {
+      for (int i = 0; i < 2; i++) {
         #pragma unroll
-        for (int h = 0; h < 4; h++) {
-          const int e_r = i * 64 + j * 4 + h;
-          const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
-          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
-          float& e_v = acc[i][j * 4 + h];
-          if (e_row < 777LL && e_col < 1000LL) {
-            out0[bz * 777000LL + e_row * 1000LL + e_col] = __float2bfloat16_rn(e_v);
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
           }
+        }
+      }
+      __syncthreads();
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 128) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+        if (row < 777LL && col < 1000LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __nv_bfloat16 kiln_o[8];
+          kiln_o[0] = __float2bfloat16_rn(kiln_v[0]);
+          kiln_o[1] = __float2bfloat16_rn(kiln_v[1]);
+          kiln_o[2] = __float2bfloat16_rn(kiln_v[2]);
+          kiln_o[3] = __float2bfloat16_rn(kiln_v[3]);
+          kiln_o[4] = __float2bfloat16_rn(kiln_v[4]);
+          kiln_o[5] = __float2bfloat16_rn(kiln_v[5]);
+          kiln_o[6] = __float2bfloat16_rn(kiln_v[6]);
+          kiln_o[7] = __float2bfloat16_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 777000LL + row * 1000LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
         }
       }
     }

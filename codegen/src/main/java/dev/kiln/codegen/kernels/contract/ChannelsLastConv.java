@@ -82,19 +82,11 @@ final class ChannelsLastConv {
 
     static KernelSpec emitGemm(FusedBody fb, GemmProblem p, GemmConfig config, String entry) {
         Node conv = fb.main();
-        DType t = conv.input(0).dtype();
         GemmConfig c = config != null ? config : ConvTuning.choose(p);
-        long m = p.n();
-        String bias = conv.hasInput(2) ? CTypes.load(t, fb.in(conv.input(2)) + "[%s]") : null;
-        return fb.gemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
-                + ", " + Geometry.of(conv).label() + (Geometry.of(conv).pointwise() ? ", plain GEMM " : ", implicit GEMM ") + c.label(), entry, (s, acc, bz, row, col) -> {
-            s.line("const long long idx = %s * %dLL + %s;", row, m, col); // [pixels, M] row-major: NHWC
-            if (bias == null) fb.emitEpilogue(s, acc, "idx");
-            else {
-                s.line("const float withBias = %s + %s;", acc, String.format(bias, col));
-                fb.emitEpilogue(s, "withBias", "idx");
-            }
-        });
+        // [pixels, M] row-major: NHWC
+        return fb.rowMajorGemmKernel(p, c, conv.op() + " " + conv.input(0).type() + " * " + conv.input(1).type() + " -> " + conv.output(0).type()
+                + ", " + Geometry.of(conv).label() + (Geometry.of(conv).pointwise() ? ", plain GEMM " : ", implicit GEMM ") + c.label(), entry,
+                conv.hasInput(2) ? conv.input(2) : null);
     }
 
     /** Pixels per thread along OW and the channel vector of the depthwise kernel. */

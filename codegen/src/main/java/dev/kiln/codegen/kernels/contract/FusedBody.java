@@ -193,16 +193,54 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
 
     /**
      * This body's kernel on the contraction engine: the header, the signature (node inputs, node outputs, then
-     * the engine's split-K workspaces), the main loop for {@code config}, and {@code store} for each output element.
+     * the engine's split-K workspaces), the main loop for {@code config}, and {@code store} for each output
+     * element (no run epilogue: for outputs whose GEMM columns are not contiguous, such as NCHW).
      */
     KernelSpec gemmKernel(GemmProblem p, GemmConfig config, String what, String entry, GemmStore store) {
-        CudaSource src = new CudaSource();
-        header(src, what);
-        GemmKernels.Launch l = GemmKernels.emit(src, p, config, new GemmOutput() {
+        return gemmKernel(p, config, what, entry, new GemmOutput() {
             @Override public String signature(String e, String bounds, List<String> extra) { return FusedBody.this.signature(e, bounds, extra); }
 
             @Override public void store(CudaSource s, String acc, String bz, String row, String col) { store.store(s, acc, bz, row, col); }
-        }, entry);
+        });
+    }
+
+    /**
+     * The kernel for a GEMM whose output element (bz, row, col) is the main output's element at row-major index
+     * {@code (bz M + row) N + col} (MatMul's {@code [batch.., M, N]}, an NHWC conv's {@code [pixels, M]}), with
+     * {@code bias} (a body input of N elements, or null) added to the accumulator per column before the
+     * epilogue. Columns are contiguous in the output, so it offers the engine the run epilogue
+     * ({@link #runWidth}).
+     */
+    KernelSpec rowMajorGemmKernel(GemmProblem p, GemmConfig config, String what, String entry, Value bias) {
+        long n = p.n(), mn = p.m() * p.n();
+        java.util.function.BiFunction<String, String, String> index = (bz, row) ->
+                (p.batches() > 1 ? bz + " * " + mn + "LL + " : "") + row + " * " + n + "LL";
+        int width = RunEpilogue.width(this);
+        return gemmKernel(p, config, what, entry, new GemmOutput() {
+            @Override public String signature(String e, String bounds, List<String> extra) { return FusedBody.this.signature(e, bounds, extra); }
+
+            @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
+                s.line("const long long idx = %s + %s;", index.apply(bz, row), col);
+                if (bias == null) emitEpilogue(s, acc, "idx");
+                else {
+                    s.line("const float withBias = %s + %s;", acc, CTypes.load(bias.dtype(), in(bias) + "[" + col + "]"));
+                    emitEpilogue(s, "withBias", "idx");
+                }
+            }
+
+            @Override public int runWidth() { return width; }
+
+            @Override public void storeRun(CudaSource s, String acc, String bz, String row, String col, int w) {
+                s.line("const long long base = %s + %s;", index.apply(bz, row), col);
+                RunEpilogue.emit(FusedBody.this, s, acc, "base", col, w, bias);
+            }
+        });
+    }
+
+    private KernelSpec gemmKernel(GemmProblem p, GemmConfig config, String what, String entry, GemmOutput out) {
+        CudaSource src = new CudaSource();
+        header(src, what);
+        GemmKernels.Launch l = GemmKernels.emit(src, p, config, out, entry);
         List<KernelSpec.Param> params = new ArrayList<>(params());
         params.addAll(l.workspaces());
         return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, origins());
@@ -257,8 +295,14 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
      * without a store view.
      */
     List<String> epilogueValues(CudaSource src, String acc, String idx) {
+        long[] outShape = main.output(0).shape().sizes();
+        return epilogueValues(src, acc, in -> load(in, outShape, idx));
+    }
+
+    /** {@link #epilogueValues} with each other operand of the epilogue read by {@code operand} (a C expression). */
+    List<String> epilogueValues(CudaSource src, String acc, java.util.function.Function<Value, String> operand) {
         if (store != null) throw new IllegalStateException("a store view writes through emitEpilogue");
-        ExprEmitter ex = epilogue(src, acc, idx);
+        ExprEmitter ex = epilogue(src, acc, operand);
         List<String> r = new ArrayList<>();
         for (int i = 0; i < body.outputs().size(); i++) {
             Value o = body.outputs().get(i);
@@ -268,12 +312,16 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     }
 
     private ExprEmitter epilogue(CudaSource src, String acc, String idx) {
+        long[] outShape = main.output(0).shape().sizes();
+        return epilogue(src, acc, in -> load(in, outShape, idx));
+    }
+
+    /** The epilogue on {@code acc} with each other operand read by {@code operand}. */
+    private ExprEmitter epilogue(CudaSource src, String acc, java.util.function.Function<Value, String> operand) {
         ExprEmitter ex = new ExprEmitter(src);
-        Value mo = main.output(0);
-        ex.bind(mo, acc);
-        long[] outShape = mo.shape().sizes();
+        ex.bind(main.output(0), acc);
         for (Node n : epilogue) {
-            for (Value in : n.inputs()) if (!in.isNone() && !ex.isBound(in)) ex.bind(in, load(in, outShape, idx));
+            for (Value in : n.inputs()) if (!in.isNone() && !ex.isBound(in)) ex.bind(in, operand.apply(in));
             ex.emit(n);
         }
         return ex;
@@ -289,6 +337,9 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         }
         return terms.isEmpty() ? "0" : String.join(" + ", terms);
     }
+
+    /** C expression of epilogue operand {@code v} (a body input or a constant) at element {@code idx} of the main output. */
+    String epilogueOperand(Value v, long[] outShape, String idx) { return load(v, outShape, idx); }
 
     private String load(Value v, long[] outShape, String idx) {
         Tensor c = constants.get(v.name());

@@ -74,11 +74,7 @@ public final class MatMulTemplate implements KernelTemplate, Tunable {
         if (p.m() == 0 || p.n() == 0 || p.batches() == 0) return List.of(); // empty output: nothing to compute
         GemmConfig c = config != null ? config : GemmHeuristic.choose(p);
         Node mm = fb.main();
-        long mn = p.m() * p.n(), n = p.n();
-        return List.of(fb.gemmKernel(p, c, "matmul " + mm.input(0).type() + " x " + mm.input(1).type(), entry, (s, acc, bz, row, col) -> {
-            s.line("const long long idx = %s * %dLL + %s * %dLL + %s;", bz, mn, row, n, col);
-            fb.emitEpilogue(s, acc, "idx");
-        }));
+        return List.of(fb.rowMajorGemmKernel(p, c, "matmul " + mm.input(0).type() + " x " + mm.input(1).type(), entry, null));
     }
 
     static GemmProblem problem(FusedBody fb, CodegenOptions options) {

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * A standalone GEMM kernel without an epilogue, {@code C[b, m, n] = sum_k A B} stored row-major in the
- * operand dtype, for micro-benchmarks and engine tests: parameters {@code in0} (A), {@code in1} (B),
+ * operand dtype (16-byte runs of columns when N allows, as MatMul's), for micro-benchmarks and engine tests: parameters {@code in0} (A), {@code in1} (B),
  * {@code out0} (C; buffer values named "A", "B", "C"), then the config's workspaces.
  */
 public final class PlainGemm {
@@ -29,6 +29,15 @@ public final class PlainGemm {
 
             @Override public void store(CudaSource s, String acc, String bz, String row, String col) {
                 s.line("out0[%s * %dLL + %s * %dLL + %s] = %s;", bz, p.m() * p.n(), row, p.n(), col, CTypes.store(p.math().dtype, acc));
+            }
+
+            @Override public int runWidth() { return p.math().dtype.bits() <= 32 ? 128 / p.math().dtype.bits() : 1; }
+
+            @Override public void storeRun(CudaSource s, String acc, String bz, String row, String col, int w) {
+                s.line("__align__(16) %s kiln_o[%d];", st, w);
+                for (int e = 0; e < w; e++) s.line("kiln_o[%d] = %s;", e, CTypes.store(p.math().dtype, acc + "[" + e + "]"));
+                s.line("*reinterpret_cast<uint4*>(out0 + %s * %dLL + %s * %dLL + %s) = *reinterpret_cast<const uint4*>(kiln_o);",
+                        bz, p.m() * p.n(), row, p.n(), col);
             }
         }, entry);
         List<KernelSpec.Param> params = new ArrayList<>(List.of(new KernelSpec.Param.Buffer("A"), new KernelSpec.Param.Buffer("B"), new KernelSpec.Param.Buffer("C")));

@@ -79,7 +79,7 @@ final class SkinnyKernel {
                     src.line("if (o < %d) for (int q = 0; q < %d; q++) kv[r] += red[((q * %d + i) * %d + cc %% %d) * %d + cc / %d];", outs, kl, m, cw, cw, cg, cw);
                 }
                 src.line("__syncthreads(); // red is reused by the next batch entry");
-                TileEpilogue.emit(src, p, fragment(regs, threads, c.bn(), acc), splits, threads, tilesN, "blockIdx.x", "blockIdx.y", out);
+                TileEpilogue.emit(src, p, c, fragment(regs, threads, c.bn(), acc), out);
             }
         }
         return GemmKernels.launch(p, c, tilesN, splits);

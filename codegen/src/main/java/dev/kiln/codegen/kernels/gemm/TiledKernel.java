@@ -101,7 +101,7 @@ final class TiledKernel {
                     sumSlices(src, p, c, f, math.slice());
                     f = heldBy(f, math.slice() + " == 0");
                 }
-                TileEpilogue.emit(src, p, f, splits, c.sliceThreads(), tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
+                TileEpilogue.emit(src, p, c, f, out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits);

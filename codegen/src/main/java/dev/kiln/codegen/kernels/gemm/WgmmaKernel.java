@@ -181,7 +181,7 @@ public final class WgmmaKernel {
                 src.line("kiln_wgmma_wait<0>();");
                 src.line("kiln_cp_async_wait<0>();");
                 src.line("__syncthreads(); // the buffers are free for the next batch entry");
-                TileEpilogue.emit(src, p, fragment(mi, regs, rowsWg), splits, threads, tilesM * tilesN, "blockIdx.x", "blockIdx.y", out);
+                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg), out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits);
