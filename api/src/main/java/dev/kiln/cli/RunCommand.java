@@ -102,13 +102,19 @@ final class RunCommand implements Callable<Integer> {
 
     private int runBundle() {
         long t0 = System.nanoTime();
-        BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
-        try (CompiledModel c = b.model()) {
-            List<Tensor> in = inputs(c.inputs());
-            c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights
-            System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
-                    (System.nanoTime() - t0) / 1e6, c.loadModes());
-            return runCompiled(c, in, t0);
+        // the driver and the GPU context (a few hundred ms) come up on another thread while the bundle is read
+        CompletableFuture<Context> warm = CompletableFuture.supplyAsync(() -> Context.open(device));
+        try {
+            BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
+            try (CompiledModel c = b.model()) {
+                List<Tensor> in = inputs(c.inputs());
+                c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights (the same primary context)
+                System.out.printf("loaded bundle %s in %.1f ms with no compilation of the model: kernels from %s%n", model,
+                        (System.nanoTime() - t0) / 1e6, c.loadModes());
+                return runCompiled(c, in, t0);
+            }
+        } finally {
+            warm.thenAccept(Context::close).exceptionally(e -> null);
         }
     }
 
