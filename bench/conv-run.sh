@@ -6,6 +6,7 @@
 P=${1:-.gpu}
 shift || true
 OUT=${OUT:-/tmp}
+mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
 (cd bench/harness && timeout 150 python3 conv_torch.py --out $OUT/torch_conv.json); echo "torch rc=$?"

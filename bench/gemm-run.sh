@@ -6,6 +6,7 @@
 P=${1:-.gpu}
 SET=${2:-all}
 OUT=${OUT:-/tmp}
+mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
 timeout 150 python3 bench/harness/gemm_torch.py --shapes $SET --out $OUT/torch_gemm.json; echo "torch rc=$?"
