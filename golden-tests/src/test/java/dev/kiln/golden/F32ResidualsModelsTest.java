@@ -34,12 +34,7 @@ class F32ResidualsModelsTest {
 
     /** The standard pipeline up to and including convert-precision. */
     static List<Pass> prefix(DType dt, boolean f32Residuals) {
-        List<Pass> out = new ArrayList<>();
-        for (Pass p : Pipeline.standard(Map.of(), Map.of(), dt, true, true, f32Residuals)) {
-            if (p.name().equals("fuse-epilogues")) break;
-            out.add(p);
-        }
-        return out;
+        return Pipeline.before(Pipeline.standard(Map.of(), Map.of(), dt, true, true, f32Residuals), "fuse-epilogues");
     }
 
     static Graph lower(Graph g, DType dt, boolean f32Residuals) {

@@ -97,6 +97,12 @@ public final class Pipeline {
         return p;
     }
 
+    /** The passes of {@code pipeline} that run before the one named {@code name} (all of them if none has that name). */
+    public static List<Pass> before(List<Pass> pipeline, String name) {
+        for (int i = 0; i < pipeline.size(); i++) if (pipeline.get(i).name().equals(name)) return List.copyOf(pipeline.subList(0, i));
+        return List.copyOf(pipeline);
+    }
+
     public static List<Pass> standard() { return standard(Map.of()); }
 
     /** The standard pipeline's pass names, comma-separated (round-trips through {@link Passes#parse}). */

@@ -14,7 +14,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -66,12 +65,7 @@ class F32ResidualsTest {
 
     /** The standard pipeline up to and including convert-precision. */
     static List<Pass> prefix(DType dt, boolean f32Residuals) {
-        List<Pass> out = new ArrayList<>();
-        for (Pass p : Pipeline.standard(Map.of(), Map.of(), dt, true, true, f32Residuals)) {
-            if (p.name().equals("fuse-epilogues")) break;
-            out.add(p);
-        }
-        return out;
+        return Pipeline.before(Pipeline.standard(Map.of(), Map.of(), dt, true, true, f32Residuals), "fuse-epilogues");
     }
 
     static double relL2(Tensor want, Tensor got) {
