@@ -11,6 +11,7 @@ import dev.kiln.ir.Graph;
 import dev.kiln.ir.Tensor;
 import dev.kiln.ir.ref.Interpreter;
 import dev.kiln.runtime.Context;
+import dev.kiln.runtime.CudaUnavailableException;
 import dev.kiln.runtime.Doctor;
 import dev.kiln.runtime.Nvrtc;
 import dev.kiln.runtime.TerminalProgress;
@@ -113,6 +114,9 @@ final class RunCommand implements Callable<Integer> {
                         (System.nanoTime() - t0) / 1e6, c.loadModes());
                 return runCompiled(c, in, t0);
             }
+        } catch (CudaUnavailableException e) { // a bundle runs on a GPU only: say why in one line, as --backend gpu does
+            System.err.println("kiln: error: " + Doctor.report().reason());
+            return 1;
         } finally {
             warm.thenAccept(Context::close).exceptionally(e -> null);
         }

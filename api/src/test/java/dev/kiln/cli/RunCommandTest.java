@@ -45,6 +45,20 @@ class RunCommandTest {
         assertEquals("", r[1], "nothing ran");
     }
 
+    @Test void aBundleWithoutAUsableGpuSaysWhyInOneLineAndExits1(@TempDir Path dir) throws Exception {
+        Doctor.Report doctor = Doctor.report();
+        Assumptions.assumeFalse(doctor.ok(), "this machine has a usable GPU");
+        Path model = dir.resolve("relu_add.onnx"), bundle = dir.resolve("relu_add.kiln");
+        Files.write(model, TestModels.reluAddOnnx());
+        Object[] c = kiln("compile", model.toString(), "-o", bundle.toString());
+        Assumptions.assumeTrue((int) c[0] == 0 && Files.exists(bundle), "no bundle could be written here: " + c[2]);
+        Object[] r = kiln("run", bundle.toString());
+        String err = (String) r[2];
+        assertEquals(1, r[0], err);
+        assertEquals("kiln: error: " + doctor.reason(), err.strip(), "one line, the doctor's reason");
+        assertEquals("", r[1], "nothing ran");
+    }
+
     @Test void autoBackendFallsBackToTheReferenceSayingWhy(@TempDir Path dir) throws Exception {
         Doctor.Report doctor = Doctor.report();
         Assumptions.assumeFalse(doctor.ok(), "this machine has a usable GPU");
