@@ -54,10 +54,10 @@ final class RunEpilogue {
         java.util.function.BiFunction<Value, String, String[]> read = (v, idx) -> {
             String name = fb.in(v);
             String[] e = new String[width];
-            if (vectorizable(v.dtype(), width)) {
+            if (v.dtype() == DType.F16 || v.dtype() == DType.BF16 || v.dtype() == DType.F32) { // else element reads
                 String arr = "kiln_r" + vectors[0]++;
                 src.line("__align__(16) %s %s[%d];", CTypes.storage(v.dtype()), arr, width);
-                copy(src, v.dtype(), width, arr, name + " + " + idx);
+                VecIo.copy(src, v.dtype(), width, arr, name + " + " + idx);
                 for (int i = 0; i < width; i++) e[i] = CTypes.load(v.dtype(), arr + "[" + i + "]");
             } else {
                 for (int i = 0; i < width; i++) e[i] = CTypes.load(v.dtype(), name + "[" + idx + " + " + i + "]");
@@ -86,7 +86,7 @@ final class RunEpilogue {
             }
         }
         for (int i = 0; i < outs.size(); i++)
-            if (!fb.fused().output(i).isNone()) copy(src, outs.get(i).dtype(), width, "out" + i + " + " + base, "kiln_o" + i);
+            if (!fb.fused().output(i).isNone()) VecIo.copy(src, outs.get(i).dtype(), width, "out" + i + " + " + base, "kiln_o" + i);
     }
 
     /** Each run element of an epilogue operand: a scalar literal, a baked table or a body input, read by broadcast. */
@@ -108,17 +108,5 @@ final class RunEpilogue {
             java.util.Arrays.fill(e, fb.epilogueOperand(v, out, base)); // one element for the whole run
         }
         return e;
-    }
-
-    private static boolean vectorizable(DType t, int width) {
-        return t == DType.F16 || t == DType.BF16 || t == DType.F32;
-    }
-
-    /** {@code dst[0..width) = src[0..width)} in accesses of up to 16 bytes (dst, src element pointers or arrays). */
-    private static void copy(CudaSource src, DType t, int width, String dst, String from) {
-        int bytes = width * t.bits() / 8, step = Math.min(16, bytes), per = step * 8 / t.bits();
-        String raw = switch (step) { case 16 -> "uint4"; case 8 -> "uint2"; case 4 -> "unsigned int"; default -> "unsigned short"; };
-        for (int i = 0; i < width; i += per)
-            src.line("*reinterpret_cast<%s*>(%s + %d) = *reinterpret_cast<const %s*>(%s + %d);", raw, dst, i, raw, from, i);
     }
 }

@@ -44,6 +44,16 @@ final class VecIo {
         }
     }
 
+    /**
+     * {@code dst[0..n) = src[0..n)} as raw bits in accesses of up to 16 bytes (no conversion): dst and src element
+     * pointers or arrays of type t, aligned to the access.
+     */
+    static void copy(CudaSource s, DType t, int n, String dst, String src) {
+        int bytes = n * t.bits() / 8, step = Math.min(16, bytes), per = step * 8 / t.bits();
+        for (int i = 0; i < n; i += per)
+            s.line("*reinterpret_cast<%s*>(%s + %d) = *reinterpret_cast<const %s*>(%s + %d);", raw(step), dst, i, raw(step), src, i);
+    }
+
     /** {@code ptr[0..v) = values}, each already in the storage type. */
     static void store(CudaSource s, DType t, int v, String ptr, List<String> values) {
         if (v == 1) {
