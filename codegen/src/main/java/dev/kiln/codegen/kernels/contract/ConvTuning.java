@@ -3,7 +3,6 @@ package dev.kiln.codegen.kernels.contract;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
 import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
-import dev.kiln.codegen.kernels.gemm.WgmmaKernel;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +19,7 @@ import java.util.Map;
  *     small tiles that fill at least half the SMs, and the default becomes the cheapest of them when the
  *     heuristic's choice would fill less than half of them (ResNet's 3x3 64->64 on 56x56:
  *     49 blocks of 64x64 become 196 of 16x128).</li>
- * <li>Large maps (at least {@link WgmmaKernel#LARGE_M} output pixels, e.g. ResNet-50 at batch 32): the grid fills
+ * <li>Large maps (at least {@link GemmHeuristic#LARGE_M} output pixels, e.g. ResNet-50 at batch 32): the grid fills
  *     the SMs many times over with any tile, and a memory-bound one (a 1x1 conv with K = 256) costs every tile
  *     the same in the model; ties (within 2%) go to the tile that computes the fewest padding outputs, then to
  *     the biggest (fewer operand re-reads per output), so N = 64 gets 256x64, not 256x128 half empty. The
@@ -68,7 +67,7 @@ final class ConvTuning {
     /** The heuristic's ranking; for large maps with ties broken toward fewer padding outputs, then bigger tiles. */
     static List<GemmConfig> ranked(GemmProblem p) {
         List<GemmConfig> r = new ArrayList<>(GemmHeuristic.candidates(p, 32));
-        if (p.m() < WgmmaKernel.LARGE_M) return r;
+        if (p.m() < GemmHeuristic.LARGE_M) return r;
         // estimates within 2% are one bucket: the model cannot tell them apart
         r.sort(Comparator.comparingLong((GemmConfig c) -> Math.round(Math.log(GemmHeuristic.cost(p, c)) / Math.log(1.02)))
                 .thenComparingLong(c -> c.tiles(p) * c.bm() * c.bn()).thenComparingLong(c -> -(long) c.bm() * c.bn()));

@@ -27,7 +27,7 @@ public final class GemmHeuristic {
     };
 
     /**
-     * Tall tensor-core tiles offered for problems with at least {@link WgmmaKernel#LARGE_M} rows (implicit-GEMM
+     * Tall tensor-core tiles offered for problems with at least {@link #LARGE_M} rows (implicit-GEMM
      * convs: thousands of output pixels by 64-256 channels): bm, bn, bk, warpsM, warpsN, stages. Taller tiles
      * at bn 64 halve the B re-reads per output and give 8 warps per block; bk 64 halves the pipeline steps of
      * a short K (the stem's 392).
@@ -50,6 +50,12 @@ public final class GemmHeuristic {
 
     /** Rows up to which {@link #SMALL_M_TILES} are offered (above 16, where the skinny path and 16-row tiles serve). */
     static final int SMALL_M = 256;
+
+    /**
+     * Rows from which the large-map tiles are offered: {@link #LARGE_M_TILES}, and the wgmma path's for N, K >= 64
+     * (implicit-GEMM convs over thousands of output pixels; ConvTuning breaks cost ties from here on too).
+     */
+    public static final long LARGE_M = 4096;
 
     /** Few rows (above 16) and few output tiles: at most 4 per SM at 64 x 64 (the LM head's 50257 columns are not). */
     static boolean smallM(GemmProblem p) {
@@ -137,7 +143,7 @@ public final class GemmHeuristic {
         List<GemmConfig> shapes = new ArrayList<>();
         if (p.math().tensorCores()) {
             for (int[] t : MMA_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
-            if (p.m() >= WgmmaKernel.LARGE_M)
+            if (p.m() >= LARGE_M)
                 for (int[] t : LARGE_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1));
             if (smallM(p))
                 for (int[] t : SMALL_M_TILES) shapes.add(new GemmConfig(GemmConfig.Path.MMA, t[0], t[1], t[2], t[3], t[4], t[5], 1, t[6]));

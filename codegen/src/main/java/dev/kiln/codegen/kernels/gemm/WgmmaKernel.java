@@ -35,7 +35,7 @@ import java.util.List;
  * wgmma stays in flight while the next step's copies are issued. {@link TileEpilogue} stores (and split-K
  * sums) from the accumulator fragment after {@code wait_group 0}.
  */
-public final class WgmmaKernel {
+final class WgmmaKernel {
     private WgmmaKernel() {}
 
     static final int BK = 64;
@@ -44,14 +44,11 @@ public final class WgmmaKernel {
     static final int[][] TILES = {{128, 256, 8, 4}, {256, 128, 8, 4}, {128, 128, 8, 6}, {128, 128, 4, 6}};
 
     /**
-     * Tiles offered besides {@link #TILES} for problems with many rows ({@link #LARGE_M}), e.g. implicit-GEMM
+     * Tiles offered besides {@link #TILES} for problems with many rows ({@link GemmHeuristic#LARGE_M}), e.g. implicit-GEMM
      * convs (rows = output pixels, often only 64-256 columns): bn 64 for N = 64, and shallower rings so two
      * blocks share an SM (128x64 s4: 97 KB; 128x128 s3: 97 KB; 256x64 s4: 161 KB, one block).
      */
     static final int[][] LARGE_M_TILES = {{128, 64, 4, 4}, {256, 64, 8, 4}, {128, 128, 4, 3}, {256, 128, 8, 3}};
-
-    /** Rows from which {@link #LARGE_M_TILES} are offered (and wgmma for N, K >= 64). */
-    public static final long LARGE_M = 4096;
 
     /** Dense tensor-core rate per SM and microsecond that wgmma reaches (about 990 TFLOP/s on 132 SMs). */
     static final double PEAK_FLOPS_PER_SM = 7.5e6;
@@ -66,7 +63,7 @@ public final class WgmmaKernel {
     }
 
     /** Many rows and at least one 64-wide tile of columns and k: where {@link #LARGE_M_TILES} are offered too. */
-    static boolean largeM(GemmProblem p) { return p.m() >= LARGE_M && p.n() >= 64 && p.k() >= 64; }
+    static boolean largeM(GemmProblem p) { return p.m() >= GemmHeuristic.LARGE_M && p.n() >= 64 && p.k() >= 64; }
 
     /** The tiles offered for {@code p} (with {@link #offered}): bm, bn, warps, stages. */
     static java.util.List<int[]> tiles(GemmProblem p) {
