@@ -296,7 +296,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
      */
     List<String> epilogueValues(CudaSource src, String acc, String idx) {
         long[] outShape = main.output(0).shape().sizes();
-        return epilogueValues(src, acc, in -> load(in, outShape, idx));
+        return epilogueValues(src, acc, in -> epilogueOperand(in, outShape, idx));
     }
 
     /** {@link #epilogueValues} with each other operand of the epilogue read by {@code operand} (a C expression). */
@@ -313,7 +313,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
 
     private ExprEmitter epilogue(CudaSource src, String acc, String idx) {
         long[] outShape = main.output(0).shape().sizes();
-        return epilogue(src, acc, in -> load(in, outShape, idx));
+        return epilogue(src, acc, in -> epilogueOperand(in, outShape, idx));
     }
 
     /** The epilogue on {@code acc} with each other operand read by {@code operand}. */
@@ -339,9 +339,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
     }
 
     /** C expression of epilogue operand {@code v} (a body input or a constant) at element {@code idx} of the main output. */
-    String epilogueOperand(Value v, long[] outShape, String idx) { return load(v, outShape, idx); }
-
-    private String load(Value v, long[] outShape, String idx) {
+    String epilogueOperand(Value v, long[] outShape, String idx) {
         Tensor c = constants.get(v.name());
         if (c != null) {
             if (c.numel() != 1) {
