@@ -2,12 +2,13 @@ package dev.kiln.bundle;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import dev.kiln.frontend.ExternalData;
+import dev.kiln.ir.InvalidModelException;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -36,8 +37,8 @@ final class ModelFingerprint {
         lines.add("model " + bytes.byteSize() + " " + checksums(bytes));
         Path dir = model.toAbsolutePath().getParent();
         for (String location : externalLocations(bytes)) {
-            Path f = resolve(dir, location);
-            if (f == null || !Files.isRegularFile(f)) {
+            Path f = external(dir, location);
+            if (f == null) {
                 lines.add("external " + location + " absent"); // the import rejects it; the key still differs from a present one
                 continue;
             }
@@ -70,11 +71,14 @@ final class ModelFingerprint {
         return b.toString();
     }
 
-    /** The external data file a location names, if it is a plain relative path inside the model's folder. */
-    private static Path resolve(Path dir, String location) {
-        if (dir == null || location.isEmpty() || location.startsWith("/") || location.startsWith("\\") || location.contains("..")
-                || location.indexOf('\0') >= 0 || location.matches("^[A-Za-z]:.*")) return null;
-        return dir.resolve(location).normalize();
+    /** The external data file a location names, or null where the importer would reject it (the same check). */
+    private static Path external(Path dir, String location) {
+        if (dir == null || location.isEmpty()) return null;
+        try {
+            return ExternalData.resolve(dir, location, "external data");
+        } catch (InvalidModelException e) {
+            return null;
+        }
     }
 
     /**

@@ -22,7 +22,7 @@ import java.util.HexFormat;
  * inside the model's folder: absolute paths, {@code ..} components and links whose real path leaves the folder
  * are rejected, and offset/length are checked against the file and the tensor's shape before any allocation.
  */
-final class ExternalData {
+public final class ExternalData {
     private ExternalData() {}
 
     static byte[] read(TensorProto p, Path baseDir, long expectedBytes, String what) {
@@ -88,8 +88,11 @@ final class ExternalData {
         }
     }
 
-    /** The file a location names, if it is a relative path that stays inside {@code baseDir} (links included). */
-    static Path resolve(Path baseDir, String location, String what) {
+    /**
+     * The file a location names, if it is a relative path that stays inside {@code baseDir} (links included) and
+     * is a regular file; else an {@link InvalidModelException} that says why ({@code what}: the tensor, for it).
+     */
+    public static Path resolve(Path baseDir, String location, String what) {
         String bad = null;
         if (location.startsWith("/") || location.startsWith("\\") || location.matches("^[A-Za-z]:.*")
                 || location.indexOf('\0') >= 0)
