@@ -34,22 +34,44 @@ public final class Kiln {
 
     /** {@link #compile(Path, CompileOptions)} through the given plan cache. */
     public static CompiledModel compile(Path model, CompileOptions options, PlanCache cache) {
+        return compile(lookUp(model, options, cache));
+    }
+
+    /**
+     * The first half of {@link #compile(Path, CompileOptions)}: the plan cache's entry for {@code model}, if there is
+     * one; {@link #compile(PlanLookup)} finishes (a hit costs nothing more, a miss compiles). The CLI runs it while
+     * its GPU check finishes. Close a lookup that is not compiled.
+     */
+    public static PlanLookup lookUp(Path model, CompileOptions options) {
+        return PlanCache.applies(options) ? lookUp(model, options, PlanCache.standard()) : new PlanLookup(model, options, null, null, null, 0);
+    }
+
+    private static PlanLookup lookUp(Path model, CompileOptions options, PlanCache cache) {
         long t0 = System.nanoTime();
-        String arch = targetArch(options);
         String key;
         try {
-            key = PlanCache.key(model, options, arch);
+            key = PlanCache.key(model, options, () -> targetArch(options)); // hashes the model before asking CUDA for the arch
         } catch (java.io.IOException | RuntimeException e) {
-            return compileFile(model, options); // unreadable model: the importer says why
+            return new PlanLookup(model, options, null, null, null, t0); // unreadable model: the importer says why
         }
-        java.util.Optional<CompiledModel> hit = cache.get(key);
-        if (hit.isPresent()) {
-            CompiledModel m = hit.get();
-            return new CompiledModel(m.name(), m.inputs(), m.outputs(), m::graph, m.plan(), m.report().asPlanCacheHit((System.nanoTime() - t0) / 1e6),
+        return new PlanLookup(model, options, cache, key, cache.get(key).orElse(null), t0);
+    }
+
+    /** What {@link #lookUp} found: the cache and key ({@code null} without them) and the entry ({@code null} on a miss). */
+    public record PlanLookup(Path model, CompileOptions options, PlanCache cache, String key, CompiledModel hit, long startNanos)
+            implements AutoCloseable {
+        @Override public void close() { if (hit != null) hit.close(); }
+    }
+
+    /** A hit as it is, else compiled (and stored in the plan cache on a background thread). */
+    public static CompiledModel compile(PlanLookup l) {
+        if (l.hit() != null) {
+            CompiledModel m = l.hit();
+            return new CompiledModel(m.name(), m.inputs(), m.outputs(), m::graph, m.plan(), m.report().asPlanCacheHit((System.nanoTime() - l.startNanos()) / 1e6),
                     m.arch(), m.prebuilt());
         }
-        CompiledModel m = compileFile(model, options);
-        PlanCache.putLater(cache, key, m);
+        CompiledModel m = compileFile(l.model(), l.options());
+        if (l.key() != null) PlanCache.putLater(l.cache(), l.key(), m);
         return m;
     }
 

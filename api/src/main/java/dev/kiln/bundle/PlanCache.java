@@ -59,6 +59,16 @@ public final class PlanCache {
 
     /** The key of {@code model} compiled with {@code options} for {@code arch} on this machine. */
     public static String key(Path model, CompileOptions options, String arch) throws IOException {
+        return key(model, options, () -> arch);
+    }
+
+    /**
+     * {@link #key(Path, CompileOptions, String)} with the arch asked for only after the model is hashed: the CLI's
+     * CUDA start (which the arch waits for) finishes meanwhile.
+     */
+    public static String key(Path model, CompileOptions options, java.util.function.Supplier<String> targetArch) throws IOException {
+        List<String> fingerprint = ModelFingerprint.of(model);
+        String arch = targetArch.get();
         StringBuilder b = new StringBuilder("kiln plan cache 1\n");
         b.append("kiln ").append(Kiln.VERSION).append(' ').append(build()).append('\n');
         b.append("bundle format ").append(BundleWriter.FORMAT_VERSION).append('\n');
@@ -70,7 +80,7 @@ public final class PlanCache {
             if (k instanceof String s && s.startsWith("kiln.") && !s.startsWith("kiln.planCache")) b.append("property ").append(s).append('=').append(v).append('\n');
         });
         b.append("gpu ").append(gpu()).append('\n');
-        for (String l : ModelFingerprint.of(model)) b.append(l).append('\n');
+        for (String l : fingerprint) b.append(l).append('\n');
         return sha256(b.toString());
     }
 

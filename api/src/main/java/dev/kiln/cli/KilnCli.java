@@ -13,11 +13,11 @@ public final class KilnCli implements Runnable {
 
     // a switch, not a map of constructor references: JDK 25.0.3 crashed writing the AOT cache (bin/jvm-cache.sh) of a
     // run that had created those lambdas (archiveHeapWriter: "Metadata ... should have been archived")
-    private static Object subcommand(String name) {
+    private static Object subcommand(String name, GpuStart gpu) {
         return switch (name) {
             case "import" -> new ImportCommand();
             case "compile" -> new CompileCommand();
-            case "run" -> new RunCommand();
+            case "run" -> new RunCommand(gpu);
             case "dump" -> new DumpCommand();
             case "profile" -> new ProfileCommand();
             case "doctor" -> new DoctorCommand();
@@ -38,12 +38,19 @@ public final class KilnCli implements Runnable {
 
     /** Runs the CLI; user errors print one clear line (no stack trace) and exit with 1. */
     public static int execute(String... args) {
+        // CUDA's start (0.2-0.3 s) first, on other threads, so it overlaps everything up to the first use of the GPU
+        try (GpuStart gpu = GpuStart.begin(args)) {
+            return execute(gpu, args);
+        }
+    }
+
+    private static int execute(GpuStart gpu, String... args) {
         CommandLine cl = new CommandLine(new KilnCli());
         // picocli builds the model of every subcommand it is given (reflection over each one's options): a command
         // that names its subcommand first gets only that one; anything else (help, usage errors) gets them all
         String first = args.length > 0 ? args[0] : "";
         for (String name : SUBCOMMANDS)
-            if (!SUBCOMMANDS.contains(first) || first.equals("help") || name.equals(first)) cl.addSubcommand(name, subcommand(name));
+            if (!SUBCOMMANDS.contains(first) || first.equals("help") || name.equals(first)) cl.addSubcommand(name, subcommand(name, gpu));
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof KilnException || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException
                     || e instanceof dev.kiln.runtime.CudaUnavailableException) {

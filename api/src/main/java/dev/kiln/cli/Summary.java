@@ -14,6 +14,15 @@ import java.util.TreeMap;
 final class Summary {
     private Summary() {}
 
+    /** How a model's kernels were loaded, counted: {@code 31 CUBIN} or {@code 12 CUBIN, 1 NVRTC}. */
+    static String loadModes(java.util.List<dev.kiln.runtime.plan.KernelBinary.LoadMode> modes) {
+        Map<dev.kiln.runtime.plan.KernelBinary.LoadMode, Integer> n = new java.util.EnumMap<>(dev.kiln.runtime.plan.KernelBinary.LoadMode.class);
+        for (var m : modes) n.merge(m, 1, Integer::sum);
+        StringBuilder b = new StringBuilder();
+        n.forEach((m, k) -> b.append(b.isEmpty() ? "" : ", ").append(k).append(' ').append(m));
+        return b.isEmpty() ? "none" : b.toString();
+    }
+
     static String of(ImportedModel m, long importMillis) {
         Graph g = m.graph();
         Map<String, Integer> ops = new TreeMap<>();

@@ -1,0 +1,108 @@
+package dev.kiln.cli;
+
+import dev.kiln.runtime.Context;
+import dev.kiln.runtime.Doctor;
+import dev.kiln.runtime.Nvrtc;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * CUDA's start begun before picocli parses the command line, for the commands that run on a GPU ({@code run},
+ * {@code profile}): loading the driver, cuInit and retaining the device's primary context take 0.2-0.3 s on an
+ * H200 host, and here they overlap the JVM's class loading, the CLI and the read of the bundle or plan instead of
+ * following them. Two threads of their own (not the common pool, one thread on a two-core machine): one opens the
+ * context (then loads NVRTC), the other runs the doctor's checks for an .onnx model, whose auto backend picks
+ * the GPU or the reference interpreter by them. A bundle needs no doctor unless its load fails.
+ *
+ * <p>The device is read from the raw arguments ({@code --device N}); a command that parses another device just
+ * opens its own context. The context held here is one more retain of the primary context that {@code
+ * CompiledModel.load} retains again (then cheap: the context is up); {@link #close} releases it once the command
+ * is done. Without a GPU the futures hold the failure; nothing is printed here, so the commands report as before.
+ */
+final class GpuStart implements AutoCloseable {
+    /** No start: the command needs no GPU (or only asks for help). */
+    static final GpuStart NONE = new GpuStart(-1, null, null);
+
+    private final int device;
+    private final CompletableFuture<Context> context;
+    private final CompletableFuture<Doctor.Report> doctor;
+
+    private GpuStart(int device, CompletableFuture<Context> context, CompletableFuture<Doctor.Report> doctor) {
+        this.device = device;
+        this.context = context;
+        this.doctor = doctor;
+    }
+
+    /** Starts CUDA for {@code args} when its command will want a GPU; else {@link #NONE}. */
+    static GpuStart begin(String... args) {
+        List<String> a = Arrays.asList(args);
+        String command = a.isEmpty() ? "" : a.getFirst();
+        if (!command.equals("run") && !command.equals("profile")) return NONE;
+        if (a.contains("--help") || a.contains("-h") || a.contains("--version") || a.contains("-V")) return NONE;
+        if (command.equals("run") && value(a, "--backend", "auto").equals("reference")) return NONE;
+        int device;
+        try {
+            device = Integer.parseInt(value(a, "--device", "0"));
+        } catch (NumberFormatException e) {
+            return NONE; // picocli will say what is wrong with it
+        }
+        boolean bundle = a.stream().anyMatch(s -> s.endsWith(".kiln"));
+        CompletableFuture<Context> context = onThread("kiln-gpu-start", () -> {
+            Context c = Context.open(device);
+            Nvrtc.get(); // the copy kernel's cache lookup and any compile need it next
+            return c;
+        });
+        CompletableFuture<Doctor.Report> doctor = command.equals("run") && !bundle ? onThread("kiln-gpu-check", Doctor::report) : null;
+        return new GpuStart(device, context, doctor);
+    }
+
+    /** The doctor's report: the one begun before parsing (waiting for it) when there is one, else made now. */
+    Doctor.Report doctor() {
+        return doctor != null ? doctor.join() : Doctor.report();
+    }
+
+    /** Whether the doctor begun here has already said that no GPU is usable (without a driver it says so at once). */
+    boolean doctorFailed() {
+        return doctor != null && doctor.isDone() && !doctor.join().ok();
+    }
+
+    /**
+     * Waits until the context of {@code device} begun here is up (or failed: the caller's own open then says why);
+     * returns the milliseconds waited. Nothing to wait for when none was begun for that device.
+     */
+    double awaitContext(int device) {
+        if (context == null || device != this.device) return 0;
+        long t0 = System.nanoTime();
+        context.handle((c, e) -> null).join();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /** Releases the context begun here, now or when it comes up. */
+    @Override public void close() {
+        if (context != null) context.thenAccept(Context::close).exceptionally(e -> null);
+    }
+
+    /** The value after {@code --name} or in {@code --name=value}, else {@code otherwise}. */
+    static String value(List<String> args, String name, String otherwise) {
+        for (int i = 0; i < args.size(); i++) {
+            String s = args.get(i);
+            if (s.equals(name) && i + 1 < args.size()) return args.get(i + 1);
+            if (s.startsWith(name + "=")) return s.substring(name.length() + 1);
+        }
+        return otherwise;
+    }
+
+    private static <T> CompletableFuture<T> onThread(String name, java.util.function.Supplier<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread.ofPlatform().name(name).daemon().start(() -> {
+            try {
+                f.complete(work.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f;
+    }
+}
