@@ -72,9 +72,12 @@ public final class BundleReader {
             throw new BundleException("bundle " + file + " is damaged or truncated, or not a bundle: " + e.getMessage(), e);
         }
         for (String name : entries.keySet()) if (name.endsWith("/")) throw fail(file, "unexpected folder entry " + name);
-        // the IR (text parse, graph) is built on another thread while this one checks the entries and reads the plan;
-        // it is used only once every entry passed the checks below
-        CompletableFuture<Graph> ir = onThread("kiln-bundle-ir", () -> graph(file, entries));
+        // --verify builds the IR (text parse, graph) on another thread while this one checks the entries and reads the
+        // plan (it is used only once every entry passed the checks below); otherwise it is built when first asked for
+        // (reference interpreter, profiler): a GPU run needs only the plan, and the IR's parse (ANTLR's tables in a
+        // fresh JVM) and its tensors' copy out of the mapping (BERT-base: 208 MB onto the heap) would only compete
+        // with the load and the upload for CPU, memory bandwidth and the collector
+        CompletableFuture<Graph> ir = verify == Verify.FULL ? onThread("kiln-bundle-ir", () -> graph(file, entries)) : null;
         // the weights' CRC-32 (or SHA-256) runs on a third: it reads every page of the mapping
         CompletableFuture<Void> weights = onThread("kiln-bundle-crc", () -> {
             verifyStored(file, entries, verify);
@@ -110,7 +113,7 @@ public final class BundleReader {
         } catch (RuntimeException | Error e) {
             // the other threads may still read the mapped weights: let them end before the caller may touch the file
             try {
-                CompletableFuture.allOf(ir, weights).exceptionally(x -> null).join();
+                (ir == null ? weights : CompletableFuture.allOf(ir, weights)).exceptionally(x -> null).join();
             } catch (RuntimeException ignored) { /* their own failures do not matter now */ }
             throw e;
         }
@@ -219,12 +222,12 @@ public final class BundleReader {
         List<Value> inputs = io(list(manifest, "inputs")), outputs = io(list(manifest, "outputs"));
         checkIo(file, "input", inputs, plan.inputs(), list(manifest, "inputs"));
         checkIo(file, "output", outputs, plan.outputs(), list(manifest, "outputs"));
-        // The IR serves the reference interpreter and the profiler, not the GPU run: it is built on its own thread and
-        // waited for when first used. Its SHA-256 matched and the writer verified it, so it is re-verified (every type
-        // re-inferred) only under --verify, which also waits for it here so that everything is checked before returning.
+        // The IR serves the reference interpreter and the profiler, not the GPU run: it is built when first used (under
+        // --verify, on its own thread from the start). Its SHA-256 matched and the writer verified it, so it is re-verified
+        // (every type re-inferred) only under --verify, which also waits for it here so that everything is checked before returning.
         java.util.function.Supplier<Graph> graph = () -> {
             try {
-                Graph g = join(ir);
+                Graph g = ir != null ? join(ir) : graph(file, entries);
                 if (verify == Verify.FULL) g = Verifier.verify(g);
                 checkIo(file, "input", g.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
                 checkIo(file, "output", g.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));
@@ -276,7 +279,7 @@ public final class BundleReader {
     }
 
     /**
-     * The final IR, off the reading thread: model.ir parsed, and its tensors copied from the weights block or their
+     * The final IR: model.ir parsed, and its tensors copied from the weights block or their
      * own entries (the IR's constants are plain arrays). Unchecked here: read() uses it only after the checks.
      */
     private static Graph graph(Path file, Map<String, MappedZip.Entry> entries) {
