@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the GEMM micro-benchmark (docs/gemm.md): torch.matmul figures, then Kiln's engine with
 # every candidate config checked and timed, with Kiln/torch ratios. Run from the checkout root on the GPU
-# machine after ../shared/gpu/pack:   bash bench/gemm-run.sh [.gpu] [shape set: all|big|model|skinny|f32]
+# machine after ../shared/gpu/pack:   bash bench/gemm-run.sh [.gpu] [shape set: all|big|model|layers|skinny|f32]
 # One set per call stays well inside a 10-minute device call (each config is compiled by NVRTC first).
 P=${1:-.gpu}
 SET=${2:-all}
