@@ -43,7 +43,7 @@ import java.util.Map;
  * config and, with {@code --torch FILE}, Kiln/torch time ratios; writes {@code gemm.json} to {@code --out}.
  *
  * <p>Usage: {@code GemmBench [--shapes all|big|model|layers|skinny|f32] [--candidates N] [--reps 20] [--out DIR]
- * [--torch FILE]} ({@code --candidates}: 8 for {@code layers}, else 5)
+ * [--torch FILE]} ({@code --candidates}: 10 for {@code layers}, else 5)
  */
 public final class GemmBench {
     private GemmBench() {}
@@ -63,8 +63,8 @@ public final class GemmBench {
                 case "--torch" -> torchFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
-        // the layers set times as many candidates as full tuning does (MatMulTemplate's 8), the others the first 5
-        if (candidates < 0) candidates = shapes.equals("layers") ? 8 : 5;
+        // the layers set times the whole of DenseSmallM's lists (up to 10: full tuning sees MatMulTemplate's 8), the others the first 5
+        if (candidates < 0) candidates = shapes.equals("layers") ? 10 : 5;
         if (!Cuda.available()) {
             System.out.println(Doctor.report());
             System.exit(2);

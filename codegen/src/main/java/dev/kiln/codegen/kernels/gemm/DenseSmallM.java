@@ -25,7 +25,9 @@ import java.util.Map;
  * The candidates after the default are the other measured winners and tiles not timed before: wgmma with one
  * warpgroup on 64 rows ({@code wgmma 64x64}, 64x128) or on both 64-row halves of M = 128 ({@code 128x64
  * w4x1}, fewer instructions than mma.sync and a deeper ring) or two warpgroups on 128x64 ({@code w8x1}), and the classic
- * 64x64 tile with bk 128 (twice the bytes in flight per stage, no sliced-K reduction). Each but the measured
+ * 64x64 tile with bk 128 (twice the bytes in flight per stage, no sliced-K reduction); for WIDE also tiles a third
+ * or half narrower along N, {@code 32x96} and {@code 64x48}, that put 128 blocks on the 132 SMs at 128x3072 where
+ * 64x64 puts 96 (N = 2304: 96 where 64x64 puts 72). Each but the measured
  * no-split defaults gets the {@link #fillSplit}. Only for plain strided operands: implicit-GEMM convs keep
  * ConvTuning's choices.
  */
@@ -39,8 +41,9 @@ final class DenseSmallM {
 
     /** Per class: the default first, then the others in the order the autotuner's fast mode should time them. */
     private static final Map<Shape, List<String>> LISTS = Map.of(
-            Shape.WIDE, List.of("mma 64x64x64 w2x2 s4 k1", "mma 32x128x64 w1x4 s4 k1", "wgmma 64x64x64 w4x1 s6", "mma 64x64x128 w2x2 s3",
-                    "wgmma 128x64x64 w4x1 s6", "wgmma 64x128x64 w4x1 s6", "mma 64x64x64 w2x2 s6", "wgmma 128x64x64 w8x1 s6"),
+            Shape.WIDE, List.of("mma 64x64x64 w2x2 s4 k1", "mma 32x128x64 w1x4 s4 k1", "wgmma 64x64x64 w4x1 s6", "mma 32x96x64 w2x2 s4",
+                    "wgmma 128x64x64 w4x1 s6", "mma 64x48x64 w4x1 s4", "mma 64x64x128 w2x2 s3", "wgmma 64x128x64 w4x1 s6",
+                    "wgmma 128x64x64 w8x1 s6", "mma 64x64x64 w2x2 s6"),
             Shape.FEW, List.of("mma 32x64x128 w1x2x4 s4 k1", "mma 32x64x64 w1x2 s4", "wgmma 64x64x64 w4x1 s6", "mma 64x64x128 w2x2 s3",
                     "wgmma 128x64x64 w4x1 s6", "wgmma 64x64x64 w4x1 s8 k1", "wgmma 64x128x64 w4x1 s6", "wgmma 128x64x64 w8x1 s6"),
             Shape.LONG_K, List.of("mma 64x64x128 w2x2x4 s4", "mma 32x64x64 w1x2x2 s6", "wgmma 64x64x64 w4x1 s6", "mma 32x128x128 w1x4x2 s3",

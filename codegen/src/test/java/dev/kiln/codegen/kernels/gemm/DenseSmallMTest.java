@@ -112,6 +112,11 @@ class DenseSmallMTest {
     @Test void newMmaFormsComputeRightOnTheSimulator() {
         GemmSimTest.dense(DType.F16, OPT, 145, 128, 768, true, false, GemmConfig.parse("mma 64x64x128 w2x2 s3 k2"));
         GemmSimTest.dense(DType.F16, OPT, 128, 64, 1024, true, false, GemmConfig.parse("mma 32x64x64 w1x2x2 s6 k4"));
+        // N-narrow tiles (48 and 96 columns: 6 mma columns per warp), ragged N and M, both B majors
+        GemmSimTest.dense(DType.F16, OPT, 145, 200, 320, true, false, GemmConfig.parse("mma 32x96x64 w2x2 s4 k1"));
+        GemmSimTest.dense(DType.F16, OPT, 128, 144, 384, true, true, GemmConfig.parse("mma 32x96x64 w2x2 s4 k2"));
+        GemmSimTest.dense(DType.F16, OPT, 130, 100, 256, true, false, GemmConfig.parse("mma 64x48x64 w4x1 s4 k1"));
+        GemmSimTest.dense(DType.BF16, OPT, 64, 96, 448, true, true, GemmConfig.parse("mma 64x48x64 w4x1 s4 k3"));
     }
 
     /** Every candidate of every model shape compiles for sm_90a (f16; B [K,N] and B^T) with no spills. */
