@@ -42,8 +42,8 @@ import java.util.Map;
  * bench/harness/gemm_torch.py times torch.matmul. Prints TFLOP/s, GB/s (A + B + C once), chosen vs best
  * config and, with {@code --torch FILE}, Kiln/torch time ratios; writes {@code gemm.json} to {@code --out}.
  *
- * <p>Usage: {@code GemmBench [--shapes all|big|model|skinny|f32] [--candidates 5] [--reps 20] [--out DIR]
- * [--torch FILE]}
+ * <p>Usage: {@code GemmBench [--shapes all|big|model|layers|skinny|f32] [--candidates N] [--reps 20] [--out DIR]
+ * [--torch FILE]} ({@code --candidates}: 10 for {@code layers}, else 5)
  */
 public final class GemmBench {
     private GemmBench() {}
@@ -52,7 +52,7 @@ public final class GemmBench {
 
     public static void main(String[] args) throws Exception {
         String shapes = "all";
-        int candidates = 5, reps = 20;
+        int candidates = -1, reps = 20;
         Path out = Path.of("."), torchFile = null;
         for (int i = 0; i < args.length; i++)
             switch (args[i]) {
@@ -63,6 +63,8 @@ public final class GemmBench {
                 case "--torch" -> torchFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
+        // the layers set times the whole of DenseSmallM's lists (up to 10: full tuning sees MatMulTemplate's 8), the others the first 5
+        if (candidates < 0) candidates = shapes.equals("layers") ? 10 : 5;
         if (!Cuda.available()) {
             System.out.println(Doctor.report());
             System.exit(2);

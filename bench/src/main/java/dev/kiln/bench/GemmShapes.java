@@ -18,7 +18,10 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
         return new GemmShapes((t == DType.F16 ? "f16" : t == DType.BF16 ? "bf16" : "f32") + "_" + m + "x" + n + "x" + k + (bt ? "_bt" : ""), t, m, n, k, bt);
     }
 
-    /** {@code all}, {@code model} (M = 128, 145), {@code big} (8192^3), {@code skinny} (M = 1), {@code f32}. */
+    /**
+     * {@code all}, {@code model} (M = 128, 145, with the LM heads), {@code layers} (the model set without the LM heads),
+     * {@code big} (8192^3), {@code skinny} (M = 1), {@code f32}.
+     */
     static List<GemmShapes> select(String which) {
         List<GemmShapes> out = new ArrayList<>();
         boolean all = which.equals("all");
@@ -27,6 +30,10 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
             for (long m : new long[] {128, 145})
                 for (long[] nk : MODEL_NK) out.add(of(DType.F16, m, nk[0], nk[1], false));
         if (all || which.equals("model")) out.add(of(DType.F16, 128, 50257, 768, true));
+        if (which.equals("layers")) // the model set without the LM heads: the transformer layers' GEMMs
+            for (long m : new long[] {128, 145})
+                for (long[] nk : MODEL_NK)
+                    if (nk[0] != 50257) out.add(of(DType.F16, m, nk[0], nk[1], false));
         if (all || which.equals("skinny")) {
             out.add(of(DType.F16, 1, 1000, 2048, false));
             out.add(of(DType.F16, 1, 4096, 4096, false));
@@ -38,7 +45,7 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
             out.add(of(DType.F32, 1, 1000, 2048, false));
             out.add(of(DType.F32, 2048, 2048, 2048, false));
         }
-        if (out.isEmpty()) throw new IllegalArgumentException("unknown shape set " + which + " (all, big, model, skinny, f32)");
+        if (out.isEmpty()) throw new IllegalArgumentException("unknown shape set " + which + " (all, big, model, layers, skinny, f32)");
         return out;
     }
 

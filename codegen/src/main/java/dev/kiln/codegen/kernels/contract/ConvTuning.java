@@ -39,7 +39,7 @@ final class ConvTuning {
 
     static GemmConfig choose(GemmProblem p) {
         List<GemmConfig> base = usable(p, ranked(p));
-        if (base.isEmpty()) return GemmHeuristic.choose(p);
+        if (base.isEmpty()) return GemmHeuristic.chooseByCost(p);
         GemmConfig first = base.get(0);
         if (blocks(p, first) * 2 >= p.smCount()) return first;
         List<GemmConfig> fill = fill(p, base);
@@ -66,7 +66,7 @@ final class ConvTuning {
 
     /** The heuristic's ranking; for large maps with ties broken toward fewer padding outputs, then bigger tiles. */
     static List<GemmConfig> ranked(GemmProblem p) {
-        List<GemmConfig> r = new ArrayList<>(GemmHeuristic.candidates(p, 32));
+        List<GemmConfig> r = new ArrayList<>(GemmHeuristic.ranked(p, 32)); // the cost model's: a pointwise conv's plain operands must not get the matmul lists
         if (p.m() < GemmHeuristic.LARGE_M) return r;
         // estimates within 2% are one bucket: the model cannot tell them apart
         r.sort(Comparator.comparingLong((GemmConfig c) -> Math.round(Math.log(GemmHeuristic.cost(p, c)) / Math.log(1.02)))

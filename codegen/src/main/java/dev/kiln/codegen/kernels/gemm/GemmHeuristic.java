@@ -85,17 +85,36 @@ public final class GemmHeuristic {
 
     /** The config the heuristic ranks first. */
     public static GemmConfig choose(GemmProblem p) {
-        List<GemmConfig> c = candidates(p, 1);
+        GemmConfig measured = DenseSmallM.applies(p) ? DenseSmallM.choose(p) : null;
+        return measured != null ? measured : chooseByCost(p);
+    }
+
+    /** The cost model's first config, without {@link DenseSmallM}'s measured defaults (ConvTuning builds on it). */
+    public static GemmConfig chooseByCost(GemmProblem p) {
+        List<GemmConfig> c = ranked(p, 1);
         if (c.isEmpty()) throw new IllegalStateException("no GEMM config fits " + p);
         return c.get(0);
     }
 
     /**
-     * Up to {@code n} configs, best first, one per tile shape (each with its best split count). For small M
+     * Up to {@code n} configs, best first, one per tile shape (each with its best split count). A plain small-M
+     * f16/bf16 GEMM on Hopper (the transformer shapes) gets {@link DenseSmallM}'s measured default and list first. For small M
      * ({@link #smallM}) a small-M tile may also come with a second split count, the cheapest that puts a block
      * on every SM, and the list mixes the small-M tiles and the others (see the end of the method).
      */
     public static List<GemmConfig> candidates(GemmProblem p, int n) {
+        if (DenseSmallM.applies(p)) {
+            // the measured default and its class's list first, then the cost model's ranking
+            Map<String, GemmConfig> out = new LinkedHashMap<>();
+            for (GemmConfig c : DenseSmallM.candidates(p)) out.putIfAbsent(c.label(), c);
+            for (GemmConfig c : ranked(p, n)) out.putIfAbsent(c.label(), c);
+            return new ArrayList<>(out.values()).subList(0, Math.min(n, out.size()));
+        }
+        return ranked(p, n);
+    }
+
+    /** The cost model's ranking (see {@link #candidates}), without {@link DenseSmallM}'s lists (ConvTuning builds on it). */
+    public static List<GemmConfig> ranked(GemmProblem p, int n) {
         Map<String, GemmConfig> best = new LinkedHashMap<>();
         Map<String, Double> cost = new LinkedHashMap<>();
         boolean small = smallM(p);

@@ -45,7 +45,8 @@ class GemmHeuristicTest {
     }
 
     @Test void candidatesAreDistinctShapesBestFirst() {
-        GemmProblem p = dense(DType.F16, OPT, 145, 3072, 768);
+        // on sm_80: on Hopper this shape gets DenseSmallM's measured list, not the cost model's ranking
+        GemmProblem p = dense(DType.F16, new CodegenOptions(false, "sm_80"), 145, 3072, 768);
         List<GemmConfig> cs = GemmHeuristic.candidates(p, 8);
         assertEquals(8, cs.size());
         assertEquals(GemmHeuristic.choose(p), cs.get(0));
@@ -97,12 +98,14 @@ class GemmHeuristicTest {
     }
 
     /**
-     * Small M (the transformer shapes): the autotuner's first four candidates hold both a sliced-K many-warp
-     * tile and a classic one, and a split count that puts a block on every SM; large outputs keep the classic list.
+     * Small M (the transformer shapes) by the cost model (sm_80 here; on Hopper DenseSmallM's measured lists come
+     * first): the autotuner's first four candidates hold both a sliced-K many-warp tile and a classic one, and a
+     * split count that puts a block on every SM; large outputs keep the classic list.
      */
     @Test void smallMCandidatesMixSlicedKAndClassicTiles() {
+        CodegenOptions ampere = new CodegenOptions(false, "sm_80");
         for (long[] s : new long[][] {{128, 768, 768}, {128, 3072, 1024}, {145, 3072, 768}, {145, 1024, 4096}, {64, 768, 1024}}) {
-            GemmProblem p = dense(DType.F16, OPT, s[0], s[1], s[2]);
+            GemmProblem p = dense(DType.F16, ampere, s[0], s[1], s[2]);
             List<GemmConfig> cs = GemmHeuristic.candidates(p, 4);
             assertTrue(cs.stream().anyMatch(c -> c.warpsK() > 1), "sliced-K among " + cs);
             assertTrue(cs.stream().anyMatch(c -> c.warpsK() == 1 && c.threads() <= 128), "a classic tile among " + cs);
