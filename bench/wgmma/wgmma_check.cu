@@ -3,7 +3,10 @@
 // case: fill A and B with multiples of 1/4 in [-1, 1] (products and fp32 sums exact), poison C with NaN, run
 // the kernel once, compare with a plain shared-memory-tiled fp32 reference GEMM, then time 20 launches with
 // CUDA events. Prints max error (scaled by 1 + |ref|), wrong elements and TFLOP/s; with -DWITH_CUBLAS also
-// cublasGemmEx on the same operands (the torch.matmul baseline, ~950 TFLOP/s on 8192^3 f16).
+// cublasGemmEx on the same operands for the big shapes (the torch.matmul baseline, ~830-950 TFLOP/s on 8192^3 f16).
+// TMA cases (config wgmma_tma ...) take one more parameter: A's and B's tensor maps, 128 bytes each, in global
+// memory; this driver encodes them as the table row says (cuTensorMapEncodeTiled, fetched through the runtime's
+// driver entry point so no -lcuda is needed) and copies them to the device before the first launch.
 // Build and run (one line, from the checkout root):
 //   bash bench/wgmma/run.sh   (nvcc -gencode arch=compute_90a,code=sm_90a, with cuBLAS when it links)
 #include <cuda_fp16.h>
@@ -13,6 +16,7 @@
 #include <cstring>
 #include <vector>
 #include <algorithm>
+#include <cuda.h>
 #ifdef WITH_CUBLAS
 #include <cublas_v2.h>
 #endif
@@ -20,6 +24,7 @@
 struct KilnCase {
   const char* name; const char* config; const void* fn; int bf16; long long m, n, k; int aK, bK;
   dim3 grid; int block; int smem; long long wsBytes, cntBytes;
+  int tma; long long mapA[5], mapB[5];  // tensor maps: inner, outer, row stride (bytes), box inner, box outer
 };
 #include "wgmma_kernels.cuh"
 
@@ -62,6 +67,24 @@ __global__ void compare(const unsigned short* C, const float* R, long long n, fl
   }
 }
 
+typedef CUresult (*EncodeTiled)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// one operand's map as WgmmaKernel.tmaMap describes it: 2-byte elements, 128-byte swizzle, zero outside the tensor
+static void encode(CUtensorMap* out, const long long* d, void* base, int bf16) {
+  static EncodeTiled fn = nullptr;
+  if (!fn) {
+    cudaDriverEntryPointQueryResult q;
+    CK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", (void**)&fn, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || !fn) { printf("cuTensorMapEncodeTiled not found\n"); exit(1); }
+  }
+  cuuint64_t dims[2] = {(cuuint64_t)d[0], (cuuint64_t)d[1]}, strides[1] = {(cuuint64_t)d[2]};
+  cuuint32_t box[2] = {(cuuint32_t)d[3], (cuuint32_t)d[4]}, es[2] = {1, 1};
+  CUresult r = fn(out, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, base, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                  CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled failed: %d\n", (int)r); exit(1); }
+}
+
 int main() {
   int dev = 0;
   cudaDeviceProp prop;
@@ -86,7 +109,19 @@ int main() {
     reference<<<dim3((unsigned)((c.n + 15) / 16), (unsigned)((c.m + 15) / 16)), dim3(16, 16)>>>(A, B, R, c.m, c.n, c.k, c.aK, c.bK, c.bf16);
     CK(cudaGetLastError());
     CK(cudaFuncSetAttribute(c.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
-    void* args[5] = {&A, &B, &C, &ws, &cnt};
+    void* tmap = nullptr;
+    if (c.tma) {
+      alignas(64) CUtensorMap maps[2];
+      encode(&maps[0], c.mapA, A, c.bf16);
+      encode(&maps[1], c.mapB, B, c.bf16);
+      CK(cudaMalloc(&tmap, sizeof maps));
+      CK(cudaMemcpy(tmap, maps, sizeof maps, cudaMemcpyHostToDevice));
+    }
+    // the kernel's parameters: A, B, C, then split-K's workspaces when it has them, then the TMA maps
+    void* args[6] = {&A, &B, &C};
+    int na = 3;
+    if (c.wsBytes) { args[na++] = &ws; args[na++] = &cnt; }
+    if (c.tma) args[na++] = &tmap;
     auto launch = [&] { return cudaLaunchKernel(c.fn, c.grid, dim3(c.block), args, (size_t)c.smem, 0); };
     auto check = [&](unsigned& bad, float& worst) {
       CK(cudaMemset(flags, 0, 8));
@@ -124,7 +159,7 @@ int main() {
            bad1 + bad2 ? "WRONG" : "ok");
     failures += bad1 + bad2 ? 1 : 0;
 #ifdef WITH_CUBLAS
-    if (c.m == 8192 && c.aK) {
+    if (c.m >= 8000 && c.aK) {
       // row-major C[M,N] = A[M,K] B: column-major C^T[N,M] = B^T A^T, with B^T = B [K,N] row-major read as col-major N x K ("N")
       cublasHandle_t h;
       cublasCreate(&h);
@@ -154,6 +189,7 @@ int main() {
     cudaFree(A); cudaFree(B); cudaFree(C); cudaFree(R); cudaFree(flags);
     if (ws) cudaFree(ws);
     if (cnt) cudaFree(cnt);
+    if (tmap) cudaFree(tmap);
   }
   printf(failures ? "%d case(s) WRONG\n" : "all cases match the reference\n", failures);
   return failures ? 1 : 0;

@@ -1409,6 +1409,1865 @@ extern "C" __global__ void __launch_bounds__(256, 1) big_f16_mma_sync(const __ha
 }
 
 }
+namespace big_f16_tma_128x256_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 8192x8192x8192 (A K-major, B MN-major), config wgmma_tma 128x256x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\nwgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 128, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x256(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 65536;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int g_first = blockIdx.x / 256 * 8, g_in = blockIdx.x % 256;
+  const int g_size = min(64 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 256;
+  const int kt0 = blockIdx.y * 128, kt1 = min(128, kt0 + 128);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned bytes = 1 * 16384u + 4 * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 32768 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 16384, kiln_tmap + 128, full, (int)col0 + 128, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 24576, kiln_tmap + 128, full, (int)col0 + 192, kt * 64);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[1][128];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 128; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 2048);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace big_f16_tma_256x128_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 8192x8192x8192 (A K-major, B MN-major), config wgmma_tma 256x128x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 256, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_256x128(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 131072;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int g_first = blockIdx.x / 512 * 8, g_in = blockIdx.x % 512;
+  const int g_size = min(32 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 256, col0 = (long long)tn * 128;
+  const int kt0 = blockIdx.y * 128, kt1 = min(128, kt0 + 128);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned bytes = 1 * 32768u + 2 * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 32768, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 16384 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          kiln_tma_load_2d(sB + s * 16384 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 16384, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[2][64];
+    #pragma unroll
+    for (int i = 0; i < 2; i++) for (int j = 0; j < 64; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 2048), db = descB + (unsigned long long)(s * 1024);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[1], da + 512ull, db + 0ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[1], da + 514ull, db + 128ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[1], da + 516ull, db + 256ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[1], da + 518ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 256 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 2; i++) {
+        #pragma unroll
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 256;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 256 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace big_f16_tma_128x128_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 8192x8192x8192 (A K-major, B MN-major), config wgmma_tma 128x128x64 w8x1 s6 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 128, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x128(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 98304;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (6 + s)
+  const int g_first = blockIdx.x / 512 * 8, g_in = blockIdx.x % 512;
+  const int g_size = min(64 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 128;
+  const int kt0 = blockIdx.y * 128, kt1 = min(128, kt0 + 128);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 6; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (6 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned bytes = 1 * 16384u + 2 * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (6 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 16384 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          kiln_tma_load_2d(sB + s * 16384 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          if (++s == 6) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[1][64];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 64; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 1024);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n128k16_f16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (6 + prev));
+      prev = s;
+      if (++s == 6) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 2048; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace big_f16_bt_tma_128x256_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 8192x8192x8192 (A K-major, B K-major), config wgmma_tma 128x256x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kk(float (&d)[128], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\nwgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n256k16_f16_kk(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, false, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 128, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 256, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) big_f16_bt_tma_128x256(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 65536;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int g_first = blockIdx.x / 256 * 8, g_in = blockIdx.x % 256;
+  const int g_size = min(64 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 256;
+  const int kt0 = blockIdx.y * 128, kt1 = min(128, kt0 + 128);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned bytes = 1 * 16384u + 1 * 32768u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 32768, kiln_tmap + 128, full, kt * 64, (int)col0);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 16, 1024), descB = kiln_wgmma_desc(Bs, 16, 1024);
+    float acc[1][128];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 128; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 2048);
+      kiln_wgmma_m64n256k16_f16_kk(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n256k16_f16_kk(acc[0], da + 2ull, db + 2ull);
+      kiln_wgmma_m64n256k16_f16_kk(acc[0], da + 4ull, db + 4ull);
+      kiln_wgmma_m64n256k16_f16_kk(acc[0], da + 6ull, db + 6ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace big_bf16_tma_128x256_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM BF16 8192x8192x8192 (A K-major, B MN-major), config wgmma_tma 128x256x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n256k16_bf16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\nwgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n256k16_bf16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::bf2f); }
+#endif
+
+// kiln_tmap[0..127]: A, bf16 in0: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 128, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, bf16 in1: 8192 rows x 8192 elements, row stride 16384 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) big_bf16_tma_128x256(const __nv_bfloat16* __restrict__ in0, const __nv_bfloat16* __restrict__ in1, __nv_bfloat16* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 65536;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int g_first = blockIdx.x / 256 * 8, g_in = blockIdx.x % 256;
+  const int g_size = min(64 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 256;
+  const int kt0 = blockIdx.y * 128, kt1 = min(128, kt0 + 128);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned bytes = 1 * 16384u + 4 * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 32768 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 16384, kiln_tmap + 128, full, (int)col0 + 128, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768 + 24576, kiln_tmap + 128, full, (int)col0 + 192, kt * 64);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[1][128];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 128; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 2048);
+      kiln_wgmma_m64n256k16_bf16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n256k16_bf16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n256k16_bf16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n256k16_bf16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+         {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __nv_bfloat16 kiln_o[8];
+          kiln_o[0] = __float2bfloat16_rn(kiln_v[0]);
+          kiln_o[1] = __float2bfloat16_rn(kiln_v[1]);
+          kiln_o[2] = __float2bfloat16_rn(kiln_v[2]);
+          kiln_o[3] = __float2bfloat16_rn(kiln_v[3]);
+          kiln_o[4] = __float2bfloat16_rn(kiln_v[4]);
+          kiln_o[5] = __float2bfloat16_rn(kiln_v[5]);
+          kiln_o[6] = __float2bfloat16_rn(kiln_v[6]);
+          kiln_o[7] = __float2bfloat16_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 67108864LL + row * 8192LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace ragged_f16_tma_8000_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 8000x8000x8000 (A K-major, B MN-major), config wgmma_tma 128x256x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\nwgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, false, true, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 8000 rows x 8000 elements, row stride 16000 B, box 64 x 128, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 8000 rows x 8000 elements, row stride 16000 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_tma_8000(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 65536;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int g_first = blockIdx.x / 256 * 8, g_in = blockIdx.x % 256;
+  const int g_size = min(63 - g_first, 8);
+  const int tm = g_first + g_in % g_size, tn = g_in / g_size;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 256;
+  const int kt0 = blockIdx.y * 125, kt1 = min(125, kt0 + 125);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned boxesB = (unsigned)min(4LL, (8000LL - col0 + 63) / 64);
+        const unsigned bytes = 1 * 16384u + boxesB * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 32768 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          if (1 < boxesB) kiln_tma_load_2d(sB + s * 32768 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          if (2 < boxesB) kiln_tma_load_2d(sB + s * 32768 + 16384, kiln_tmap + 128, full, (int)col0 + 128, kt * 64);
+          if (3 < boxesB) kiln_tma_load_2d(sB + s * 32768 + 24576, kiln_tmap + 128, full, (int)col0 + 192, kt * 64);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[1][128];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 128; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 2048);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n256k16_f16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+        if (row < 8000LL && col < 8000LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 64000000LL + row * 8000LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace ragged_f16_at_bt_tma_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM F16 1000x1496x520 (A MN-major, B K-major), config wgmma_tma 128x256x64 w8x1 s4 k1 (1 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_mk(float (&d)[128], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\nwgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 1, 0;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n256k16_f16_mk(float (&d)[128], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 256, a, b, true, false, kiln_sim::h2f); }
+#endif
+
+// kiln_tmap[0..127]: A, f16 in0: 520 rows x 1000 elements, row stride 2000 B, box 64 x 64, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, f16 in1: 1496 rows x 520 elements, row stride 1040 B, box 64 x 256, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_at_bt_tma(const __half* __restrict__ in0, const __half* __restrict__ in1, __half* out0, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 65536;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int tm = blockIdx.x / 6, tn = blockIdx.x % 6;
+  const long long row0 = (long long)tm * 128, col0 = (long long)tn * 256;
+  const int kt0 = blockIdx.y * 9, kt1 = min(9, kt0 + 9);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned boxesA = (unsigned)min(2LL, (1000LL - row0 + 63) / 64);
+        const unsigned bytes = boxesA * 8192u + 1 * 32768u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 16384 + 0, kiln_tmap, full, (int)row0 + 0, kt * 64);
+          if (1 < boxesA) kiln_tma_load_2d(sA + s * 16384 + 8192, kiln_tmap, full, (int)row0 + 64, kt * 64);
+          kiln_tma_load_2d(sB + s * 32768, kiln_tmap + 128, full, kt * 64, (int)col0);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 8192, 8192, 1024), descB = kiln_wgmma_desc(Bs, 16, 1024);
+    float acc[1][128];
+    #pragma unroll
+    for (int i = 0; i < 1; i++) for (int j = 0; j < 128; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 1024), db = descB + (unsigned long long)(s * 2048);
+      kiln_wgmma_m64n256k16_f16_mk(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n256k16_f16_mk(acc[0], da + 128ull, db + 2ull);
+      kiln_wgmma_m64n256k16_f16_mk(acc[0], da + 256ull, db + 4ull);
+      kiln_wgmma_m64n256k16_f16_mk(acc[0], da + 384ull, db + 6ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 1; i++) {
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 128 + j * 4 + h;
+            const long long e_row = row0 + wg * 64 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 128;
+            kiln_st[e_lr * 260 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 32, lc = u % 32 * 8;
+        const long long row = row0 + q * 128 + lr, col = col0 + lc;
+        if (row < 1000LL && col < 1496LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 260 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __half kiln_o[8];
+          kiln_o[0] = __float2half_rn(kiln_v[0]);
+          kiln_o[1] = __float2half_rn(kiln_v[1]);
+          kiln_o[2] = __float2half_rn(kiln_v[2]);
+          kiln_o[3] = __float2half_rn(kiln_v[3]);
+          kiln_o[4] = __float2half_rn(kiln_v[4]);
+          kiln_o[5] = __float2half_rn(kiln_v[5]);
+          kiln_o[6] = __float2half_rn(kiln_v[6]);
+          kiln_o[7] = __float2half_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 1496000LL + row * 1496LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
+namespace ragged_bf16_split2_tma_ns {
+// plain GEMM
+// constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
+struct KilnF32Bits { unsigned int b; __device__ operator float() const { return __int_as_float((int) b); } };
+struct KilnF64Bits { unsigned long long b; __device__ operator double() const { return __longlong_as_double((long long) b); } };
+__device__ __forceinline__ float kiln_fmod(float a, float b) { return fmodf(a, b); }
+__device__ __forceinline__ double kiln_fmod(double a, double b) { return fmod(a, b); }
+template <typename T> __device__ __forceinline__ T kiln_fmod(T a, T b) { return (T)(a % b); }
+__device__ __forceinline__ float kiln_mod(float a, float b) { float m = fmodf(a, b); return m != 0.f && ((m < 0.f) != (b < 0.f)) ? m + b : m; }
+__device__ __forceinline__ double kiln_mod(double a, double b) { double m = fmod(a, b); return m != 0. && ((m < 0.) != (b < 0.)) ? m + b : m; }
+template <typename T> __device__ __forceinline__ T kiln_mod(T a, T b) { T m = (T)(a % b); return m != 0 && ((m < (T)0) != (b < (T)0)) ? (T)(m + b) : m; }
+template <typename T, typename E> __device__ __forceinline__ T kiln_ipow(T b, E e) {
+  if (e < (E)1 && e != (E)0) return (long long)b == 1LL ? (T)1 : (long long)b == -1LL ? ((e & (E)1) ? (T)-1 : (T)1) : (T)0;
+  unsigned long long r = 1ULL, x = (unsigned long long)(long long)b;
+  while (e != (E)0) { if (e & (E)1) r *= x; x *= x; e = (E)(e / (E)2); }
+  return (T)r;
+}
+// GEMM BF16 777x1000x1096 (A K-major, B MN-major), config wgmma_tma 256x128x64 w8x1 s4 k2 (2 k split(s), A and B by TMA)
+// Kiln tile operations (sm_80+): cp.async, ldmatrix, mma.sync (the CPU simulator defines KILN_SIM and its own)
+#ifndef KILN_SIM
+#define KILN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+__device__ __forceinline__ unsigned kiln_smem(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void kiln_cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(kiln_smem(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void kiln_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void kiln_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+__device__ __forceinline__ void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x4_trans(unsigned (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_ldmatrix_x2_trans(unsigned (&r)[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(kiln_smem(p)));
+}
+__device__ __forceinline__ void kiln_mma_f16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void kiln_mma_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_tf32(float x) { unsigned r; asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x)); return r; }
+__device__ __forceinline__ void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ unsigned kiln_pack_f16(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ unsigned kiln_pack_bf16(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); return *reinterpret_cast<unsigned*>(&h);
+}
+#endif
+
+#define KILN_ARCH_SPECIFIC 1
+// Kiln warpgroup operations (sm_90a): wgmma descriptors, fences, groups (the CPU simulator defines its own)
+__device__ __forceinline__ unsigned long long kiln_wgmma_desc(const void* p, unsigned lbo, unsigned sbo) {
+  return (unsigned long long)((kiln_smem(p) & 0x3FFFFu) >> 4) | (unsigned long long)((lbo & 0x3FFFFu) >> 4) << 16
+       | (unsigned long long)((sbo & 0x3FFFFu) >> 4) << 32 | 1ull << 62;
+}
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void kiln_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+__device__ __forceinline__ void kiln_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+#endif
+// Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory"); }
+__device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  asm volatile("{\n.reg .pred done;\nKILN_MBAR_WAIT:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra KILN_MBAR_WAIT;\n}\n"
+               :: "r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory"); }
+__device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\n"
+               :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+}
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+#endif
+#ifndef KILN_SIM
+__device__ __forceinline__ void kiln_wgmma_m64n128k16_bf16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 1;\n}\n"
+    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+    : "l"(a), "l"(b), "r"(1));
+}
+#else
+inline void kiln_wgmma_m64n128k16_bf16_kn(float (&d)[64], unsigned long long a, unsigned long long b) { kiln_sim::wgmma(d, 128, a, b, false, true, kiln_sim::bf2f); }
+#endif
+
+// kiln_tmap[0..127]: A, bf16 in0: 777 rows x 1096 elements, row stride 2192 B, box 64 x 256, 128B swizzle, OOB zero
+// kiln_tmap[128..255]: B, bf16 in1: 1096 rows x 1000 elements, row stride 2000 B, box 64 x 64, 128B swizzle, OOB zero
+extern "C" __global__ void __launch_bounds__(384, 1) ragged_bf16_split2_tma(const __nv_bfloat16* __restrict__ in0, const __nv_bfloat16* __restrict__ in1, __nv_bfloat16* out0, float* __restrict__ kiln_ws, int* __restrict__ kiln_cnt, const unsigned char* __restrict__ kiln_tmap) {
+  KILN_DYNAMIC_SMEM(smem);
+  int& kiln_last = *reinterpret_cast<int*>(smem + 197696);
+  unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes
+  unsigned char* As = tiles;
+  unsigned char* Bs = tiles + 131072;
+  const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);
+  const unsigned bars = kiln_smem(tiles + 196608); // full[s] at bars + 8 s, empty[s] at bars + 8 (4 + s)
+  const int tm = blockIdx.x / 8, tn = blockIdx.x % 8;
+  const long long row0 = (long long)tm * 256, col0 = (long long)tn * 128;
+  const int kt0 = blockIdx.y * 9, kt1 = min(18, kt0 + 9);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;
+  if (threadIdx.x == 0) {
+    #pragma unroll
+    for (int s = 0; s < 4; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (4 + s), 2); }
+    kiln_mbar_init_fence();
+  }
+  __syncthreads();
+   {
+    const long long bz = blockIdx.z;
+    if (wg == 2) {
+      // producer warpgroup: one thread issues every copy
+      kiln_setmaxnreg_dec<40>();
+      if (threadIdx.x == 256) {
+        kiln_tma_prefetch(kiln_tmap);
+        kiln_tma_prefetch(kiln_tmap + 128);
+        const unsigned boxesB = (unsigned)min(2LL, (1000LL - col0 + 63) / 64);
+        const unsigned bytes = 1 * 32768u + boxesB * 8192u;
+        int s = 0;
+        unsigned ph = 0;
+        #pragma unroll 1
+        for (int kt = kt0; kt < kt1; kt++) {
+          kiln_mbar_wait(bars + 8 * (4 + s), ph ^ 1); // the consumers are done with slot s
+          const unsigned full = bars + 8 * s;
+          kiln_mbar_expect_tx(full, bytes);
+          kiln_tma_load_2d(sA + s * 32768, kiln_tmap, full, kt * 64, (int)row0);
+          kiln_tma_load_2d(sB + s * 16384 + 0, kiln_tmap + 128, full, (int)col0 + 0, kt * 64);
+          if (1 < boxesB) kiln_tma_load_2d(sB + s * 16384 + 8192, kiln_tmap + 128, full, (int)col0 + 64, kt * 64);
+          if (++s == 4) { s = 0; ph ^= 1; }
+        }
+      }
+      return;
+    }
+    // consumer warpgroups
+    kiln_setmaxnreg_inc<232>();
+    const unsigned long long descA = kiln_wgmma_desc(As + wg * 16384, 16, 1024), descB = kiln_wgmma_desc(Bs, 8192, 1024);
+    float acc[2][64];
+    #pragma unroll
+    for (int i = 0; i < 2; i++) for (int j = 0; j < 64; j++) acc[i][j] = 0.f;
+    int s = 0, prev = 0;
+    unsigned ph = 0;
+    #pragma unroll 1
+    for (int kt = kt0; kt < kt1; kt++) {
+      kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed
+      kiln_wgmma_fence();
+      const unsigned long long da = descA + (unsigned long long)(s * 2048), db = descB + (unsigned long long)(s * 1024);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[0], da + 0ull, db + 0ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[1], da + 512ull, db + 0ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[0], da + 2ull, db + 128ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[1], da + 514ull, db + 128ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[0], da + 4ull, db + 256ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[1], da + 516ull, db + 256ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[0], da + 6ull, db + 384ull);
+      kiln_wgmma_m64n128k16_bf16_kn(acc[1], da + 518ull, db + 384ull);
+      kiln_wgmma_commit();
+      kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free
+      if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (4 + prev));
+      prev = s;
+      if (++s == 4) { s = 0; ph ^= 1; }
+    }
+    kiln_wgmma_wait<0>();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    const long long kiln_tile = bz * 32LL + (blockIdx.x);
+    float* kiln_part = kiln_ws + kiln_tile * 65536LL;
+    #pragma unroll
+    for (int i = 0; i < 2; i++) {
+      #pragma unroll
+      for (int j = 0; j < 16; j++) {
+        #pragma unroll
+        for (int h = 0; h < 4; h++) {
+          const int e_r = i * 64 + j * 4 + h;
+          const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+          float& e_v = acc[i][j * 4 + h];
+          kiln_part[(long long)(blockIdx.y) * 32768LL + e_r * 256 + threadIdx.x] = e_v;
+        }
+      }
+    }
+    __threadfence();
+    asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    if (threadIdx.x == 0) kiln_last = atomicAdd(kiln_cnt + kiln_tile, 1) == 1;
+    asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    if (!kiln_last) return;
+    __threadfence();
+    #pragma unroll
+    for (int i = 0; i < 2; i++) {
+      #pragma unroll
+      for (int j = 0; j < 16; j++) {
+        #pragma unroll
+        for (int h = 0; h < 4; h++) {
+          const int e_r = i * 64 + j * 4 + h;
+          const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+          const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+          float& e_v = acc[i][j * 4 + h];
+          e_v = 0;
+        }
+      }
+    }
+    #pragma unroll 1
+    for (int q = 0; q < 2; q++) {
+      #pragma unroll
+      for (int i = 0; i < 2; i++) {
+        #pragma unroll
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            e_v += __ldcg(kiln_part + q * 32768LL + e_r * 256 + threadIdx.x);
+          }
+        }
+      }
+    }
+    if (threadIdx.x == 0) kiln_cnt[kiln_tile] = 0;
+    // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 256 rows)
+    float* kiln_st = reinterpret_cast<float*>(smem);
+    #pragma unroll 1
+    for (int q = 0; q < 1; q++) {
+      #pragma unroll
+      for (int i = 0; i < 2; i++) {
+        #pragma unroll
+        for (int j = 0; j < 16; j++) {
+          #pragma unroll
+          for (int h = 0; h < 4; h++) {
+            const int e_r = i * 64 + j * 4 + h;
+            const long long e_row = row0 + wg * 128 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;
+            const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);
+            float& e_v = acc[i][j * 4 + h];
+            const int e_lr = (int)(e_row - row0) - q * 256;
+            kiln_st[e_lr * 132 + (int)(e_col - col0)] = e_v;
+          }
+        }
+      }
+      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      #pragma unroll 4
+      for (int u = threadIdx.x; u < 4096; u += 256) {
+        const int lr = u / 16, lc = u % 16 * 8;
+        const long long row = row0 + q * 256 + lr, col = col0 + lc;
+        if (row < 777LL && col < 1000LL) {
+          __align__(16) float kiln_v[8];
+          const int kiln_s = (u >> 2) & 1;
+          const uint4 kiln_a = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + kiln_s * 4), kiln_b = *reinterpret_cast<const uint4*>(kiln_st + lr * 132 + lc + 4 - kiln_s * 4);
+          *reinterpret_cast<uint4*>(kiln_v) = kiln_s ? kiln_b : kiln_a;
+          *reinterpret_cast<uint4*>(kiln_v + 4) = kiln_s ? kiln_a : kiln_b;
+          __align__(16) __nv_bfloat16 kiln_o[8];
+          kiln_o[0] = __float2bfloat16_rn(kiln_v[0]);
+          kiln_o[1] = __float2bfloat16_rn(kiln_v[1]);
+          kiln_o[2] = __float2bfloat16_rn(kiln_v[2]);
+          kiln_o[3] = __float2bfloat16_rn(kiln_v[3]);
+          kiln_o[4] = __float2bfloat16_rn(kiln_v[4]);
+          kiln_o[5] = __float2bfloat16_rn(kiln_v[5]);
+          kiln_o[6] = __float2bfloat16_rn(kiln_v[6]);
+          kiln_o[7] = __float2bfloat16_rn(kiln_v[7]);
+          *reinterpret_cast<uint4*>(out0 + bz * 777000LL + row * 1000LL + col) = *reinterpret_cast<const uint4*>(kiln_o);
+        }
+      }
+    }
+  }
+}
+
+}
 namespace ragged_f16_128x256_ns {
 // plain GEMM
 // constant-initializable float/double from bit patterns (inf and NaN in __device__ arrays)
@@ -2069,14 +3928,22 @@ extern "C" __global__ void __launch_bounds__(128, 1) ragged_bf16_split2_1wg(cons
 
 }
 static const KilnCase kiln_cases[] = {
-  {"big_f16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_f16_128x256_ns::big_f16_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"big_f16_256x128", "wgmma 256x128x64 w8x1 s4 k1", (const void*)big_f16_256x128_ns::big_f16_256x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"big_f16_128x128", "wgmma 128x128x64 w8x1 s6 k1", (const void*)big_f16_128x128_ns::big_f16_128x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {4096, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"big_f16_128x128_1wg", "wgmma 128x128x64 w4x1 s6 k1", (const void*)big_f16_128x128_1wg_ns::big_f16_128x128_1wg, 0, 8192LL, 8192LL, 8192LL, 1, 0, {4096, 1, 1}, 128, 197632, 0LL, 0LL},
-  {"big_f16_bt_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_f16_bt_128x256_ns::big_f16_bt_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 1, {2048, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"big_bf16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_bf16_128x256_ns::big_bf16_128x256, 1, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"big_f16_mma_sync", "mma 128x256x32 w2x4 s3 k1", (const void*)big_f16_mma_sync_ns::big_f16_mma_sync, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 81408, 0LL, 0LL},
-  {"ragged_f16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)ragged_f16_128x256_ns::ragged_f16_128x256, 0, 1000LL, 1496LL, 520LL, 1, 0, {48, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"ragged_f16_at_bt_128x128", "wgmma 128x128x64 w8x1 s6 k1", (const void*)ragged_f16_at_bt_128x128_ns::ragged_f16_at_bt_128x128, 0, 1000LL, 1496LL, 520LL, 0, 1, {96, 1, 1}, 256, 197632, 0LL, 0LL},
-  {"ragged_bf16_split2_1wg", "wgmma 128x128x64 w4x1 s6 k2", (const void*)ragged_bf16_split2_1wg_ns::ragged_bf16_split2_1wg, 1, 777LL, 1000LL, 1096LL, 1, 0, {56, 2, 1}, 128, 197648, 7340032LL, 224LL},
+  {"big_f16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_f16_128x256_ns::big_f16_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_256x128", "wgmma 256x128x64 w8x1 s4 k1", (const void*)big_f16_256x128_ns::big_f16_256x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_128x128", "wgmma 128x128x64 w8x1 s6 k1", (const void*)big_f16_128x128_ns::big_f16_128x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {4096, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_128x128_1wg", "wgmma 128x128x64 w4x1 s6 k1", (const void*)big_f16_128x128_1wg_ns::big_f16_128x128_1wg, 0, 8192LL, 8192LL, 8192LL, 1, 0, {4096, 1, 1}, 128, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_bt_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_f16_bt_128x256_ns::big_f16_bt_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 1, {2048, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_bf16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)big_bf16_128x256_ns::big_bf16_128x256, 1, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_mma_sync", "mma 128x256x32 w2x4 s3 k1", (const void*)big_f16_mma_sync_ns::big_f16_mma_sync, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 256, 81408, 0LL, 0LL, 0, {0}, {0}},
+  {"big_f16_tma_128x256", "wgmma_tma 128x256x64 w8x1 s4 k1", (const void*)big_f16_tma_128x256_ns::big_f16_tma_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 384, 197696, 0LL, 0LL, 1, {8192, 8192, 16384, 64, 128}, {8192, 8192, 16384, 64, 64}},
+  {"big_f16_tma_256x128", "wgmma_tma 256x128x64 w8x1 s4 k1", (const void*)big_f16_tma_256x128_ns::big_f16_tma_256x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 384, 197696, 0LL, 0LL, 1, {8192, 8192, 16384, 64, 256}, {8192, 8192, 16384, 64, 64}},
+  {"big_f16_tma_128x128", "wgmma_tma 128x128x64 w8x1 s6 k1", (const void*)big_f16_tma_128x128_ns::big_f16_tma_128x128, 0, 8192LL, 8192LL, 8192LL, 1, 0, {4096, 1, 1}, 384, 197728, 0LL, 0LL, 1, {8192, 8192, 16384, 64, 128}, {8192, 8192, 16384, 64, 64}},
+  {"big_f16_bt_tma_128x256", "wgmma_tma 128x256x64 w8x1 s4 k1", (const void*)big_f16_bt_tma_128x256_ns::big_f16_bt_tma_128x256, 0, 8192LL, 8192LL, 8192LL, 1, 1, {2048, 1, 1}, 384, 197696, 0LL, 0LL, 1, {8192, 8192, 16384, 64, 128}, {8192, 8192, 16384, 64, 256}},
+  {"big_bf16_tma_128x256", "wgmma_tma 128x256x64 w8x1 s4 k1", (const void*)big_bf16_tma_128x256_ns::big_bf16_tma_128x256, 1, 8192LL, 8192LL, 8192LL, 1, 0, {2048, 1, 1}, 384, 197696, 0LL, 0LL, 1, {8192, 8192, 16384, 64, 128}, {8192, 8192, 16384, 64, 64}},
+  {"ragged_f16_tma_8000", "wgmma_tma 128x256x64 w8x1 s4 k1", (const void*)ragged_f16_tma_8000_ns::ragged_f16_tma_8000, 0, 8000LL, 8000LL, 8000LL, 1, 0, {2016, 1, 1}, 384, 197696, 0LL, 0LL, 1, {8000, 8000, 16000, 64, 128}, {8000, 8000, 16000, 64, 64}},
+  {"ragged_f16_at_bt_tma", "wgmma_tma 128x256x64 w8x1 s4 k1", (const void*)ragged_f16_at_bt_tma_ns::ragged_f16_at_bt_tma, 0, 1000LL, 1496LL, 520LL, 0, 1, {48, 1, 1}, 384, 197696, 0LL, 0LL, 1, {1000, 520, 2000, 64, 64}, {520, 1496, 1040, 64, 256}},
+  {"ragged_bf16_split2_tma", "wgmma_tma 256x128x64 w8x1 s4 k2", (const void*)ragged_bf16_split2_tma_ns::ragged_bf16_split2_tma, 1, 777LL, 1000LL, 1096LL, 1, 0, {32, 2, 1}, 384, 197712, 8388608LL, 128LL, 1, {1096, 777, 2192, 64, 256}, {1000, 1096, 2000, 64, 64}},
+  {"ragged_f16_128x256", "wgmma 128x256x64 w8x1 s4 k1", (const void*)ragged_f16_128x256_ns::ragged_f16_128x256, 0, 1000LL, 1496LL, 520LL, 1, 0, {48, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"ragged_f16_at_bt_128x128", "wgmma 128x128x64 w8x1 s6 k1", (const void*)ragged_f16_at_bt_128x128_ns::ragged_f16_at_bt_128x128, 0, 1000LL, 1496LL, 520LL, 0, 1, {96, 1, 1}, 256, 197632, 0LL, 0LL, 0, {0}, {0}},
+  {"ragged_bf16_split2_1wg", "wgmma 128x128x64 w4x1 s6 k2", (const void*)ragged_bf16_split2_1wg_ns::ragged_bf16_split2_1wg, 1, 777LL, 1000LL, 1096LL, 1, 0, {56, 2, 1}, 128, 197648, 7340032LL, 224LL, 0, {0}, {0}},
 };

@@ -16,6 +16,9 @@ import java.util.regex.Pattern;
  *     pipeline ({@code stages} is 1).</li>
  * <li>{@link Path#WGMMA} (Hopper warpgroup MMA, {@link WgmmaKernel}): warps {@code warpsM x 1} = whole warpgroups
  *     along M, {@code bk} 64; {@code stages} swizzled shared-memory buffers.</li>
+ * <li>{@link Path#WGMMA_TMA} (the same main loop, warp-specialized, {@link WgmmaKernel}): {@code warpsM x 1} consumer
+ *     warps (two warpgroups) issue wgmma while one more producer warpgroup fills the {@code stages} ring with
+ *     TMA copies; plain strided f16/bf16 operands only (each needs a host-encoded {@link TmaMap}).</li>
  * </ul>
  * {@code splitK} is the number of k ranges run by separate blocks (1: none); the effective count for a
  * problem is {@link #splits}. {@code warpsK} (MMA only; 1: none) slices each staged k tile between that many
@@ -26,16 +29,19 @@ import java.util.regex.Pattern;
  * {@link #invalidReason} says why a config cannot run a problem.
  */
 public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK, int warpsK) {
-    public enum Path { MMA, SIMT, SKINNY, WGMMA /* issue 7: WgmmaKernel */ }
+    public enum Path { MMA, SIMT, SKINNY, WGMMA /* issue 7: WgmmaKernel */, WGMMA_TMA /* WgmmaKernel's TMA producer */ }
 
     /** A config without sliced-K ({@code warpsK} 1). */
     public GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
         this(path, bm, bn, bk, warpsM, warpsN, stages, splitK, 1);
     }
 
-    public int threads() { return 32 * warpsM * warpsN * warpsK; }
+    public int threads() { return 32 * warpsM * warpsN * warpsK + producerThreads(); }
 
-    /** Threads of one k slice (the whole block without sliced-K): they hold the output tile after the reduction. */
+    /** Threads that only load (the TMA path's producer warpgroup): they hold no accumulators and skip the epilogue. */
+    public int producerThreads() { return path == Path.WGMMA_TMA ? 128 : 0; }
+
+    /** Threads of one k slice (the whole block without sliced-K or producer): they hold the output tile after the reduction. */
     public int sliceThreads() { return 32 * warpsM * warpsN; }
 
     public GemmConfig withSplitK(int s) { return new GemmConfig(path, bm, bn, bk, warpsM, warpsN, stages, s, warpsK); }
@@ -86,7 +92,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
             int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw);
             return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
         }
-        if (path == Path.WGMMA) return WgmmaKernel.dataSharedBytes(this); // wgmma hook
+        if (path == Path.WGMMA || path == Path.WGMMA_TMA) return WgmmaKernel.dataSharedBytes(this); // wgmma hook
         int a = tileA(p).stageBytes() * stages;
         int staged = (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
         // sliced-K sums the slices' tiles through the (then idle) staging buffers
@@ -98,7 +104,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
     public int registers(GemmProblem p) {
-        if (path == Path.WGMMA) return WgmmaKernel.registers(this); // wgmma hook
+        if (path == Path.WGMMA || path == Path.WGMMA_TMA) return WgmmaKernel.registers(this); // wgmma hook
         int words = p.math().accBytes() / 4;
         // register staging holds one k step of the operand per thread across the math (Staging)
         int staged = path == Path.SKINNY ? 0 : (p.asyncA() ? 0 : (bm * bk + threads() - 1) / threads()) + (p.asyncB() ? 0 : (bn * bk + threads() - 1) / threads());
@@ -112,7 +118,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 int per = bm * bn / threads(), tm = simtTm(), tn = per / tm;
                 yield (per + tm + tn) * words + 40;
             }
-            case WGMMA -> throw new AssertionError("handled above");
+            case WGMMA, WGMMA_TMA -> throw new AssertionError("handled above");
             case SKINNY -> {
                 int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw), u = bk / kl;
                 yield (int) (Math.max(1, p.m()) * cw * words + u * Math.max(1, cw * p.math().elemBytes() / 4) + 32);
@@ -156,7 +162,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 if (bk % kl != 0 || bk / kl > 16) return "bk must be 1..16 rows per k lane";
                 if (stages != 1) return "skinny path has no pipeline (stages 1)";
             }
-            case WGMMA -> { // wgmma hook
+            case WGMMA, WGMMA_TMA -> { // wgmma hook
                 String why = WgmmaKernel.invalidReason(p, this);
                 if (why != null) return why;
             }

@@ -17,7 +17,8 @@ final class TileEpilogue {
     /**
      * Emits the epilogue inside the batch loop ({@code bz}) of block (tile {@code blockIdx.x}, split
      * {@code blockIdx.y}) for the fragment {@code f} that {@code c.sliceThreads()} threads hold; every one of
-     * the block's {@code c.threads()} threads reaches it (sliced-K's other slices too), the pipeline buffers idle.
+     * the block's {@code c.threads()} threads reaches it (sliced-K's other slices too), the pipeline buffers idle;
+     * a producer warpgroup ({@link GemmConfig#producerThreads}) has left, so the others sync by {@link #sync}.
      */
     static void emit(CudaSource src, GemmProblem p, GemmConfig c, Fragment f, GemmOutput out) {
         int splits = c.splits(p), threads = c.sliceThreads();
@@ -29,9 +30,9 @@ final class TileEpilogue {
             src.line("%s* kiln_part = kiln_ws + kiln_tile * %dLL;", acc, per * splits);
             f.forEach(src, () -> src.line("kiln_part[(long long)(blockIdx.y) * %dLL + e_r * %d + threadIdx.x] = e_v;", per, threads));
             src.line("__threadfence();");
-            src.line("__syncthreads();");
+            src.line(sync(c));
             src.line("if (threadIdx.x == 0) kiln_last = atomicAdd(kiln_cnt + kiln_tile, 1) == %d;", splits - 1);
-            src.line("__syncthreads();");
+            src.line(sync(c));
             src.line("if (!kiln_last) %s;", skip);
             src.line("__threadfence();");
             // split by split (each split's loads all in flight), so the order of the sum is fixed
@@ -92,16 +93,16 @@ final class TileEpilogue {
             src.line("%s* kiln_st = reinterpret_cast<%s*>(smem);", acc, acc);
             src.line("#pragma unroll 1");
             try (var q = src.block("for (int q = 0; q < " + chunks + "; q++)")) {
-                if (chunks > 1) src.line("if (q > 0) __syncthreads(); // the last pass's reads are done");
+                if (chunks > 1) src.line("if (q > 0) %s // the last pass's reads are done", sync(c));
                 f.forEach(src, () -> {
                     src.line("const int e_lr = (int)(e_row - row0) - q * %d;", rows);
                     String at = "kiln_st[e_lr * " + pitch + " + (int)(e_col - col0)] = e_v;";
                     if (chunks == 1) src.line(at);
                     else src.line("if ((unsigned)e_lr < %du) %s", rows, at);
                 });
-                src.line("__syncthreads();");
+                src.line(sync(c));
                 src.line("#pragma unroll %d", UNROLL); // several runs' loads in flight per thread
-                try (var u = src.block("for (int u = threadIdx.x; u < " + units + "; u += " + c.threads() + ")")) {
+                try (var u = src.block("for (int u = threadIdx.x; u < " + units + "; u += " + (c.threads() - c.producerThreads()) + ")")) {
                     src.line("const int lr = u / %d, lc = u %% %d * %d;", perRow, perRow, width);
                     src.line("const long long row = row0 + q * %d + lr, col = col0 + lc;", rows);
                     java.util.List<String> edges = new java.util.ArrayList<>(); // only where the tiles cut the problem
@@ -127,11 +128,20 @@ final class TileEpilogue {
                 }
             }
             // a batch loop's next entry restages into these buffers
-            if (p.batches() > MAX_GRID_Z) src.line("__syncthreads();");
+            if (p.batches() > MAX_GRID_Z) src.line(sync(c));
         }
     }
 
     static final long MAX_GRID_Z = 65535;
+
+    /**
+     * A barrier of the threads that run the epilogue: the whole block, or without the producer warpgroup
+     * (which has returned) named barrier 1 over the others (barrier 0 is {@code __syncthreads}'s).
+     */
+    static String sync(GemmConfig c) {
+        if (c.producerThreads() == 0) return "__syncthreads();";
+        return "asm volatile(\"bar.sync 1, " + (c.threads() - c.producerThreads()) + ";\\n\" ::: \"memory\");";
+    }
 
     /**
      * Opens the scope of one batch entry {@code bz}: the block's own ({@code blockIdx.z}) when the grid covers

@@ -34,6 +34,10 @@ import java.util.List;
  * {@code wgmma.fence}, the wgmmas of tile kt, {@code commit_group} and {@code wait_group 1}: one step of
  * wgmma stays in flight while the next step's copies are issued. {@link TileEpilogue} stores (and split-K
  * sums) from the accumulator fragment after {@code wait_group 0}.
+ *
+ * <p>The TMA variant ({@link GemmConfig.Path#WGMMA_TMA}, {@link #emitTma}) keeps the tiles, layouts, descriptors,
+ * wgmmas and epilogue, and replaces the staging: a producer warpgroup after the consumer warpgroups fills the
+ * ring by TMA and the consumers never sync the block in the main loop (see there).
  */
 final class WgmmaKernel {
     private WgmmaKernel() {}
@@ -75,7 +79,12 @@ final class WgmmaKernel {
     static String invalidReason(GemmProblem p, GemmConfig c) {
         if (p.sm() != 90) return "wgmma needs sm_90 (sm_90a), not sm_" + p.sm();
         if (p.math() != GemmMath.F16 && p.math() != GemmMath.BF16) return "wgmma path serves f16/bf16, not " + p.math();
-        if (!p.asyncA() || !p.asyncB()) return "wgmma path stages with 16-byte cp.async only";
+        if (c.path() == GemmConfig.Path.WGMMA_TMA) {
+            if (tmaMap(p, c, true) == null || tmaMap(p, c, false) == null)
+                return "TMA needs plain strided operands (unit stride along the contiguous axis, 16-byte rows, one batch entry)";
+            if (c.warpsM() != 8) return "the TMA path runs two consumer warpgroups (w8x1)";
+            if (c.bm() * c.bn() > 2 * 128 * 128) return "at most 128 accumulators per consumer thread (bm x bn <= 32768)";
+        } else if (!p.asyncA() || !p.asyncB()) return "wgmma path stages with 16-byte cp.async only";
         if (c.bk() != BK) return "wgmma path needs bk 64 (one 128-byte swizzle row)";
         if (c.warpsN() != 1 || c.warpsM() % 4 != 0) return "wgmma warps are whole warpgroups along M (w4x1, w8x1...)";
         int wgs = c.warpsM() / 4;
@@ -87,10 +96,25 @@ final class WgmmaKernel {
 
     static int stageBytes(GemmConfig c) { return (c.bm() + c.bn()) * BK * 2; }
 
-    /** The stages, plus 1024 bytes so the kernel can align them to the swizzle pattern. */
-    static int dataSharedBytes(GemmConfig c) { return 1024 + stageBytes(c) * c.stages(); }
+    /** The stages, plus 1024 bytes so the kernel can align them to the swizzle pattern (and the TMA path's full and empty mbarriers). */
+    static int dataSharedBytes(GemmConfig c) {
+        return 1024 + stageBytes(c) * c.stages() + (c.path() == GemmConfig.Path.WGMMA_TMA ? 16 * c.stages() : 0);
+    }
 
-    static int registers(GemmConfig c) { return c.bm() * c.bn() / c.threads() + 48; }
+    /** Per thread; the TMA path's launch count, all the block's registers split evenly ({@link #emitTma} then moves them). */
+    static int registers(GemmConfig c) {
+        if (c.path() == GemmConfig.Path.WGMMA_TMA) return Math.min(255, 65536 / c.threads() / 8 * 8);
+        return c.bm() * c.bn() / c.threads() + 48;
+    }
+
+    /** Registers per thread the TMA path's producer keeps (setmaxnreg's smallest useful budget). */
+    static final int PRODUCER_REGISTERS = 40;
+
+    /** The TMA map of operand A ({@code a}) or B for this problem and tile, or null when TMA cannot read it. */
+    static TmaMap tmaMap(GemmProblem p, GemmConfig c, boolean a) {
+        if (p.batches() != 1) return null;
+        return a ? TmaMap.of(p.a(), p.m(), p.k(), c.bm()) : TmaMap.of(p.b(), p.n(), p.k(), c.bn());
+    }
 
     /** One operand's swizzled tile: mn x 64 k of 2-byte elements. */
     record Tile(GemmOperand.Major major, int mn) {
@@ -115,9 +139,13 @@ final class WgmmaKernel {
         int lbo() { return major == GemmOperand.Major.K ? 16 : 8192; }
 
         boolean trans() { return major == GemmOperand.Major.MN; }
+
+        /** TMA boxes per tile ({@link TmaMap}): the whole tile when K-major, one per 64 mn when MN-major. */
+        int boxes() { return major == GemmOperand.Major.K ? 1 : mn / 64; }
     }
 
     static GemmKernels.Launch emit(CudaSource src, GemmProblem p, GemmConfig c, GemmOutput out, String entry) {
+        if (c.path() == GemmConfig.Path.WGMMA_TMA) return emitTma(src, p, c, out, entry);
         String t = CTypes.storage(p.math().dtype), dt = p.math() == GemmMath.F16 ? "f16" : "bf16";
         int threads = c.threads(), stages = c.stages(), splits = c.splits(p), wgs = c.warpsM() / 4, rowsWg = c.bm() / wgs, mi = rowsWg / 64;
         int regs = c.bn() / 2;
@@ -182,6 +210,141 @@ final class WgmmaKernel {
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+    }
+
+    /**
+     * The warp-specialized main loop. Warpgroups 0 and 1 consume (each {@code bm / 2} rows by {@code bn}, as in
+     * {@link #emit}); warpgroup 2 produces: it drops to {@link #PRODUCER_REGISTERS} registers
+     * ({@code setmaxnreg}) so the consumers can grow to hold their accumulators, and one of its threads walks
+     * the k tiles: wait until ring slot s is empty, arm its full barrier with the stage's byte count, issue the
+     * stage's TMA copies (one box for a K-major tile, one per 64 columns for an MN-major one). A consumer waits
+     * for slot s to be full, issues its wgmmas, keeps one group in flight ({@code wait_group 1}) and then marks
+     * the previous slot empty (one arrival per consumer warpgroup). So copies run {@code stages} tiles ahead,
+     * no consumer ever waits for another, and the block never syncs in the loop. Why TMA and not cp.async
+     * from a producer: one thread moves a whole 16-48 KB stage with a few instructions and no address math,
+     * and the copy engine's byte count on the barrier replaces the cp.async groups plus a block barrier.
+     *
+     * <p>Kernel parameter {@code kiln_tmap} (after the output's and split-K's): two 128-byte tensor maps in
+     * global memory, A's then B's ({@link #tmaMap}), encoded by the host once the operands' addresses are known.
+     * In global memory rather than {@code __grid_constant__} parameters because the runtime packs every kernel
+     * argument into an 8-byte slot (a pointer fits, a 128-byte struct would not); the maps are written before
+     * the launch (graph build), so no proxy fence is needed. Edges: TMA zero-fills outside the tensor (rows,
+     * columns and k past the end), so ragged shapes need no predicates; the epilogue clips the stores.
+     */
+    private static GemmKernels.Launch emitTma(CudaSource src, GemmProblem p, GemmConfig c, GemmOutput out, String entry) {
+        String dt = p.math() == GemmMath.F16 ? "f16" : "bf16";
+        int consumers = c.sliceThreads(), wgs = c.warpsM() / 4, stages = c.stages(), splits = c.splits(p), rowsWg = c.bm() / wgs, mi = rowsWg / 64;
+        int regs = c.bn() / 2, launchRegs = registers(c);
+        int consumerRegs = Math.min(256, (launchRegs * c.threads() - PRODUCER_REGISTERS * c.producerThreads()) / consumers / 8 * 8);
+        long per = c.kTilesPerSplit(p), kTiles = c.kTiles(p), tilesM = c.tilesM(p), tilesN = c.tilesN(p);
+        Tile ta = new Tile(p.a().major(), c.bm()), tb = new Tile(p.b().major(), c.bn());
+        TmaMap ma = tmaMap(p, c, true), mb = tmaMap(p, c, false);
+        String mma = WgmmaOps.name(c.bn(), dt, ta.trans(), tb.trans());
+        src.line(WgmmaOps.ARCH_MARKER);
+        for (String l : WgmmaOps.PRELUDE.strip().split("\n")) src.line(l);
+        for (String l : WgmmaOps.TMA_PRELUDE.strip().split("\n")) src.line(l);
+        for (String l : WgmmaOps.mma(c.bn(), dt, ta.trans(), tb.trans()).strip().split("\n")) src.line(l);
+        src.line("");
+        src.comment("kiln_tmap[0..127]: A, " + ma.describe());
+        src.comment("kiln_tmap[128..255]: B, " + mb.describe());
+        List<String> params = new ArrayList<>(TileEpilogue.params(p, splits));
+        params.add("const unsigned char* __restrict__ kiln_tmap");
+        try (var k = src.block(out.signature(entry, c.threads() + ", 1", params))) {
+            src.line("KILN_DYNAMIC_SMEM(smem);");
+            TileEpilogue.declare(src, splits, dataSharedBytes(c));
+            src.line("unsigned char* tiles = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes");
+            src.line("unsigned char* As = tiles;");
+            src.line("unsigned char* Bs = tiles + %d;", ta.bytes() * stages);
+            src.line("const unsigned sA = kiln_smem(As), sB = kiln_smem(Bs);");
+            src.line("const unsigned bars = kiln_smem(tiles + %d); // full[s] at bars + 8 s, empty[s] at bars + 8 (%d + s)", stageBytes(c) * stages, stages);
+            TiledKernel.tileCoords(src, tilesM, tilesN);
+            src.line("const long long row0 = (long long)tm * %d, col0 = (long long)tn * %d;", c.bm(), c.bn());
+            src.line("const int kt0 = blockIdx.y * %d, kt1 = min(%d, kt0 + %d);", per, kTiles, per);
+            src.line("const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wg = threadIdx.x >> 7;");
+            try (var init = src.block("if (threadIdx.x == 0)")) {
+                src.line("#pragma unroll");
+                src.line("for (int s = 0; s < %d; s++) { kiln_mbar_init(bars + 8 * s, 1); kiln_mbar_init(bars + 8 * (%d + s), %d); }", stages, stages, wgs);
+                src.line("kiln_mbar_init_fence();");
+            }
+            src.line("__syncthreads();");
+            try (var batch = TileEpilogue.batchScope(src, p)) {
+                try (var prod = src.block("if (wg == " + wgs + ")")) {
+                    src.comment("producer warpgroup: one thread issues every copy");
+                    src.line("kiln_setmaxnreg_dec<%d>();", PRODUCER_REGISTERS);
+                    try (var one = src.block("if (threadIdx.x == " + consumers + ")")) {
+                        src.line("kiln_tma_prefetch(kiln_tmap);");
+                        src.line("kiln_tma_prefetch(kiln_tmap + 128);");
+                        String boxesA = boxes(src, ta, "row0", p.m(), "boxesA"), boxesB = boxes(src, tb, "col0", p.n(), "boxesB");
+                        src.line("const unsigned bytes = %s * %du + %s * %du;", boxesA, ta.bytes() / ta.boxes(), boxesB, tb.bytes() / tb.boxes());
+                        src.line("int s = 0;");
+                        src.line("unsigned ph = 0;");
+                        src.line("#pragma unroll 1");
+                        try (var loop = src.block("for (int kt = kt0; kt < kt1; kt++)")) {
+                            src.line("kiln_mbar_wait(bars + 8 * (%d + s), ph ^ 1); // the consumers are done with slot s", stages);
+                            src.line("const unsigned full = bars + 8 * s;");
+                            src.line("kiln_mbar_expect_tx(full, bytes);");
+                            tmaLoads(src, ta, "sA + s * " + ta.bytes(), "kiln_tmap", "row0", boxesA);
+                            tmaLoads(src, tb, "sB + s * " + tb.bytes(), "kiln_tmap + 128", "col0", boxesB);
+                            src.line("if (++s == %d) { s = 0; ph ^= 1; }", stages);
+                        }
+                    }
+                    src.line("return;");
+                }
+                src.comment("consumer warpgroups");
+                src.line("kiln_setmaxnreg_inc<%d>();", consumerRegs);
+                src.line("const unsigned long long descA = kiln_wgmma_desc(As + wg * %d, %d, 1024), descB = kiln_wgmma_desc(Bs, %d, 1024);",
+                        ta.descOffset(rowsWg, 0), ta.lbo(), tb.lbo());
+                src.line("float acc[%d][%d];", mi, regs);
+                src.line("#pragma unroll");
+                src.line("for (int i = 0; i < %d; i++) for (int j = 0; j < %d; j++) acc[i][j] = 0.f;", mi, regs);
+                src.line("int s = 0, prev = 0;");
+                src.line("unsigned ph = 0;");
+                src.line("#pragma unroll 1");
+                try (var loop = src.block("for (int kt = kt0; kt < kt1; kt++)")) {
+                    src.line("kiln_mbar_wait(bars + 8 * s, ph); // slot s has landed");
+                    src.line("kiln_wgmma_fence();");
+                    src.line("const unsigned long long da = descA + (unsigned long long)(s * %d), db = descB + (unsigned long long)(s * %d);",
+                            ta.bytes() >> 4, tb.bytes() >> 4);
+                    for (int kk = 0; kk < BK; kk += 16)
+                        for (int i = 0; i < mi; i++)
+                            src.line("%s(acc[%d], da + %dull, db + %dull);", mma, i, ta.descOffset(i * 64, kk) >> 4, tb.descOffset(0, kk) >> 4);
+                    src.line("kiln_wgmma_commit();");
+                    src.line("kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free");
+                    src.line("if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (%d + prev));", stages);
+                    src.line("prev = s;");
+                    src.line("if (++s == %d) { s = 0; ph ^= 1; }", stages);
+                }
+                src.line("kiln_wgmma_wait<0>();");
+                src.line("%s // both consumer warpgroups are done reading the ring (the epilogue may reuse it)", TileEpilogue.sync(c));
+                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg), out);
+            }
+        }
+        return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+    }
+
+    /**
+     * The C expression of how many of {@code tile}'s boxes the producer copies (declaring {@code name} when it
+     * varies): all of them, except that an MN-major tile at the ragged end skips the 64-column boxes wholly past
+     * {@code size}. Those would only fill columns the epilogue never stores, and skipping them keeps every copy
+     * (and its byte count on the barrier) inside the tensor. The skipped part of the slot keeps old data, which
+     * reaches only those unstored outputs.
+     */
+    private static String boxes(CudaSource src, Tile tile, String mn0, long size, String name) {
+        if (tile.boxes() == 1 || size % tile.mn() == 0) return String.valueOf(tile.boxes());
+        src.line("const unsigned %s = (unsigned)min(%dLL, (%dLL - %s + 63) / 64);", name, tile.boxes(), size, mn0);
+        return name;
+    }
+
+    /** The producer's copies of k tile {@code kt} into the tile at shared address {@code dst}: one box, or one per 64 mn (the first {@code count}). */
+    private static void tmaLoads(CudaSource src, Tile tile, String dst, String map, String mn0, String count) {
+        if (tile.major() == GemmOperand.Major.K) {
+            src.line("kiln_tma_load_2d(%s, %s, full, kt * %d, (int)%s);", dst, map, BK, mn0);
+            return;
+        }
+        for (int j = 0; j < tile.boxes(); j++) {
+            String copy = String.format("kiln_tma_load_2d(%s + %d, %s, full, (int)%s + %d, kt * %d);", dst, j * 8192, map, mn0, j * 64, BK);
+            src.line(j == 0 || count.equals(String.valueOf(tile.boxes())) ? copy : "if (" + j + " < " + count + ") " + copy);
+        }
     }
 
     /** The m64nNk16 accumulator layout, per 64-row tile i of this warpgroup's rows (see {@link WgmmaOps#mma}). */

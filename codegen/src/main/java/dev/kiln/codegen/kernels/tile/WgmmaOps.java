@@ -42,6 +42,42 @@ public final class WgmmaOps {
             #endif
             """;
 
+    /**
+     * The producer/consumer handshake of the warp-specialized main loop (after {@link #PRELUDE}; shared-memory
+     * addresses are 32-bit {@code kiln_smem} values). An mbarrier ({@code kiln_mbar_*}) counts arrivals and,
+     * for TMA, transaction bytes: {@code expect_tx} arrives and announces the bytes the stage's copies will
+     * bring, each {@code kiln_tma_load_2d} completes its share, and the phase flips once both reach zero.
+     * {@code kiln_mbar_wait(bar, parity)} spins until the phase of that parity has completed (on a fresh
+     * barrier parity 1 counts as completed, so a producer's first pass over the ring does not wait).
+     * {@code kiln_tma_load_2d(dst, map, bar, c0, c1)} copies the box at element coordinates (c0 inner, c1 outer)
+     * of the tensor map at generic address {@code map} into shared memory, elements outside the tensor read as
+     * zero (and still count as bytes). {@code kiln_setmaxnreg_inc/dec<N>} move a warpgroup's register budget
+     * to N per thread (the producer gives registers back so the consumers' accumulators fit). No CPU-simulator
+     * versions: kernels using them run on the GPU only.
+     */
+    public static final String TMA_PRELUDE = """
+            // Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
+            #ifndef KILN_SIM
+            __device__ __forceinline__ void kiln_mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\\n" :: "r"(bar), "r"(count) : "memory"); }
+            __device__ __forceinline__ void kiln_mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\\n" ::: "memory"); }
+            __device__ __forceinline__ void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+              asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\\n" :: "r"(bar), "r"(bytes) : "memory");
+            }
+            __device__ __forceinline__ void kiln_mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\\n" :: "r"(bar) : "memory"); }
+            __device__ __forceinline__ void kiln_mbar_wait(unsigned bar, unsigned parity) {
+              asm volatile("{\\n.reg .pred done;\\nKILN_MBAR_WAIT:\\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\\n@!done bra KILN_MBAR_WAIT;\\n}\\n"
+                           :: "r"(bar), "r"(parity) : "memory");
+            }
+            __device__ __forceinline__ void kiln_tma_prefetch(const void* map) { asm volatile("prefetch.tensormap [%0];\\n" :: "l"(map) : "memory"); }
+            __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+              asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];\\n"
+                           :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+            }
+            template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\\n" :: "n"(N)); }
+            template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\\n" :: "n"(N)); }
+            #endif
+            """;
+
     /** C name of the wrapper for {@code wgmma.mma_async.m64nNk16} on {@code dtype} ("f16" or "bf16") with these majors. */
     public static String name(int n, String dtype, boolean transA, boolean transB) {
         return "kiln_wgmma_m64n" + n + "k16_" + dtype + "_" + (transA ? "m" : "k") + (transB ? "n" : "k");

@@ -14,7 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Keeps {@code bench/wgmma/wgmma_kernels.cuh} (the kernels the standalone GPU check {@code wgmma_check.cu}
  * runs) equal to what the engine generates now: wgmma configs on 8192^3 (both B majors, f16 and bf16) and
- * on ragged shapes (transposed A, split-K), plus the heuristic's best mma.sync config as the baseline. Each
+ * on ragged shapes (transposed A, split-K), the same for the TMA producer variant (whose table rows carry the two
+ * tensor maps the driver must encode: inner, outer, row stride in bytes, box inner, box outer), plus the
+ * heuristic's best mma.sync config as the baseline. Each
  * kernel sits in its own namespace with its {@code #include}s dropped (the driver includes the headers), and
  * a table {@code kiln_cases} says how to launch it. Regenerate with {@code -Dkiln.regen=true}.
  */
@@ -25,6 +27,10 @@ class WgmmaGpuCheckSourcesTest {
 
     static GemmConfig wgmma(int bm, int bn, int warps, int stages, int split) {
         return new GemmConfig(GemmConfig.Path.WGMMA, bm, bn, 64, warps, 1, stages, split);
+    }
+
+    static GemmConfig tma(int bm, int bn, int stages, int split) {
+        return new GemmConfig(GemmConfig.Path.WGMMA_TMA, bm, bn, 64, 8, 1, stages, split);
     }
 
     static String generate() {
@@ -39,6 +45,14 @@ class WgmmaGpuCheckSourcesTest {
                 new Case("big_f16_bt_128x256", DType.F16, 8192, 8192, 8192, true, true, wgmma(128, 256, 8, 4, 1)),
                 new Case("big_bf16_128x256", DType.BF16, 8192, 8192, 8192, true, false, wgmma(128, 256, 8, 4, 1)),
                 new Case("big_f16_mma_sync", DType.F16, 8192, 8192, 8192, true, false, mma),
+                new Case("big_f16_tma_128x256", DType.F16, 8192, 8192, 8192, true, false, tma(128, 256, 4, 1)),
+                new Case("big_f16_tma_256x128", DType.F16, 8192, 8192, 8192, true, false, tma(256, 128, 4, 1)),
+                new Case("big_f16_tma_128x128", DType.F16, 8192, 8192, 8192, true, false, tma(128, 128, 6, 1)),
+                new Case("big_f16_bt_tma_128x256", DType.F16, 8192, 8192, 8192, true, true, tma(128, 256, 4, 1)),
+                new Case("big_bf16_tma_128x256", DType.BF16, 8192, 8192, 8192, true, false, tma(128, 256, 4, 1)),
+                new Case("ragged_f16_tma_8000", DType.F16, 8000, 8000, 8000, true, false, tma(128, 256, 4, 1)),
+                new Case("ragged_f16_at_bt_tma", DType.F16, 1000, 1496, 520, false, true, tma(128, 256, 4, 1)),
+                new Case("ragged_bf16_split2_tma", DType.BF16, 777, 1000, 1096, true, false, tma(256, 128, 4, 2)),
                 new Case("ragged_f16_128x256", DType.F16, 1000, 1496, 520, true, false, wgmma(128, 256, 8, 4, 1)),
                 new Case("ragged_f16_at_bt_128x128", DType.F16, 1000, 1496, 520, false, true, wgmma(128, 128, 8, 6, 1)),
                 new Case("ragged_bf16_split2_1wg", DType.BF16, 777, 1000, 1096, true, false, wgmma(128, 128, 4, 6, 2)),
@@ -53,13 +67,22 @@ class WgmmaGpuCheckSourcesTest {
             for (String l : k.source().split("\n", -1)) if (!l.startsWith("#include")) out.append(l).append('\n');
             out.append("}\n");
             long ws = 0, cnt = 0;
+            String maps = "0, {0}, {0}";
+            if (cs.c.path() == GemmConfig.Path.WGMMA_TMA) {
+                TmaMap a = WgmmaKernel.tmaMap(p, cs.c, true), b = WgmmaKernel.tmaMap(p, cs.c, false);
+                maps = "1, " + mapRow(a) + ", " + mapRow(b);
+            }
             for (KernelSpec.Param q : k.params())
                 if (q instanceof KernelSpec.Param.Workspace w) { if (w.zeroed()) cnt = w.bytes(); else ws = w.bytes(); }
-            table.append(String.format("  {\"%s\", \"%s\", (const void*)%s_ns::%s, %d, %dLL, %dLL, %dLL, %d, %d, {%d, %d, %d}, %d, %d, %dLL, %dLL},\n",
+            table.append(String.format("  {\"%s\", \"%s\", (const void*)%s_ns::%s, %d, %dLL, %dLL, %dLL, %d, %d, {%d, %d, %d}, %d, %d, %dLL, %dLL, %s},\n",
                     cs.name, cs.c.label(), cs.name, cs.name, cs.t == DType.F16 ? 0 : 1, cs.m, cs.n, cs.k, cs.aK ? 1 : 0, cs.bK ? 1 : 0,
-                    k.grid().x(), k.grid().y(), k.grid().z(), k.block().x(), k.sharedBytes(), ws, cnt));
+                    k.grid().x(), k.grid().y(), k.grid().z(), k.block().x(), k.sharedBytes(), ws, cnt, maps));
         }
         return out.append(table).append("};\n").toString();
+    }
+
+    static String mapRow(TmaMap m) {
+        return "{" + m.inner() + ", " + m.outer() + ", " + m.outerStrideBytes() + ", " + m.boxInner() + ", " + m.boxOuter() + "}";
     }
 
     @Test void committedKernelsMatchTheGenerator() throws IOException {

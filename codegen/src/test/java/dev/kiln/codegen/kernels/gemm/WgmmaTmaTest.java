@@ -1,0 +1,91 @@
+package dev.kiln.codegen.kernels.gemm;
+
+import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.NvccPtx;
+import dev.kiln.ir.DType;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The TMA variant of the wgmma main loop ({@link GemmConfig.Path#WGMMA_TMA}): which problems it takes, the
+ * tensor maps it asks the host for, and that its kernels compile for sm_90a at exactly the launch register
+ * count its setmaxnreg budget is computed from (fewer would leave the consumers' request unmet), without spills.
+ */
+class WgmmaTmaTest {
+    static final CodegenOptions O = CodegenOptions.defaults();
+
+    static GemmProblem dense(DType t, long m, long n, long k, boolean aK, boolean bK) {
+        return GemmProblem.of(m, n, k, new long[0], StridedOperand.dense("in0", t, m, k, aK), StridedOperand.dense("in1", t, n, k, bK), O);
+    }
+
+    static GemmConfig tma(int bm, int bn, int stages) { return new GemmConfig(GemmConfig.Path.WGMMA_TMA, bm, bn, 64, 8, 1, stages, 1); }
+
+    @Test void blockIsTwoConsumerWarpgroupsAndOneProducer() {
+        GemmConfig c = tma(128, 256, 4);
+        assertEquals(384, c.threads());
+        assertEquals(256, c.sliceThreads());
+        assertEquals(128, c.producerThreads());
+        assertNull(c.invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)));
+    }
+
+    @Test void mapsFollowTheOperandsMemoryOrder() {
+        GemmProblem p = dense(DType.F16, 1000, 1496, 520, false, true); // A [K, M] (MN-major), B [N, K] (K-major)
+        GemmConfig c = tma(128, 256, 4);
+        TmaMap a = WgmmaKernel.tmaMap(p, c, true), b = WgmmaKernel.tmaMap(p, c, false);
+        assertEquals(List.of(1000L, 520L, 2000L, 64, 64), List.of(a.inner(), a.outer(), a.outerStrideBytes(), a.boxInner(), a.boxOuter()));
+        assertEquals(List.of(520L, 1496L, 1040L, 64, 256), List.of(b.inner(), b.outer(), b.outerStrideBytes(), b.boxInner(), b.boxOuter()));
+    }
+
+    @Test void refusesWhatTmaCannotRead() {
+        GemmConfig c = tma(128, 256, 4);
+        // rows of 1001 halves are not 16-byte multiples
+        assertNotNull(c.invalidReason(dense(DType.F16, 4096, 4096, 1001, true, false)));
+        // batched operands stay on the cp.async loader
+        GemmProblem batched = GemmProblem.of(1024, 1024, 1024, new long[] {4},
+                new StridedOperand("in0", DType.F16, 0, new long[] {4}, new long[] {1024 * 1024}, 1024, 1024, 1024, 1),
+                new StridedOperand("in1", DType.F16, 0, new long[] {4}, new long[] {1024 * 1024}, 1024, 1, 1024, 1024), O);
+        assertNotNull(c.invalidReason(batched));
+        assertNotNull(new GemmConfig(GemmConfig.Path.WGMMA_TMA, 128, 256, 64, 4, 1, 4, 1).invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)));
+        assertNotNull(tma(256, 256, 3).invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)), "256 accumulators per thread");
+        assertNotNull(tma(128, 256, 5).invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)), "5 stages of 48 KB do not fit");
+    }
+
+    @Test void theHeuristicDoesNotOfferItWhileTheRuntimeCannotEncodeMaps() {
+        GemmProblem p = dense(DType.F16, 8192, 8192, 8192, true, false);
+        assertFalse(GemmHeuristic.candidates(p, 200).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA_TMA));
+    }
+
+    @Test void compilesAtTheLaunchRegisterCountWithoutSpills() {
+        NvccPtx.nvccOrSkip();
+        Map<String, GemmConfig> configs = new LinkedHashMap<>();
+        List<String> sources = new ArrayList<>();
+        Object[][] cases = {{DType.F16, 8192L, 8192L, 8192L, true, false, tma(128, 256, 4)}, {DType.BF16, 8192L, 8192L, 8192L, true, true, tma(256, 128, 4)},
+                {DType.F16, 1000L, 1496L, 520L, false, true, tma(128, 128, 6)}};
+        for (Object[] v : cases) {
+            GemmProblem p = dense((DType) v[0], (Long) v[1], (Long) v[2], (Long) v[3], (Boolean) v[4], (Boolean) v[5]);
+            GemmConfig c = (GemmConfig) v[6];
+            String entry = "t" + configs.size();
+            String src = PlainGemm.kernel(p, c, entry).source();
+            assertTrue(src.contains("setmaxnreg") && src.contains("cp.async.bulk.tensor"), "a producer/consumer kernel");
+            sources.add(src);
+            configs.put(entry, c);
+        }
+        Map<String, NvccPtx.Resources> res = NvccPtx.resources(sources, "sm_90a");
+        for (var e : configs.entrySet()) {
+            NvccPtx.Resources r = res.get(e.getKey());
+            assertNotNull(r, "ptxas reported nothing for " + e.getValue());
+            assertEquals(WgmmaKernel.registers(e.getValue()), r.registers(), "launch registers of " + e.getValue());
+            assertEquals(0, r.spillStores() + r.spillLoads(), "spills in " + e.getValue() + ": " + r);
+        }
+    }
+}
