@@ -289,7 +289,10 @@ public final class AttentionBench {
         return bb.array();
     }
 
-    /** The chosen tile per shape beside SDPA: single-launch and graph-batched times, TFLOP/s, ratio (>= 1: Kiln as fast or faster). */
+    /**
+     * The chosen tile per shape beside SDPA: single-launch and graph-batched times, TFLOP/s, ratio (>= 1: Kiln as fast or
+     * faster); then, when other tiles were timed, every tile's ratio, and the best tile per shape.
+     */
     private static void print(List<Row> rows, Map<String, Double> torch) {
         System.out.printf("%n%-30s %-11s %9s %9s %9s %9s %8s %8s %s%n", "shape", "kiln tile", "kiln ms", "torch ms",
                 "kiln bat", "torch bat", "kiln TF", "torch TF", "torch/kiln time (single, batched)");
@@ -300,6 +303,16 @@ public final class AttentionBench {
                     r.msBatched(), fmt(tbat), r.tflops(), tms == null ? "-" : String.format(Locale.ROOT, "%.1f", r.shape().flops() / (tms * 1e-3) / 1e12),
                     tms == null ? "-" : String.format(Locale.ROOT, "%.2fx, %s", tms / r.ms(), tbat == null ? "-" : String.format(Locale.ROOT, "%.2fx", tbat / r.msBatched())),
                     r.ok() ? "" : "  MISMATCH");
+        }
+        // every tile timed (the chosen one, --configs, --sweep) against SDPA: which tile would meet the target
+        if (rows.stream().anyMatch(r -> !r.chosen())) {
+            System.out.printf("%n%-30s %-14s %9s %8s %s%n", "shape", "tile", "kiln ms", "kiln TF", "torch/kiln time (single, batched)");
+            for (Row r : rows) {
+                Double tms = torch.get(r.shape().key() + "_ms"), tbat = torch.get(r.shape().key() + "_ms_batched");
+                System.out.printf(Locale.ROOT, "%-30s %-14s %9.4f %8.1f %s%s%n", r.shape().label(), r.config() + (r.chosen() ? "*" : ""), r.ms(), r.tflops(),
+                        tms == null ? "-" : String.format(Locale.ROOT, "%.3fx, %s", tms / r.ms(), tbat == null ? "-" : String.format(Locale.ROOT, "%.3fx", tbat / r.msBatched())),
+                        r.ok() ? "" : "  MISMATCH");
+            }
         }
         for (Shape sh : rows.stream().map(Row::shape).distinct().toList()) {
             Row best = rows.stream().filter(r -> r.shape().equals(sh) && r.ok()).min((x, y) -> Double.compare(x.ms(), y.ms())).orElse(null);

@@ -73,10 +73,11 @@ final class FlashAttention {
         fb.header(src, AttentionTemplate.describe(fb, p) + ", flash attention on tensor cores, tile " + c
                 + " (" + c.blockM() + " query rows, " + c.warps() + " warps, " + bn + " keys per K/V tile, Q in "
                 + (c.qInRegs() ? "registers" : "shared memory" + (qr > 0 ? ", its first " + qr * 16 + " columns also in registers" : ""))
-                + (c.lean() ? ", lean softmax" : "") + ")\n"
+                + (c.lean() ? ", lean softmax" : c.vote() ? ", vote softmax" : "") + (c.deferLoads() ? ", next K/V tile loaded after the softmax" : "") + ")\n"
                 + "registers: Q fragments" + (c.qInRegs() ? "" : qr > 0 ? " (columns past " + qr * 16 + " per key tile, from shared memory)" : " (per key tile, from shared memory)")
                 + ", S = Q K^T and O accumulators (fp32), row max/sum; "
                 + (c.lean() ? "P packed to 16 bits at the exponent is the A operand of P V; O rescaled only when a row max of the warp rose\n"
+                        : c.vote() ? "P reuses S's registers as the A operand of P V; O rescaled only when a row max of the warp rose\n"
                         : "P reuses S's registers as the A operand of P V\n")
                 + "shared memory: K [" + c.stages() + "][BN][D+8], V [" + c.stages() + "][BN][Dv+8], " + (c.stages() - 1)
                 + " tile(s) ahead by cp.async" + (c.qInRegs() ? "" : ", Q [BM][D+8]"));
@@ -127,9 +128,8 @@ final class FlashAttention {
                 src.line("kiln_cp_async_commit();");
             }
             String ahead = String.valueOf(c.stages() - 1), stage = c.stages() == 2 ? "(j & 1)" : "(j % ST)";
-            try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
-                src.line("kiln_cp_async_wait<ST - 2>();");
-                src.line("__syncthreads(); // tile j is in shared memory for every warp, and every warp is done with tile j - 1");
+            // the next tile's loads into the stage every warp finished with before this iteration's barrier
+            Runnable issue = () -> {
                 try (var next = src.block("if (j + " + ahead + " < nTiles)")) {
                     src.line("const long long kn = (long long)(j + %s) * BN;", ahead);
                     src.line(c.stages() == 2 ? "const int st = (j + 1) & 1;" : "const int st = (j + ST - 1) % ST;");
@@ -137,17 +137,63 @@ final class FlashAttention {
                     tile(src, "BN", "DV", "VP", "Vs + st * BN * VP", "Vp + kn * " + Index.ll(AttentionProblem.rowStride(p.v())), p.v(), fastV, "L - kn");
                 }
                 src.line("kiln_cp_async_commit();");
+            };
+            String skip = p.causal() ? "q0 >= S || k0 > q0 + 16 * MT - 1" : "q0 >= S";
+            // deferred loads: the parts of the skip test that can hold (rows past S only in a ragged last block; keys
+            // after every row of the warp only in the causal diagonal tiles)
+            java.util.function.Function<Boolean, String> liveIf = masked -> {
+                java.util.List<String> parts = new java.util.ArrayList<>();
+                if (s % c.blockM() != 0) parts.add("q0 >= S");
+                if (p.causal() && masked) parts.add("k0 > q0 + 16 * MT - 1");
+                return parts.isEmpty() ? null : String.join(" || ", parts);
+            };
+            String scale = rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null;
+            java.util.function.Consumer<Boolean> body = masked -> {
+                src.line("kiln_cp_async_wait<ST - 2>();");
+                src.line("__syncthreads(); // tile j is in shared memory for every warp, and every warp is done with tile j - 1");
+                if (!c.deferLoads()) issue.run();
                 src.line("const int k0 = j * BN;");
-                src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 16 * MT - 1) continue; // no rows, or every key of the tile follows them"
-                        : "if (q0 >= S) continue; // this warp has no query rows");
-                src.line("const unsigned short* const Kt = Ks + %s * BN * KP;", stage);
-                src.line("const unsigned short* const Vt = Vs + %s * BN * VP;", stage);
-                scores(src, c, mma);
-                scaleAndMask(src, p, c);
-                String scale = rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * LOG2E) : null;
-                if (c.lean()) leanSoftmax(src, scale, pack);
-                else softmax(src, scale);
-                pv(src, mma, c.lean() ? null : pack);
+                String why = p.causal() ? " // no rows, or every key of the tile follows them" : " // this warp has no query rows";
+                Runnable kv = () -> {
+                    src.line("const unsigned short* const Kt = Ks + %s * BN * KP;", stage);
+                    src.line("const unsigned short* const Vt = Vs + %s * BN * VP;", stage);
+                };
+                Runnable sm = () -> {
+                    scores(src, c, mma);
+                    scaleAndMask(src, p, c, masked);
+                    if (c.lean()) leanSoftmax(src, scale, pack, !c.deferLoads());
+                    else if (c.vote()) leanSoftmax(src, scale, null, false);
+                    else softmax(src, scale);
+                };
+                if (!c.deferLoads()) {
+                    src.line("if (" + skip + ") continue;" + why);
+                    kv.run();
+                    src.line("float sc[MT][BN / 8][4];");
+                    sm.run();
+                    pv(src, mma, c.lean() ? null : pack);
+                } else {
+                    // the warp skips its compute, not its share of the loads: one issue site, so that ptxas keeps
+                    // no load addresses live across the scores for a second copy in a skip branch
+                    kv.run();
+                    String live = liveIf.apply(masked);
+                    if (live != null) src.line("const bool live = !(%s);%s", live, why.replace("//", "// if not:"));
+                    src.line("float sc[MT][BN / 8][4];");
+                    if (c.lean()) src.line("unsigned pk[MT][BN / 16][4];");
+                    try (var on = src.block(live != null ? "if (live)" : "")) { sm.run(); }
+                    issue.run();
+                    try (var on = src.block(live != null ? "if (live)" : "")) { pv(src, mma, c.lean() ? null : pack); }
+                }
+            };
+            if (!c.deferLoads()) {
+                try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) { body.accept(true); }
+            } else {
+                // tiles no query of the block masks first, without the mask code; then the diagonal and ragged tiles
+                String clear = p.mask() != null ? "0" : p.causal() ? "(qb + 1) / BN" : "L / BN";
+                if (p.causal() && p.mask() == null) clear = "min(" + clear + ", L / BN)";
+                src.line("const int nClear = min(nTiles, %s); // tiles where no key is masked for any query of the block", clear);
+                src.line("int j = 0;");
+                try (var loop = src.block("for (; j < nClear; j++)")) { body.accept(false); }
+                try (var loop = src.block("for (; j < nTiles; j++)")) { body.accept(true); }
             }
             src.line("kiln_cp_async_wait<0>();");
             store(src, fb, p);
@@ -234,7 +280,6 @@ final class FlashAttention {
 
     /** S = Q K^T for this warp's rows and the BN keys of the tile. */
     private static void scores(CudaSource src, FlashConfig c, String mma) {
-        src.line("float sc[MT][BN / 8][4];");
         forMt(src, () -> {
             src.line("#pragma unroll");
             src.line("for (int n = 0; n < BN / 8; n++) { sc[mt][n][0] = 0.f; sc[mt][n][1] = 0.f; sc[mt][n][2] = 0.f; sc[mt][n][3] = 0.f; }");
@@ -271,13 +316,14 @@ final class FlashAttention {
     }
 
     /** Scores to log2 units (scale, softcap) unless {@link #rawScores}, then masks where a tile needs them: key bounds, causal, attn_mask. */
-    private static void scaleAndMask(CudaSource src, AttentionProblem p, FlashConfig c) {
+    private static void scaleAndMask(CudaSource src, AttentionProblem p, FlashConfig c, boolean masked) {
         if (!rawScores(p)) forAll(src, "BN / 8", () -> {
             if (p.softcap() > 0) src.line("sc[mt][n][e] = %s * tanhf(sc[mt][n][e] * %s);",
                     ExprEmitter.floatLiteral(p.softcap() * LOG2E), ExprEmitter.floatLiteral(p.scale() / p.softcap()));
             else src.line("sc[mt][n][e] *= %s;", ExprEmitter.floatLiteral(p.scale() * LOG2E));
         });
         java.util.List<String> edge = new java.util.ArrayList<>();
+        if (!masked) return;
         if (p.mask() != null) edge.add("true");
         else {
             if (p.l() % c.blockN() != 0) edge.add("k0 + BN > L");
@@ -285,6 +331,18 @@ final class FlashAttention {
         }
         if (edge.isEmpty()) return;
         try (var e = src.block("if (" + String.join(" || ", edge) + ")")) {
+            if (c.deferLoads() && p.mask() == null) {
+                // col - row from one lane value and constants (fewer registers than row and col per element); the key
+                // bound only where a tile can pass L
+                if (p.causal()) src.line("const int diag = k0 - q0 + lc * 2 - lr; // col - row at mt = n = e = 0");
+                forAll(src, "BN / 8", () -> {
+                    java.util.List<String> out = new java.util.ArrayList<>();
+                    if (p.l() % c.blockN() != 0) out.add("k0 + n * 8 + lc * 2 + (e & 1) >= L");
+                    if (p.causal()) out.add("diag + n * 8 + (e & 1) - mt * 16 - (e >> 1) * 8 > 0");
+                    src.line("if (%s) sc[mt][n][e] = %s;", String.join(" || ", out), NINF);
+                });
+                return;
+            }
             forAll(src, "BN / 8", () -> {
                 src.line("const int row = q0 + mt * 16 + lr + (e >> 1) * 8, col = k0 + n * 8 + lc * 2 + (e & 1);");
                 src.line("float& x = sc[mt][n][e];");
@@ -344,9 +402,9 @@ final class FlashAttention {
      * behind a warp vote: a row whose max did not rise has correction exactly 1, so when no row of the warp
      * rose the 4*MT*Dv/8 multiplies are skipped, with the same result.
      */
-    private static void leanSoftmax(CudaSource src, String scale, String pack) {
+    private static void leanSoftmax(CudaSource src, String scale, String pack, boolean declare) {
         String mul = scale == null ? "" : " * " + scale;
-        src.line("unsigned pk[MT][BN / 16][4];");
+        if (declare) src.line("unsigned pk[MT][BN / 16][4];");
         src.line("float corr[MT][2];");
         src.line("bool moved = false;");
         forMt(src, () -> {
@@ -366,7 +424,8 @@ final class FlashAttention {
                         src.line(scale == null ? "const float p%1$d = kiln_exp2(sc[mt][n][2 * r + %1$d] - mu);"
                                 : "const float p%1$d = kiln_exp2(fmaf(sc[mt][n][2 * r + %1$d], %2$s, -ms));", e, scale);
                     src.line("sum += p0 + p1;");
-                    src.line("pk[mt][n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
+                    if (pack != null) src.line("pk[mt][n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
+                    else src.line("sc[mt][n][2 * r] = p0; sc[mt][n][2 * r + 1] = p1;");
                 }
                 src.line("lrow[mt][r] = lrow[mt][r] * corr[mt][r] + sum;");
             }

@@ -13,10 +13,16 @@ import java.util.regex.Pattern;
  * which larger tiles need). {@code lean} selects the lean softmax: P is rounded to 16 bits as soon as it is
  * exponentiated (32-bit pairs instead of fp32 scores live across the rescale, fewer registers at the peak),
  * and O is rescaled only when some row of the warp raised its max (a warp vote; on long sequences the max
- * rarely moves after the first tiles). A config is data: {@link #choose} picks one per shape by a
- * heuristic, {@link #candidates} lists the ones a benchmark or autotuner may time.
+ * rarely moves after the first tiles). {@code vote} keeps only the second half of that: O rescaled behind the
+ * warp vote, but P stays fp32 in the score registers and is rounded per 16-key step of P V, as in the plain
+ * softmax (no packed copy of P beside the scores: what lets 64-key tiles of 32-row warps fit at head size 128).
+ * {@code deferLoads} issues the next K/V tile's cp.async after the softmax, just before P V, instead of
+ * right after the barrier: its addresses are then live beside O and P only, not beside the score
+ * accumulators at the register peak of Q K^T (the load still has P V and the next barrier to land). A
+ * config is data: {@link #choose} picks one per shape by a heuristic, {@link #candidates} lists the ones a
+ * benchmark or autotuner may time.
  */
-public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean) {
+public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean, boolean vote, boolean deferLoads) {
     /** Registers a thread may use without spilling, and shared memory a block may opt in to (sm_80..sm_90). */
     static final int MAX_REGS = 255;
     static final long MAX_SHARED = 227 * 1024;
@@ -34,12 +40,18 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     public FlashConfig {
         if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0
-                || stages < 2 || stages > 4)
-            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages);
+                || stages < 2 || stages > 4 || lean && vote)
+            throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages
+                    + (lean && vote ? ": lean and vote are two softmax forms, not both" : ""));
+    }
+
+    /** Loads issued at the top of the key loop, plain or lean softmax. */
+    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean) {
+        this(mTiles, warps, blockN, qInRegs, qKept, stages, lean, false, false);
     }
 
     /** Q wholly in registers or wholly re-read from shared memory; the plain softmax (P rounded when packed for P V, O rescaled every tile). */
-    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) { this(mTiles, warps, blockN, qInRegs, 0, 2, false); }
+    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs) { this(mTiles, warps, blockN, qInRegs, 0, 2, false, false, false); }
 
     /** The 16-wide steps of the head dimension whose Q fragments live in registers: all, or {@link #qKept} when Q is staged. */
     public int qSteps(long d) { return qInRegs ? (int) (d / 16) : qKept; }
@@ -57,18 +69,33 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
      * Estimated registers per thread: O, S and Q fragments (fp32 accumulators, packed f16 pairs); S counts
      * half again, for the exponentials and packed P that are live beside the scores during the softmax; a
      * register per 16-byte cp.async a thread issues per K/V tile (addresses and bounds: what makes one-warp
-     * blocks with many keys spill); the lean softmax's corrections (2 per m-tile); plus overhead.
+     * blocks with many keys spill); the lean softmax's corrections (2 per m-tile); plus overhead. The vote
+     * softmax has no packed P beside the scores, so S counts once; its corrections count as the lean ones.
+     * Deferred loads are issued when S is dead (O and P are live, P half of S), so they add only what
+     * exceeds that half. Calibrated against ptxas -v at D128 for the deferred vote tiles (m128w4n64sdv: 255
+     * registers, no spill; FlashCandidatesTest holds every candidate to that).
      */
     public int registers(long d, long dv) {
         long o = mTiles * dv / 8 * 4, s = mTiles * blockN / 8 * 4, q = mTiles * qSteps(d) * 4 + (qInRegs ? 0 : mTiles * 4);
         long loads = Index.ceilDiv(blockN * (d + dv) / 8, threads());
-        return (int) (o + s * 3 / 2 + q + loads + (lean ? 2L * mTiles : 0) + OVERHEAD_REGS);
+        if (deferLoads) loads = Math.max(0, loads - s / 2);
+        return (int) (o + (vote ? s : s * 3 / 2) + q + loads + (lean || vote ? 2L * mTiles : 0) + OVERHEAD_REGS);
     }
 
     /** Whether this config suits head sizes d, dv (multiples of 16) without spilling or too much shared memory. */
     public boolean fits(long d, long dv) {
         return qKept < d / 16 && registers(d, dv) <= MAX_REGS && sharedBytes(d, dv) <= MAX_SHARED;
     }
+
+    /** What {@link #parse} reads; before {@link #WIDE_128}, which is parsed at class initialization. */
+    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(?:p(\\d))?(d?)([lv]?)");
+
+    /**
+     * The tile at head size 128 for 4 warps of 32 rows with Q in shared memory (B1 H32 S8192 D128, issue 7): the
+     * fastest measured. Its rivals, all free of spills at D128 (ptxas -v, FlashCandidatesTest), timed side by side
+     * by AttentionBench: m128w4n32sdl, m128w4n32sdv, m128w4n32sv, m128w4n48sv, m128w4n48sdv; set the winner here.
+     */
+    static final FlashConfig WIDE_128 = parse("m128w4n32sl");
 
     /** The query tiles tried from large to small: (mTiles, warps). */
     private static final int[][] SHAPES = {{2, 4}, {1, 4}, {1, 2}, {1, 1}};
@@ -91,7 +118,7 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
             if (c == null) continue;
             // warps that have query rows: a short sequence leaves some of a large block's warps idle
             long blocks = bh * Index.ceilDiv(s, c.blockM()), warps = bh * Index.ceilDiv(s, 16L * c.mTiles());
-            if (blocks >= SMS && warps >= FILL_WARPS) return leanAt128(c, d, dv);
+            if (blocks >= SMS && warps >= FILL_WARPS) return leanAt128(c, l, d, dv);
             long fb = Math.min(blocks, SMS), fw = Math.min(warps, FILL_WARPS);
             // on a tie, a larger tile shares its K/V loads among more warps once every SM has a block;
             // before that, a tie means the sequence fits one block either way and a smaller one idles less
@@ -103,17 +130,20 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
             }
         }
         if (best == null) throw new IllegalArgumentException("no flash attention tile fits head sizes " + d + "/" + dv);
-        return leanAt128(best, d, dv);
+        return leanAt128(best, l, d, dv);
     }
 
     /**
      * The lean softmax for head size 128 in blocks of 4+ warps: measured on an H200 (2026-11-29, B1 H32 S8192 D128)
      * m128w4n32sl 324 TFLOP/s against m128w4n32s 306 (causal 292 against 273); other sizes are not measured yet.
+     * The 32-row, 4-warp tile with Q in shared memory (what long sequences get) becomes {@link #WIDE_128}.
      */
-    private static FlashConfig leanAt128(FlashConfig c, long d, long dv) {
+    private static FlashConfig leanAt128(FlashConfig c, long l, long d, long dv) {
         if (Math.max(d, dv) != 128 || c.warps() < 4 || c.lean()) return c;
-        FlashConfig l = new FlashConfig(c.mTiles(), c.warps(), c.blockN(), c.qInRegs(), c.qKept(), c.stages(), true);
-        return l.fits(d, dv) ? l : c;
+        if (c.mTiles() == 2 && c.warps() == 4 && !c.qInRegs() && c.qKept() == 0 && c.stages() == 2 && c.blockN() == 32
+                && l >= WIDE_128.blockN() && WIDE_128.fits(d, dv)) return WIDE_128;
+        FlashConfig lean = new FlashConfig(c.mTiles(), c.warps(), c.blockN(), c.qInRegs(), c.qKept(), c.stages(), true, false, c.deferLoads());
+        return lean.fits(d, dv) ? lean : c;
     }
 
     /** (mTiles, warps, blockN) with Q in registers if that is cheap and fits, else in shared memory; null if neither fits. */
@@ -154,16 +184,25 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
                                 FlashConfig c = new FlashConfig(sh[0], sh[1], n, placement == 0, placement == 2 ? (int) (d / 32) : 0, stages, lean);
                                 if (c.fits(d, dv)) r.add(c);
                             }
+        // the vote softmax and deferred loads, only for 32-row warps in blocks of 4 with Q in shared memory (the
+        // long sequences' tile at large head sizes): 32 keys with either, 48 keys (what the vote softmax's registers
+        // buy over the lean one) with the vote softmax; at D128 ptxas spills 64 keys of either form, and 48 keys of
+        // the lean one with deferred loads
+        for (String t : new String[] {"m128w4n32sdl", "m128w4n32sdv", "m128w4n32sv", "m128w4n48sv", "m128w4n48sdv"}) {
+            FlashConfig c = parse(t);
+            if (c.fits(d, dv) && !r.contains(c)) r.add(c);
+        }
         return r;
     }
 
-    /** {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys; {@code l}: lean softmax. */
+    /**
+     * {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys; {@code d}:
+     * deferred loads; {@code l}: lean softmax, {@code v}: vote softmax.
+     */
     @Override public String toString() {
         return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "")
-                + (stages != 2 ? "p" + stages : "") + (lean ? "l" : "");
+                + (stages != 2 ? "p" + stages : "") + (deferLoads ? "d" : "") + (lean ? "l" : vote ? "v" : "");
     }
-
-    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(?:p(\\d))?(l?)");
 
     public static FlashConfig parse(String s) {
         Matcher m = TEXT.matcher(s.trim());
@@ -171,6 +210,7 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
         int rows = Integer.parseInt(m.group(1)), w = Integer.parseInt(m.group(2));
         if (rows % (16 * w) != 0) throw new IllegalArgumentException("flash config '" + s + "': rows are not 16 x warps x m-tiles");
         return new FlashConfig(rows / (16 * w), w, Integer.parseInt(m.group(3)), m.group(4).equals("q"),
-                m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 2 : Integer.parseInt(m.group(6)), !m.group(7).isEmpty());
+                m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 2 : Integer.parseInt(m.group(6)),
+                m.group(8).equals("l"), m.group(8).equals("v"), !m.group(7).isEmpty());
     }
 }

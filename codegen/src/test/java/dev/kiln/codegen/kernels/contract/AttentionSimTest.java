@@ -83,6 +83,18 @@ class AttentionSimTest {
             "f16 | 1x2x70x64 | 1x2x85x64 | 1x2x85x64 | | 1 | 0 | m128w4n16qp3l",
             "f16 | 2x4x19x32 | 2x2x75x32 | 2x2x75x32 | bool:2x1x19x75 | 0 | 0 | m64w4n16qp3l",
             "f16 | 1x1x70x128 | 1x1x100x128 | 1x1x100x128 | | 1 | 0 | m128w4n32sr4p3",
+            // the vote softmax (P kept fp32 until P V, O rescaled behind the warp vote) and deferred K/V loads (issued
+            // after the softmax; tiles before the block's diagonal run without mask code): causal with S = L, S < L and
+            // S > L, ragged S and L (warps past S, the key bound on the last tile), 48-key tiles, GQA with a mask (every
+            // tile masked), bf16 with softcap and Dv != D, D = 128 with S a multiple of the block
+            "f16 | 1x2x300x32 | 1x2x300x32 | 1x2x300x32 | | 1 | 0 | m128w4n32sdv",
+            "f16 | 1x1x200x32 | 1x1x256x32 | 1x1x256x32 | | 1 | 0 | m128w4n32sdl",
+            "f16 | 2x1x150x64 | 2x1x100x64 | 2x1x100x64 | | 1 | 0 | m128w4n48sdv",
+            "f16 | 1x2x130x32 | 1x2x200x32 | 1x2x200x32 | | 0 | 0 | m128w4n48sv",
+            "f16 | 2x4x129x32 | 2x2x150x32 | 2x2x150x32 | bool:2x1x129x150 | 0 | 0 | m128w4n32sdv",
+            "bf16 | 1x2x140x48 | 1x2x160x48 | 1x2x160x32 | | 0 | 20 | m128w4n32sdl",
+            "f16 | 1x1x256x128 | 1x1x256x128 | 1x1x256x128 | | 1 | 0 | m128w4n48sdv",
+            "f16 | 1x1x256x128 | 1x1x256x128 | 1x1x256x128 | | 0 | 0 | m128w4n32sv",
             // the exact SIMT kernel (f32, f64, and f16 head sizes the tensor cores do not take)
             "f32 | 1x2x20x32 | 1x1x37x32 | 1x1x37x24 | f32:1x2x20x30 | 1 | 0 | simt",
             "f64 | 1x2x9x16 | 1x2x12x16 | 1x2x12x16 | bool:9x12 | 0 | 5 | simt",

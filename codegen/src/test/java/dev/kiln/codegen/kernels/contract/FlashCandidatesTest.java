@@ -33,6 +33,9 @@ class FlashCandidatesTest {
         assertEquals(new FlashConfig(2, 4, 32, false, 4, 2, true), FlashConfig.parse("m128w4n32sr4l"));
         assertEquals(new FlashConfig(2, 4, 16, true, 0, 3, true), FlashConfig.parse("m128w4n16qp3l"));
         assertEquals(new FlashConfig(2, 4, 64, true), FlashConfig.parse("m128w4n64q"));
+        assertEquals(new FlashConfig(2, 4, 48, false, 0, 2, false, true, true), FlashConfig.parse("m128w4n48sdv"));
+        assertEquals(new FlashConfig(2, 4, 32, false, 0, 2, true, false, true), FlashConfig.parse("m128w4n32sdl"));
+        assertEquals(new FlashConfig(2, 4, 32, false, 0, 2, false, true, false), FlashConfig.parse("m128w4n32sv"));
     }
 
     /**
