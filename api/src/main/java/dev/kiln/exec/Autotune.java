@@ -23,8 +23,17 @@ import java.util.Map;
  * chosen. Nodes with the same problem key (every layer of a transformer) share one timing. Choices persist
  * in a {@link TuningCache} under the problem key and the GPU's identity, so a problem is timed once per
  * machine; later compiles only look them up. Modes: {@code none} (each template's heuristic; also what AOT
- * on a machine without a GPU gets), {@code fast} (the heuristic's first {@value #FAST_CANDIDATES}
- * candidates), {@code full} (every candidate).
+ * on a machine without a GPU gets), {@code fast} and {@code full} (every candidate).
+ *
+ * <p>{@code fast}, the default, is for the first compile's wall time: per problem the heuristic's choice (which
+ * codegen compiles anyway) and, in rank order, the candidates whose {@link Tunable#estimate} is within
+ * {@value #FAST_MARGIN} of the best estimate, at most {@value #FAST_CANDIDATES}; over the whole model at most
+ * {@value #FAST_EXTRA} candidates beyond each problem's first, given out in rounds, heaviest problem first
+ * ({@link #weight}). A candidate whose kernels have the same source as an earlier one's is timed once.
+ *
+ * <p>Candidates are emitted through {@link Codegen#emit}, so their sources are codegen's: the winner's binary is
+ * the final kernel's, in the kernel cache before codegen runs. The untuned nodes' kernels compile in the same
+ * pool (they do not depend on the choices), wgmma kernels and long sources first.
  */
 public final class Autotune {
     public static final String NAME = "autotune";

@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * What the autotune stage would compile for a model, without a GPU: runs the compile path with a timer that
  * only records, then prints one line per problem (its key and candidates) and writes every distinct candidate
- * source to {@code OUT/NNN-name.cu} for timing a CPU-side compile of each (bench/tune-compile-times.sh). Usage:
+ * source the stage compiles to {@code OUT/NNN-name.cu}, and the plan's kernels it did not compile to {@code OUT/plan/}
+ * (what the load's NVRTC still compiles; all of them in {@code OUT/plan-all/}), for timing a CPU-side compile of each (bench/tune-compile-times.sh). Usage:
  * {@code TuneCandidates [--dtype fp16] [--tune fast|full] MODEL.onnx|SYNTHETIC OUT}. Set KILN_CACHE_DIR to an
  * empty folder, or the tuning cache answers problems from earlier runs.
  */
@@ -58,8 +59,15 @@ public final class TuneCandidates {
         for (KernelSpec k : r.prepared) distinct.putIfAbsent(k.source(), k);
         int i = 0;
         for (KernelSpec k : distinct.values()) Files.writeString(out.resolve(String.format(Locale.ROOT, "%03d-%s.cu", i++, k.name())), k.source());
-        System.out.printf(Locale.ROOT, "%d candidate kernels prepared, %d distinct sources; %d kernels in the plan%n", r.prepared.size(), distinct.size(),
-                result.plan().kernels().size());
+        Path plan = Files.createDirectories(out.resolve("plan")), all = Files.createDirectories(out.resolve("plan-all"));
+        int hits = 0;
+        for (var k : result.plan().kernels()) {
+            Files.writeString(all.resolve(k.name() + ".cu"), k.source());
+            if (distinct.containsKey(k.source())) hits++;
+            else Files.writeString(plan.resolve(k.name() + ".cu"), k.source());
+        }
+        System.out.printf(Locale.ROOT, "%d kernels prepared, %d distinct sources; %d kernels in the plan, %d of them compiled already (the rest in %s)%n",
+                r.prepared.size(), distinct.size(), result.plan().kernels().size(), hits, plan);
         if (SyntheticModels.known(rest.get(0))) Files.delete(model);
     }
 }
