@@ -5,9 +5,12 @@
 # options and the JDK 25 AOT cache of bin/jvm-cache.sh.
 #
 #   bash bench/cold-start.sh [PACKED_DIR]        (repository root; PACKED_DIR defaults to .gpu)
-#   env: MODELS="bert-base resnet50" (default), OUT=/tmp/kiln-cold (work folder), KILN_JAVA_OPTS (extra JVM options)
+#   env: MODELS="bert-base resnet50" (default; also gpt2, vit-l32), OUT=/tmp/kiln-cold (work folder), KILN_JAVA_OPTS
+#   (extra JVM options)
 #
-# Per model (BERT-base at seq 128 from transformers, ResNet-50 from torchvision; random weights, opset 17):
+# Per model (BERT-base at seq 128 from transformers, ResNet-50 from torchvision at batch 1, GPT-2 small with its LM head
+# at seq 128 and ViT-L/32 at 384x384 from transformers as bench/harness/side_by_side.py builds them; random weights,
+# opset 17; models over 2 GB of protobuf would go to external data, which the exporter does itself):
 #   1 empty kernel and plan caches, no JVM cache   (records the JVM cache at exit, stores the plan)
 #   2 caches filled, JVM cache: a plan cache hit   (the "cache filled" case: <= 1.5 s)
 #   3 the same again
@@ -37,6 +40,14 @@ def export(model, inputs, input_names, path):
         except TypeError:  # torch before 2.5: no dynamo argument
             torch.onnx.export(model, inputs, path, opset_version=17, do_constant_folding=True, input_names=input_names, output_names=["output"])
     print("wrote %s (%.0f MB) in %.1f s" % (path, os.path.getsize(path) / 1e6, time.time() - t))
+def Logits(model, arg):
+    import torch
+    class One(torch.nn.Module):  # one positional input, the logits out (as side_by_side.py wraps Hugging Face models)
+        def __init__(self):
+            super().__init__(); self.m = model
+        def forward(self, x):
+            return self.m(**{arg: x}).logits
+    return One().eval()
 for n in names:
     path = os.path.join(out, n + ".onnx")
     if os.path.exists(path): continue  # made by an earlier run
@@ -47,6 +58,15 @@ for n in names:
         m = BertModel(BertConfig()).eval()  # bert-base-uncased's shape: 12 layers, hidden 768
         ids = torch.randint(0, 1000, (1, 128)); mask = torch.ones(1, 128, dtype=torch.int64)
         export(m, (ids, mask), ["input_ids", "attention_mask"], path)
+    elif n == "gpt2":  # GPT-2 small with its LM head, seq 128 (bench/harness/side_by_side.py's gpt2)
+        from transformers import GPT2Config, GPT2LMHeadModel
+        cfg = GPT2Config(); cfg.use_cache = False
+        export(Logits(GPT2LMHeadModel(cfg).eval(), "input_ids"), (torch.randint(0, 50257, (1, 128)),), ["input_ids"], path)
+    elif n == "vit-l32":  # ViT-L/32 at 384x384, 1000 labels (side_by_side.py's vit_l32_384): 1.2 GB of weights
+        from transformers import ViTConfig, ViTForImageClassification
+        cfg = ViTConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, image_size=384,
+                        patch_size=32, num_labels=1000); cfg.use_cache = False
+        export(Logits(ViTForImageClassification(cfg).eval(), "pixel_values"), (torch.randn(1, 3, 384, 384),), ["pixel_values"], path)
     elif n == "resnet50":
         import torchvision
         m = torchvision.models.resnet50(weights=None).eval()

@@ -118,4 +118,61 @@ class AutotuneTest {
         assertEquals("v2", r.choices().get("relu f16[4,8]"));
         assertEquals(0, r.fromCache());
     }
+
+    // fast's pruning rule, on estimates alone (what the template's cost model says each candidate takes)
+
+    @Test void fastKeepsTheHeuristicsChoiceAndOnlyCandidatesWithinTheMarginOfTheBestEstimate() {
+        double m = Autotune.FAST_MARGIN;
+        // the first (the heuristic's choice) stays even when the model ranks it worse; 1 + m/2 is in, 1 + 2m is out
+        assertEquals(List.of(0, 1, 3), Autotune.fast(new double[] {20, 10, 10 * (1 + 2 * m), 10 * (1 + m / 2)}));
+        assertEquals(List.of(0), Autotune.fast(new double[] {10, 10 * (1 + 2 * m), 50}), "nothing else is close: only the heuristic's choice");
+    }
+
+    @Test void fastCapsEachProblemAndKeepsCandidatesWithoutAnEstimateByRank() {
+        double[] ties = new double[8];
+        java.util.Arrays.fill(ties, 5.0);
+        assertEquals(List.of(0, 1, 2, 3), Autotune.fast(ties), "a tie keeps the first " + Autotune.FAST_CANDIDATES);
+        assertEquals(List.of(0, 1, 3), Autotune.fast(new double[] {5, Double.NaN, 50, Double.NaN, 5}).subList(0, 3),
+                "no estimate: kept by rank; a known bad estimate: dropped");
+    }
+
+    @Test void budgetGivesExtraCandidatesToTheHeaviestProblemsFirstInRounds() {
+        List<List<Integer>> picks = List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2), List.of(0, 1), List.of(0));
+        double[] weights = {1, 30, 20, 99};
+        // round 1: problem 1 (30), then 2 (20), then 0 (1); problem 3 has nothing more; round 2: problem 1, then 0
+        assertEquals(List.of(List.of(0, 1), List.of(0, 1, 2), List.of(0, 1), List.of(0)), Autotune.budget(picks, weights, 4));
+        assertEquals(List.of(List.of(0), List.of(0), List.of(0), List.of(0)), Autotune.budget(picks, weights, 0), "every problem keeps its first");
+        assertEquals(picks, Autotune.budget(picks, weights, 100), "a big enough budget keeps everything");
+    }
+
+    @Test void weightIsTheBestEstimateTimesTheNodesSharingTheProblem() {
+        assertEquals(3 * 4.0, Autotune.weight(new double[] {5, 4, Double.NaN}, 3));
+        assertEquals(2.0, Autotune.weight(new double[] {Double.NaN}, 2), "no estimate: one per node");
+    }
+
+    @Test void theCompileOrderPutsArchSpecificKernelsFirstThenLongerSourcesOnceEach() {
+        KernelSpec small = spec("a", "short"), big = spec("b", "a much longer source"), wgmma = spec("c", dev.kiln.runtime.CompileRequest.ARCH_SPECIFIC_MARKER + "\nx");
+        assertEquals(List.of(wgmma, big, small), Autotune.compileOrder(List.of(small, big, wgmma, spec("d", "short"))));
+    }
+
+    static KernelSpec spec(String name, String source) {
+        return new KernelSpec(name, source, name, KernelSpec.Dim3.of(1), KernelSpec.Dim3.of(32), 0, List.of(), List.of());
+    }
+
+    @Test void fastTimesOnlyWhatTheBudgetAllowsAndADuplicateSourceOnce(@TempDir Path dir) {
+        // 20 distinct problems of 6 tied candidates each: 20 firsts plus FAST_EXTRA more
+        List<Value> ins = new ArrayList<>();
+        List<Node> nodes = new ArrayList<>();
+        List<Value> outs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            Value x = new Value("x" + i, TensorType.of(DType.F16, i + 1, 8)), y = new Value("y" + i, x.type());
+            ins.add(x);
+            outs.add(y);
+            nodes.add(Node.of("Relu", List.of(x), List.of(y), Map.of(), "r" + i));
+        }
+        FakeTimer t = new FakeTimer(TIMES);
+        Autotune.Result r = Autotune.run(new Graph("g", ins, nodes, outs), CODEGEN, CodegenOptions.defaults(), CompileOptions.Tune.FAST, TuningCache.in(dir), t);
+        assertEquals(20 + Autotune.FAST_EXTRA, t.asked.size());
+        assertEquals(20, r.problems());
+    }
 }

@@ -39,12 +39,13 @@ public final class SyntheticModels {
     private SyntheticModels(String name) { g = GraphProto.newBuilder().setName(name); }
 
     /** Known names: bert-base, bert-base-L (L layers), vit-l32-384. */
-    public static boolean known(String name) { return name.equals("vit-l32-384") || name.matches("bert-base(-\\d+)?"); }
+    public static boolean known(String name) { return name.equals("vit-l32-384") || name.matches("resnet50(-b\\d+)?") || name.matches("bert-base(-\\d+)?"); }
 
     /** Writes model {@code name} as an ONNX file in {@code dir}; returns its path. */
     public static Path write(String name, Path dir) throws IOException {
         ModelProto m = switch (name) {
             case "vit-l32-384" -> vit(24, 1024, 16, 4096, 384, 32);
+            case String r when r.matches("resnet50(-b\\d+)?") -> resnet50(r.equals("resnet50") ? 1 : Integer.parseInt(r.substring("resnet50-b".length())));
             default -> {
                 if (!name.matches("bert-base(-\\d+)?")) throw new IllegalArgumentException("unknown synthetic model " + name + " (bert-base, bert-base-L, vit-l32-384)");
                 int layers = name.equals("bert-base") ? 12 : Integer.parseInt(name.substring("bert-base-".length()));
@@ -109,6 +110,51 @@ public final class SyntheticModels {
         h = m.layerNorm(h, hidden, "/m/layernorm");
         m.g.addNode(NodeProto.newBuilder().setOpType("Identity").setName("/m/output").addInput(h).addOutput("last_hidden_state"));
         return m.model();
+    }
+
+    /**
+     * ResNet-50 at 224x224 as torchvision exports it with constant folding: BatchNorm folded into each Conv's
+     * weights and bias, Relu, the residual Add, a 3x3 stride-2 MaxPool, GlobalAveragePool, Flatten and a Gemm.
+     */
+    static ModelProto resnet50(int batch) {
+        SyntheticModels m = new SyntheticModels("resnet50");
+        m.g.addInput(valueInfo("input", 1, batch, 3, 224, 224));
+        m.g.addOutput(valueInfo("output", 1, batch, 1000));
+        String x = m.node("Relu", "/relu/Relu", m.conv("input", 3, 64, 7, 2, "/conv1/Conv"));
+        NodeProto.Builder pool = NodeProto.newBuilder().setOpType("MaxPool").setName("/maxpool/MaxPool").addInput(x).addOutput("pooled")
+                .addAttribute(intList("kernel_shape", 3, 3)).addAttribute(intList("strides", 2, 2)).addAttribute(intList("pads", 1, 1, 1, 1));
+        m.g.addNode(pool);
+        x = "pooled";
+        int in = 64;
+        int[] blocks = {3, 4, 6, 3};
+        for (int s = 0; s < 4; s++) {
+            int width = 64 << s, out = width * 4;
+            for (int b = 0; b < blocks[s]; b++) {
+                String p = "/layer" + (s + 1) + "/layer" + (s + 1) + "." + b;
+                int stride = b == 0 && s > 0 ? 2 : 1;
+                String y = m.node("Relu", p + "/relu/Relu", m.conv(x, in, width, 1, 1, p + "/conv1/Conv"));
+                y = m.node("Relu", p + "/relu_1/Relu", m.conv(y, width, width, 3, stride, p + "/conv2/Conv"));
+                y = m.conv(y, width, out, 1, 1, p + "/conv3/Conv");
+                String skip = b == 0 ? m.conv(x, in, out, 1, stride, p + "/downsample/downsample.0/Conv") : x;
+                x = m.node("Relu", p + "/relu_2/Relu", m.node("Add", p + "/Add", y, skip));
+                in = out;
+            }
+        }
+        x = m.node("Flatten", "/Flatten", m.node("GlobalAveragePool", "/avgpool/GlobalAveragePool", x));
+        NodeProto.Builder fc = NodeProto.newBuilder().setOpType("Gemm").setName("/fc/Gemm").addInput(x)
+                .addInput(m.weight("fc.weight", 1 / Math.sqrt(2048), 1000, 2048)).addInput(m.weight("fc.bias", 0.02, 1000)).addOutput("output")
+                .addAttribute(ints("transB", 1));
+        m.g.addNode(fc);
+        return m.model();
+    }
+
+    /** A Conv with a bias (BatchNorm folded in), square kernel {@code k}, padding k/2. */
+    private String conv(String x, int in, int out, int k, int stride, String p) {
+        String y = p + "_output_" + next++;
+        g.addNode(NodeProto.newBuilder().setOpType("Conv").setName(p).addInput(x).addInput(weight(p + ".weight", 1 / Math.sqrt(in * k * k), out, in, k, k))
+                .addInput(weight(p + ".bias", 0.02, out)).addOutput(y).addAttribute(intList("kernel_shape", k, k))
+                .addAttribute(intList("strides", stride, stride)).addAttribute(intList("pads", k / 2, k / 2, k / 2, k / 2)));
+        return y;
     }
 
     private ModelProto model() {

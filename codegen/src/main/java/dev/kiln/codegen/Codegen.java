@@ -51,14 +51,23 @@ public final class Codegen {
     public List<Emitted> generateByNode(Graph g, CodegenContext ctx) {
         List<Emitted> out = new ArrayList<>();
         for (Node n : kernelNodes(g)) {
-            KernelTemplate t = templateFor(n, g);
             try {
-                for (KernelSpec k : t.emit(n, g, ctx))
-                    out.add(new Emitted(n, KernelNames.canonical(LEAN_PRELUDE ? CTypes.withoutUnusedHeaders(k) : k, t.name())));
+                for (KernelSpec k : emit(n, g, ctx)) out.add(new Emitted(n, k));
             } catch (UnsupportedException e) {
                 throw e.withContext(g.name(), n.label(), n.op());
             }
         }
+        return out;
+    }
+
+    /**
+     * One node's kernels exactly as {@link #generateByNode} makes them (canonical names): the autotuner emits its
+     * candidates through here, so the winner's binary is the final kernel's and the kernel cache already has it.
+     */
+    public List<KernelSpec> emit(Node n, Graph g, CodegenContext ctx) {
+        KernelTemplate t = templateFor(n, g);
+        List<KernelSpec> out = new ArrayList<>();
+        for (KernelSpec k : t.emit(n, g, ctx)) out.add(KernelNames.canonical(LEAN_PRELUDE ? CTypes.withoutUnusedHeaders(k) : k, t.name()));
         return out;
     }
 

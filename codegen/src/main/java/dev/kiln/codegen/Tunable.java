@@ -19,4 +19,11 @@ public interface Tunable {
 
     /** Variant names for {@code node}, the heuristic's choice first; each can be passed back through the context. */
     List<String> candidates(Node node, Graph graph, CodegenContext context);
+
+    /**
+     * The template's cost model for {@code variant} on {@code node}, in microseconds, or NaN where it has none.
+     * Only the ratios between one node's variants matter: the autotuner's {@code fast} mode leaves out
+     * candidates the model already rules out.
+     */
+    default double estimate(Node node, Graph graph, CodegenContext context, String variant) { return Double.NaN; }
 }

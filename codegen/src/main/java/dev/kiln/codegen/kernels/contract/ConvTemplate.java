@@ -9,6 +9,7 @@ import dev.kiln.codegen.KernelTemplate;
 import dev.kiln.codegen.Tunable;
 import dev.kiln.codegen.kernels.gemm.ConvOperand;
 import dev.kiln.codegen.kernels.gemm.GemmConfig;
+import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
 import dev.kiln.ir.DType;
@@ -187,6 +188,13 @@ public final class ConvTemplate implements KernelTemplate, Tunable {
         GemmProblem p = engineProblem(FusedBody.of(node, MAIN_OPS), context.options());
         if (p == null || p.m() == 0 || p.n() == 0) return List.of();
         return ConvTuning.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
+    }
+
+    /** {@link GemmHeuristic#cost} of the variant's config; NaN off the contraction engine or for a label that does not fit. */
+    @Override public double estimate(Node node, Graph graph, CodegenContext context, String variant) {
+        GemmProblem p = engineProblem(FusedBody.of(node, MAIN_OPS), context.options());
+        GemmConfig c = p == null ? null : GemmConfig.tuned(variant, p);
+        return c == null ? Double.NaN : GemmHeuristic.cost(p, c);
     }
 
     /** The implicit GEMM this node computes, or null when it runs on a direct or depthwise kernel. */

@@ -62,6 +62,13 @@ public final class MatMulTemplate implements KernelTemplate, Tunable {
         return GemmHeuristic.candidates(p, CANDIDATES).stream().map(GemmConfig::label).toList();
     }
 
+    /** {@link GemmHeuristic#cost} of the variant's config; NaN for a label that does not fit. */
+    @Override public double estimate(Node node, Graph graph, CodegenContext context, String variant) {
+        GemmProblem p = problem(node, context.options());
+        GemmConfig c = GemmConfig.tuned(variant, p);
+        return c == null ? Double.NaN : GemmHeuristic.cost(p, c);
+    }
+
     /** The GEMM this node computes (for autotuners listing {@link GemmHeuristic#candidates}). */
     public static GemmProblem problem(Node node, CodegenOptions options) {
         return problem(FusedBody.of(node, Set.of("MatMul")), options);

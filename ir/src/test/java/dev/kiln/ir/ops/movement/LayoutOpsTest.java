@@ -18,6 +18,27 @@ import static org.junit.jupiter.api.Assertions.*;
 class LayoutOpsTest {
     private static final Map<String, dev.kiln.ir.Attr> NONE = Map.of();
 
+    @Test void transposeMovesTheSameBytesAsTheIndexMapForEveryWidthAndPerm() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (DType t : List.of(DType.F32, DType.F16, DType.I64, DType.U8, DType.U4))
+            for (int[] perm : List.of(new int[] {0, 2, 3, 1}, new int[] {3, 1, 0, 2}, new int[] {0, 1, 2, 3}, new int[] {2, 0, 3, 1})) {
+                long[] shape = {2, 3, 4, 5};
+                Tensor x = Tensor.ofBytes(t, shape, randomBytes(r, 120 * t.storageBytes()));
+                long[] st = dev.kiln.ir.op.Shapes.strides(shape), out = new long[4], ps = new long[4];
+                for (int i = 0; i < 4; i++) { out[i] = shape[perm[i]]; ps[i] = st[perm[i]]; }
+                Tensor want = Indexing.take(x, out, Indexing.map(out, o -> Indexing.linear(o, ps)));
+                Tensor got = LayoutOps.transpose(x, perm);
+                assertArrayEquals(want.shape(), got.shape());
+                assertArrayEquals(want.storage(), got.storage(), t + " " + java.util.Arrays.toString(perm));
+            }
+    }
+
+    private static byte[] randomBytes(java.util.SplittableRandom r, int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) b[i] = (byte) r.nextInt();
+        return b;
+    }
+
     @Test void transpose() {
         assertTensor(run1("Transpose", NONE, iota(2, 3)), s(3, 2), 0, 3, 1, 4, 2, 5);
         Tensor t = run1("Transpose", attrs("perm", s(1, 2, 0)), iota(2, 3, 4));
