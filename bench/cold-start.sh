@@ -67,7 +67,12 @@ for n in names:
     elif n == "gpt2":  # GPT-2 small with its LM head, seq 128 (bench/harness/side_by_side.py's gpt2)
         from transformers import GPT2Config, GPT2LMHeadModel
         cfg = GPT2Config(); cfg.use_cache = False
-        export(Logits(GPT2LMHeadModel(cfg).eval(), "input_ids"), (torch.randint(0, 50257, (1, 128)),), ["input_ids"], path)
+        # the dynamo exporter at opset 18, as side_by_side.py falls back to: the TorchScript exporter writes a CumSum on
+        # bool here (masking_utils' packed-sequence check), which the ONNX spec does not allow (ONNX Runtime and Kiln reject it)
+        from side_by_side import export_onnx
+        t = time.time()
+        export_onnx(Logits(GPT2LMHeadModel(cfg).eval(), "input_ids"), (torch.randint(0, 50257, (1, 128)),), ["input_ids"], path, dynamo=True, opset=18)
+        print("wrote %s (dynamo exporter, opset 18) in %.1f s" % (path, time.time() - t))
     elif n == "vit-l32":  # ViT-L/32 at 384x384, 1000 labels (side_by_side.py's vit_l32_384): 1.2 GB of weights
         from transformers import ViTConfig, ViTForImageClassification
         cfg = ViTConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, image_size=384,
