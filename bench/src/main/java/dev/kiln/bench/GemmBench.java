@@ -7,6 +7,7 @@ import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.PlainGemm;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
+import dev.kiln.exec.TensorMapParams;
 import dev.kiln.ir.DType;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Cuda;
@@ -159,10 +160,15 @@ public final class GemmBench {
             Kernel k = m.kernel(spec.entry());
             if (spec.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(spec.sharedBytes());
             KernelArgs args = new KernelArgs(spec.params().size()).pointer(ops.a).pointer(ops.b).pointer(ops.c);
+            long[] addr = {ops.a.address(), ops.b.address(), ops.c.address()}; // parameters in0, in1, out0: what tensor maps are based on
             for (KernelSpec.Param q : spec.params())
                 if (q instanceof KernelSpec.Param.Workspace w) {
                     DeviceBuffer d = ctx.allocate(w.bytes());
                     if (w.zeroed()) d.fillAsync((byte) 0, s);
+                    ws.add(d);
+                    args.pointer(d);
+                } else if (q instanceof KernelSpec.Param.TensorMaps t) { // the TMA path's maps over A and B
+                    DeviceBuffer d = TensorMapParams.upload(ctx, t, addr);
                     ws.add(d);
                     args.pointer(d);
                 }
