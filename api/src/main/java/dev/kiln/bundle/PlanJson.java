@@ -1,5 +1,6 @@
 package dev.kiln.bundle;
 
+import dev.kiln.runtime.TensorMap;
 import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.ExecutionPlan.Arg;
 
@@ -42,6 +43,7 @@ final class PlanJson {
                     case Arg.I32 x -> obj("i32", (long) x.value());
                     case Arg.I64 x -> obj("i64", x.value());
                     case Arg.F32 x -> obj("f32bits", (long) Float.floatToRawIntBits(x.value()));
+                    case Arg.TensorMaps x -> obj("tensorMaps", x.maps().stream().map(PlanJson::tensorMap).toList());
                 });
             ls.add(obj("kernel", (long) l.kernel(), "grid", dims(l.grid()), "block", dims(l.block()),
                     "sharedBytes", (long) l.sharedBytes(), "args", args, "label", l.label()));
@@ -67,6 +69,10 @@ final class PlanJson {
                 Map<String, Object> x = map(a);
                 if (x.size() != 1) throw new IllegalArgumentException("argument " + x + " should have one key");
                 String kind = x.keySet().iterator().next();
+                if (kind.equals("tensorMaps")) {
+                    args.add(new Arg.TensorMaps(list(x, kind).stream().map(t -> readTensorMap(map(t))).toList()));
+                    continue;
+                }
                 long v = num(x, kind);
                 args.add(switch (kind) {
                     case "arena" -> new Arg.ArenaPtr(v);
@@ -86,6 +92,34 @@ final class PlanJson {
         return new ExecutionPlan(str(m, "name"), kernels, num(m, "arenaBytes"), weights, readSlots(list(m, "weightSlots")),
                 launches, readSlots(list(m, "inputs")), readSlots(list(m, "outputs")),
                 m.get("workspaceBytes") instanceof Long w ? w : 0L);
+    }
+
+    /** A tensor map argument's map: its base argument and offset, then the geometry (element type by name, swizzle in bytes). */
+    private static Map<String, Object> tensorMap(Arg.TensorMaps.Over o) {
+        TensorMap m = o.map();
+        return obj("arg", (long) o.arg(), "offset", o.offsetBytes(), "element", m.element().name().toLowerCase(), "dims", m.dims(),
+                "strides", m.strideBytes(), "box", m.box().stream().map(Integer::longValue).toList(), "swizzle", (long) m.swizzle().bytes());
+    }
+
+    private static Arg.TensorMaps.Over readTensorMap(Map<String, Object> m) {
+        TensorMap.Element element;
+        try {
+            element = TensorMap.Element.valueOf(str(m, "element").toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown tensor map element type " + m.get("element"));
+        }
+        TensorMap t = new TensorMap(element, longs(m, "dims"), longs(m, "strides"), longs(m, "box").stream().map(Math::toIntExact).toList(),
+                TensorMap.Swizzle.ofBytes(Math.toIntExact(num(m, "swizzle"))));
+        return new Arg.TensorMaps.Over(Math.toIntExact(num(m, "arg")), num(m, "offset"), t);
+    }
+
+    private static List<Long> longs(Map<String, Object> m, String key) {
+        List<Long> out = new ArrayList<>();
+        for (Object o : list(m, key)) {
+            if (!(o instanceof Long l)) throw new IllegalArgumentException("expected integers at '" + key + "'");
+            out.add(l);
+        }
+        return out;
     }
 
     private static List<Object> slots(List<ExecutionPlan.Slot> slots) {

@@ -86,12 +86,18 @@ public final class GpuTimer implements Autotune.Timer {
                 if (k.sharedBytes() > 48 * 1024) kernel.setMaxDynamicSharedBytes(k.sharedBytes());
                 kernels.add(kernel);
                 KernelArgs a = new KernelArgs(k.params().size());
-                for (KernelSpec.Param p : k.params()) {
-                    switch (p) {
-                        case KernelSpec.Param.Buffer b -> a.pointer(buffer(b.value()));
+                long[] addr = new long[k.params().size()]; // of the buffer parameters so far, for tensor maps
+                for (int i = 0; i < k.params().size(); i++) {
+                    switch (k.params().get(i)) {
+                        case KernelSpec.Param.Buffer b -> a.pointer(addr[i] = buffer(b.value()).address());
                         case KernelSpec.Param.Workspace w -> {
                             DeviceBuffer d = ctx.allocate(w.bytes());
                             d.fillAsync((byte) 0, stream);
+                            scratch.add(d);
+                            a.pointer(addr[i] = d.address());
+                        }
+                        case KernelSpec.Param.TensorMaps t -> {
+                            DeviceBuffer d = TensorMapParams.upload(ctx, t, addr);
                             scratch.add(d);
                             a.pointer(d);
                         }

@@ -108,6 +108,7 @@ public final class ModelCompiler {
                 case KernelSpec.Param.I32 v -> Integer.toString(v.value());
                 case KernelSpec.Param.I64 v -> Long.toString(v.value());
                 case KernelSpec.Param.F32 v -> Float.toString(v.value());
+                case KernelSpec.Param.TensorMaps t -> t.maps().size() + " TMA tensor map(s)";
             });
         return dev.kiln.codegen.KernelNames.originLine(s.origins().isEmpty() ? List.of(s.name()) : s.origins()) + "\n"
                 + String.format("// launch %d of %s: grid (%d,%d,%d), block (%d,%d,%d), %d B dynamic shared memory%n", launch, s.entry(),

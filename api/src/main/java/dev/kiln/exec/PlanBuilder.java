@@ -78,6 +78,9 @@ public final class PlanBuilder {
                     case KernelSpec.Param.I32 v -> new Arg.I32(v.value());
                     case KernelSpec.Param.I64 v -> new Arg.I64(v.value());
                     case KernelSpec.Param.F32 v -> new Arg.F32(v.value());
+                    // parameters become arguments one for one, so a map's base parameter index is its argument index
+                    case KernelSpec.Param.TensorMaps t -> new Arg.TensorMaps(t.maps().stream()
+                            .map(m -> new Arg.TensorMaps.Over(m.param(), m.offsetBytes(), TensorMapParams.geometry(m))).toList());
                     case KernelSpec.Param.Workspace w -> throw new AssertionError(); // handled above
                 });
             }

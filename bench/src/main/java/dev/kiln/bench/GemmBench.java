@@ -7,6 +7,7 @@ import dev.kiln.codegen.kernels.gemm.GemmHeuristic;
 import dev.kiln.codegen.kernels.gemm.GemmProblem;
 import dev.kiln.codegen.kernels.gemm.PlainGemm;
 import dev.kiln.codegen.kernels.gemm.StridedOperand;
+import dev.kiln.exec.TensorMapParams;
 import dev.kiln.ir.DType;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Cuda;
@@ -42,8 +43,10 @@ import java.util.Map;
  * bench/harness/gemm_torch.py times torch.matmul. Prints TFLOP/s, GB/s (A + B + C once), chosen vs best
  * config and, with {@code --torch FILE}, Kiln/torch time ratios; writes {@code gemm.json} to {@code --out}.
  *
- * <p>Usage: {@code GemmBench [--shapes all|big|model|layers|skinny|f32] [--candidates N] [--reps 20] [--out DIR]
- * [--torch FILE]} ({@code --candidates}: 10 for {@code layers}, else 5)
+ * <p>Usage: {@code GemmBench [--shapes all|big|model|layers|skinny|f32] [--candidates N] [--config LABEL]... [--reps 20]
+ * [--out DIR] [--torch FILE]} ({@code --candidates}: 10 for {@code layers}, else 5; {@code --config} times that config
+ * too where it is valid, e.g. {@code "wgmma_tma 128x256x64 w8x1 s4 k1"}; {@code -Dkiln.tma=true} makes the heuristic
+ * offer the TMA path itself)
  */
 public final class GemmBench {
     private GemmBench() {}
@@ -54,6 +57,7 @@ public final class GemmBench {
         String shapes = "all";
         int candidates = -1, reps = 20;
         Path out = Path.of("."), torchFile = null;
+        List<GemmConfig> extra = new ArrayList<>();
         for (int i = 0; i < args.length; i++)
             switch (args[i]) {
                 case "--shapes" -> shapes = args[++i];
@@ -61,6 +65,7 @@ public final class GemmBench {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--torch" -> torchFile = Path.of(args[++i]);
+                case "--config" -> extra.add(GemmConfig.parse(args[++i]));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         // the layers set times the whole of DenseSmallM's lists (up to 10: full tuning sees MatMulTemplate's 8), the others the first 5
@@ -87,6 +92,7 @@ public final class GemmBench {
                 GemmConfig chosen = GemmHeuristic.choose(p);
                 LinkedHashSet<GemmConfig> configs = new LinkedHashSet<>(List.of(chosen));
                 configs.addAll(GemmHeuristic.candidates(p, candidates));
+                for (GemmConfig c : extra) if (c.validFor(p)) configs.add(c);
                 List<Timed> timed = new ArrayList<>();
                 try (CudaModule check = cache.load(ctx, GemmCheck.source(sh.dtype()), "gemm_check.cu", flags)) {
                     Operands ops = Operands.make(ctx, s, check, sh);
@@ -159,10 +165,15 @@ public final class GemmBench {
             Kernel k = m.kernel(spec.entry());
             if (spec.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(spec.sharedBytes());
             KernelArgs args = new KernelArgs(spec.params().size()).pointer(ops.a).pointer(ops.b).pointer(ops.c);
+            long[] addr = {ops.a.address(), ops.b.address(), ops.c.address()}; // parameters in0, in1, out0: what tensor maps are based on
             for (KernelSpec.Param q : spec.params())
                 if (q instanceof KernelSpec.Param.Workspace w) {
                     DeviceBuffer d = ctx.allocate(w.bytes());
                     if (w.zeroed()) d.fillAsync((byte) 0, s);
+                    ws.add(d);
+                    args.pointer(d);
+                } else if (q instanceof KernelSpec.Param.TensorMaps t) { // the TMA path's maps over A and B
+                    DeviceBuffer d = TensorMapParams.upload(ctx, t, addr);
                     ws.add(d);
                     args.pointer(d);
                 }

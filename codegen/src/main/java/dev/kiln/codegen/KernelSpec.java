@@ -1,5 +1,7 @@
 package dev.kiln.codegen;
 
+import dev.kiln.ir.DType;
+
 import java.util.List;
 
 /**
@@ -25,7 +27,24 @@ public record KernelSpec(String name, String source, String entry, Dim3 grid, Di
         public long count() { return (long) x * y * z; }
     }
 
-    /** A kernel parameter: a device buffer holding a graph value, a workspace, or a scalar. */
+    /**
+     * One TMA tensor map the launcher must encode (the driver's {@code cuTensorMapEncodeTiled}) over the device
+     * address of kernel parameter {@code param} (a {@link Param.Buffer}) plus {@code offsetBytes}: elements of
+     * {@code dtype}, sizes {@code dims} innermost first, byte strides of the outer axes, copies of {@code box}
+     * elements, {@code swizzleBytes} shared-memory swizzle (0, 32, 64 or 128); element strides 1, out-of-bounds
+     * elements zero.
+     */
+    public record TensorMap(int param, DType dtype, long offsetBytes, List<Long> dims, List<Long> strideBytes, List<Integer> box, int swizzleBytes) {
+        public TensorMap {
+            dims = List.copyOf(dims);
+            strideBytes = List.copyOf(strideBytes);
+            box = List.copyOf(box);
+            if (param < 0 || offsetBytes < 0 || dims.isEmpty() || strideBytes.size() != dims.size() - 1 || box.size() != dims.size())
+                throw new IllegalArgumentException("malformed tensor map over parameter " + param + ": " + dims + " / " + strideBytes + " / " + box);
+        }
+    }
+
+    /** A kernel parameter: a device buffer holding a graph value, a workspace, a scalar, or a pointer to tensor maps. */
     public sealed interface Param {
         record Buffer(String value) implements Param {}
         /**
@@ -37,6 +56,13 @@ public record KernelSpec(String name, String source, String entry, Dim3 grid, Di
         record Workspace(long bytes, boolean zeroed) implements Param {
             public Workspace {
                 if (bytes < 1) throw new IllegalArgumentException("workspace of " + bytes + " bytes");
+            }
+        }
+        /** A pointer to these maps, encoded by the launcher once the buffers' addresses are fixed, 128 bytes each in order. */
+        record TensorMaps(List<TensorMap> maps) implements Param {
+            public TensorMaps {
+                maps = List.copyOf(maps);
+                if (maps.isEmpty()) throw new IllegalArgumentException("a tensor maps parameter without maps");
             }
         }
         record I32(int value) implements Param {}

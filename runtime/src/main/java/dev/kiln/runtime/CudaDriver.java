@@ -98,6 +98,18 @@ public final class CudaDriver {
     private static final MethodHandle CU_GRAPH_DESTROY = bind("cuGraphDestroy", fn(JAVA_LONG));
     private static final MethodHandle CU_GRAPH_EXEC_DESTROY = bind("cuGraphExecDestroy", fn(JAVA_LONG));
 
+    /**
+     * Optional (CUDA 12+ drivers, used only by TMA kernels): bound without counting as missing, so an older
+     * driver still runs everything else; {@link #tensorMapsAvailable} says whether it is there.
+     */
+    private static final MethodHandle CU_TENSOR_MAP_ENCODE_TILED = bindOptional("cuTensorMapEncodeTiled",
+            fn(ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+
+    private static MethodHandle bindOptional(String symbol, FunctionDescriptor fd) {
+        if (!LIB.ok()) return null;
+        return LIB.lookup().orElseThrow().find(symbol).map(a -> LINKER.downcallHandle(a, fd)).orElse(null);
+    }
+
     /** True when libcuda.so.1 opened and every symbol above was found (cuInit may still fail). */
     public static boolean loaded() {
         return LIB.ok() && MISSING.isEmpty();
@@ -203,5 +215,18 @@ public final class CudaDriver {
     public static int cuGraphExecUpdate(long exec, long graph, MemorySegment info) { try { return (int) need(CU_GRAPH_EXEC_UPDATE).invokeExact(exec, graph, info); } catch (Throwable t) { throw rethrow(t); } }
     public static int cuGraphDestroy(long graph) { try { return (int) need(CU_GRAPH_DESTROY).invokeExact(graph); } catch (Throwable t) { throw rethrow(t); } }
     public static int cuGraphExecDestroy(long exec) { try { return (int) need(CU_GRAPH_EXEC_DESTROY).invokeExact(exec); } catch (Throwable t) { throw rethrow(t); } }
+
+    /** Whether the driver has {@code cuTensorMapEncodeTiled} (TMA tensor maps); false without a driver. */
+    public static boolean tensorMapsAvailable() { return loaded() && CU_TENSOR_MAP_ENCODE_TILED != null; }
+
+    /** {@code cuTensorMapEncodeTiled}; the global address is a device pointer. Throws {@link CudaUnavailableException} when absent. */
+    public static int cuTensorMapEncodeTiled(MemorySegment map, int dataType, int rank, long global, MemorySegment dims, MemorySegment strides,
+                                             MemorySegment box, MemorySegment elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill) {
+        if (CU_TENSOR_MAP_ENCODE_TILED == null)
+            throw new CudaUnavailableException(loadProblem() != null ? loadProblem() : "CUDA driver " + LIB.chosen() + " lacks cuTensorMapEncodeTiled (TMA needs a CUDA 12+ driver)");
+        try {
+            return (int) CU_TENSOR_MAP_ENCODE_TILED.invokeExact(map, dataType, rank, global, dims, strides, box, elementStrides, interleave, swizzle, l2Promotion, oobFill);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
 
 }

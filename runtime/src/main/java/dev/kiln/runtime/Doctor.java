@@ -101,7 +101,9 @@ public final class Doctor {
             var v = a.allocate(JAVA_INT);
             CudaDriver.check(CudaDriver.cuDriverGetVersion(v), "cuDriverGetVersion", "no device");
             int ver = v.get(JAVA_INT, 0);
-            return new Check("driver", Status.OK, lib + ", CUDA " + ver / 1000 + "." + (ver % 1000) / 10, null);
+            // TMA tensor maps are optional: a driver without them runs everything but the TMA GEMM path (-Dkiln.tma)
+            return new Check("driver", Status.OK, lib + ", CUDA " + ver / 1000 + "." + (ver % 1000) / 10
+                    + (CudaDriver.tensorMapsAvailable() ? "" : " (no cuTensorMapEncodeTiled: TMA kernels unavailable)"), null);
         } catch (RuntimeException e) {
             return new Check("driver", Status.ERROR, lib + ": " + e.getMessage(), DRIVER_FIX);
         }

@@ -74,6 +74,7 @@ public final class SimKernel {
                     case KernelSpec.Param.I32 v -> args.add("(int)" + v.value());
                     case KernelSpec.Param.I64 v -> args.add(v.value() + "LL");
                     case KernelSpec.Param.F32 v -> args.add("__int_as_float(" + Float.floatToRawIntBits(v.value()) + ")");
+                    case KernelSpec.Param.TensorMaps t -> throw new IllegalArgumentException("the CPU simulator has no TMA");
                 }
                 k++;
             }

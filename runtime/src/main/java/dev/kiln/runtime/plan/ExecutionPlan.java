@@ -1,5 +1,7 @@
 package dev.kiln.runtime.plan;
 
+import dev.kiln.runtime.TensorMap;
+
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
@@ -53,6 +55,10 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
                     throw new IllegalArgumentException("weights pointer " + p.offset() + " outside weights of " + weightData.byteSize());
                 if (a instanceof Arg.WorkspacePtr p && (p.offset() < 0 || p.offset() >= workspaceBytes))
                     throw new IllegalArgumentException("workspace pointer " + p.offset() + " outside workspace of " + workspaceBytes);
+                if (a instanceof Arg.TensorMaps t)
+                    for (Arg.TensorMaps.Over o : t.maps())
+                        if (o.arg() >= l.args().size() || !l.args().get(o.arg()).isPointer())
+                            throw new IllegalArgumentException("tensor map over argument " + o.arg() + ", which is not a pointer argument of its launch");
             }
         }
     }
@@ -103,13 +109,40 @@ public record ExecutionPlan(String name, List<KernelSource> kernels, long arenaB
     }
 
     /**
-     * A kernel argument: a pointer into the arena, the weights or the workspace, or a scalar. The workspace
-     * is one device block, zeroed once when the plan is loaded; launches keep their zeroed parts zero.
+     * A kernel argument: a pointer into the arena, the weights or the workspace, a scalar, or a pointer to
+     * TMA tensor maps. The workspace is one device block, zeroed once when the plan is loaded; launches keep
+     * their zeroed parts zero.
      */
     public sealed interface Arg {
         record ArenaPtr(long offset) implements Arg {}
         record WeightPtr(long offset) implements Arg {}
         record WorkspacePtr(long offset) implements Arg {}
+
+        /**
+         * A pointer to {@code maps.size()} encoded {@link TensorMap}s, 128 bytes each, in order. The executor
+         * encodes each over the device address of its launch's argument {@code arg} (an arena, weights or
+         * workspace pointer) plus {@code offsetBytes}, once those addresses are fixed (at load, before the graph
+         * is captured), and keeps them in a small device buffer of its own. Needs a driver with
+         * {@code cuTensorMapEncodeTiled} ({@link TensorMap#available}).
+         */
+        record TensorMaps(List<Over> maps) implements Arg {
+            public TensorMaps {
+                maps = List.copyOf(maps);
+                if (maps.isEmpty()) throw new IllegalArgumentException("a tensor maps argument without maps");
+            }
+
+            public record Over(int arg, long offsetBytes, TensorMap map) {
+                public Over {
+                    Objects.requireNonNull(map, "map");
+                    if (arg < 0 || offsetBytes < 0 || offsetBytes % 16 != 0)
+                        throw new IllegalArgumentException("tensor map over argument " + arg + " + " + offsetBytes + " B (needs an argument and a 16-byte multiple)");
+                }
+            }
+        }
+
+        /** A device pointer (arena, weights or workspace): what a tensor map can be based on. */
+        default boolean isPointer() { return this instanceof ArenaPtr || this instanceof WeightPtr || this instanceof WorkspacePtr; }
+
         record I32(int value) implements Arg {}
         record I64(long value) implements Arg {}
         record F32(float value) implements Arg {

@@ -6,6 +6,7 @@ import dev.kiln.runtime.CompiledKernel;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.CudaException;
 import dev.kiln.runtime.CudaModule;
+import dev.kiln.runtime.CudaUnavailableException;
 import dev.kiln.runtime.DeviceBuffer;
 import dev.kiln.runtime.Dim3;
 import dev.kiln.runtime.Event;
@@ -17,6 +18,7 @@ import dev.kiln.runtime.PinnedBuffer;
 import dev.kiln.runtime.Progress;
 import dev.kiln.runtime.StagedUpload;
 import dev.kiln.runtime.Stream;
+import dev.kiln.runtime.TensorMap;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -62,6 +64,9 @@ public final class PlanExecutor implements AutoCloseable {
     private final List<KernelBinary.LoadMode> loadModes = new ArrayList<>();
     private final Kernel copy;
     private final DeviceBuffer arena, weights, workspace;
+    /** The plan's encoded TMA tensor maps (null when it has none); {@link #mapsAt}[i]: launch i's first map's offset in it. */
+    private final DeviceBuffer tensorMaps;
+    private final long[] mapsAt;
     private final List<DeviceBuffer> inBuffers = new ArrayList<>(), outBuffers = new ArrayList<>();
     private final PinnedBuffer inStaging, outStaging;
     private final long[] inOffsets, outOffsets;
@@ -109,6 +114,8 @@ public final class PlanExecutor implements AutoCloseable {
             workspace = ctx.allocate(Math.max(1, plan.workspaceBytes()));
             workspace.fillAsync((byte) 0, stream); // zeroed once; launches leave their zeroed parts zero
             stream.synchronize();
+            mapsAt = new long[plan.launches().size()];
+            tensorMaps = encodeTensorMaps();
             inOffsets = offsets(plan.inputs());
             outOffsets = offsets(plan.outputs());
             inStaging = ctx.allocatePinned(Math.max(1, total(plan.inputs())));
@@ -174,6 +181,39 @@ public final class PlanExecutor implements AutoCloseable {
         }
         progress.clear();
         loadNanos = System.nanoTime() - t0;
+    }
+
+    /**
+     * Every launch's tensor maps, encoded over this executor's addresses (fixed from here on) and copied to one
+     * device buffer before any launch or capture, so kernels read them without a proxy fence.
+     */
+    private DeviceBuffer encodeTensorMaps() {
+        List<TensorMap> maps = new ArrayList<>();
+        List<Long> at = new ArrayList<>();
+        for (int i = 0; i < plan.launches().size(); i++) {
+            ExecutionPlan.Launch l = plan.launches().get(i);
+            mapsAt[i] = (long) maps.size() * TensorMap.BYTES;
+            for (ExecutionPlan.Arg a : l.args())
+                if (a instanceof ExecutionPlan.Arg.TensorMaps t)
+                    for (ExecutionPlan.Arg.TensorMaps.Over o : t.maps()) {
+                        maps.add(o.map());
+                        at.add(pointer(l.args().get(o.arg())) + o.offsetBytes());
+                    }
+        }
+        if (maps.isEmpty()) return null;
+        if (!TensorMap.available())
+            throw new CudaUnavailableException("plan " + plan.name() + " has TMA kernels, but this CUDA driver cannot encode tensor maps (cuTensorMapEncodeTiled)");
+        return TensorMap.upload(ctx, maps, at.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** The device address of a pointer argument. */
+    private long pointer(ExecutionPlan.Arg a) {
+        return switch (a) {
+            case ExecutionPlan.Arg.ArenaPtr p -> arena.address() + p.offset();
+            case ExecutionPlan.Arg.WeightPtr p -> weights.address() + p.offset();
+            case ExecutionPlan.Arg.WorkspacePtr p -> workspace.address() + p.offset();
+            default -> throw new IllegalArgumentException(a + " is not a pointer argument");
+        };
     }
 
     private static CompileRequest request(ExecutionPlan.KernelSource k, List<String> flags, String arch) {
@@ -282,8 +322,9 @@ public final class PlanExecutor implements AutoCloseable {
         try {
             for (int i = 0; i < inBuffers.size(); i++)
                 copy(inBuffers.get(i).address(), arena.address() + plan.inputs().get(i).offset(), plan.inputs().get(i).bytes(), keep);
-            for (ExecutionPlan.Launch l : plan.launches()) {
-                KernelArgs a = args(l);
+            for (int i = 0; i < plan.launches().size(); i++) {
+                ExecutionPlan.Launch l = plan.launches().get(i);
+                KernelArgs a = args(i);
                 keep.add(a);
                 Kernel k = kernels.get(l.kernel());
                 if (l.sharedBytes() > 48 * 1024) k.setMaxDynamicSharedBytes(l.sharedBytes());
@@ -355,6 +396,7 @@ public final class PlanExecutor implements AutoCloseable {
         all.add(arena);
         all.add(weights);
         all.add(workspace);
+        all.add(tensorMaps);
         all.add(stream);
         all.addAll(modules);
         for (AutoCloseable c : all) {
@@ -370,13 +412,19 @@ public final class PlanExecutor implements AutoCloseable {
     // ---- for PlanProfiler, which times one launch of the plan on its own (package-private) ----
 
     /** The arguments of one launch: plan offsets turned into this executor's device addresses (capture uses it too). */
-    KernelArgs args(ExecutionPlan.Launch l) {
+    KernelArgs args(int launch) {
+        ExecutionPlan.Launch l = plan.launches().get(launch);
         KernelArgs a = new KernelArgs(l.args().size());
+        long maps = mapsAt[launch];
         for (ExecutionPlan.Arg arg : l.args()) {
             switch (arg) {
                 case ExecutionPlan.Arg.ArenaPtr p -> a.pointer(arena.address() + p.offset());
                 case ExecutionPlan.Arg.WeightPtr p -> a.pointer(weights.address() + p.offset());
                 case ExecutionPlan.Arg.WorkspacePtr p -> a.pointer(workspace.address() + p.offset());
+                case ExecutionPlan.Arg.TensorMaps t -> {
+                    a.pointer(tensorMaps.address() + maps);
+                    maps += (long) t.maps().size() * TensorMap.BYTES;
+                }
                 case ExecutionPlan.Arg.I32 v -> a.i32(v.value());
                 case ExecutionPlan.Arg.I64 v -> a.i64(v.value());
                 case ExecutionPlan.Arg.F32 v -> a.f32(v.value());

@@ -60,7 +60,7 @@ public final class PlanProfiler {
                 List<LaunchTime> out = new ArrayList<>();
                 List<ExecutionPlan.Launch> launches = ex.plan().launches();
                 for (int i = 0; i < launches.size(); i++) {
-                    KernelArgs a = ex.args(launches.get(i));
+                    KernelArgs a = ex.args(i);
                     int launch = i;
                     double[] ms = time(s, start, end, flush, o, () -> ex.launch(launch, a));
                     out.add(new LaunchTime(i, median(ms), Arrays.stream(ms).min().orElse(0)));

@@ -66,4 +66,16 @@ class ExecutionPlanTest {
         assertEquals(List.of("-std=c++17", "-I" + dir.resolve("include")), CompileFlags.forInclude(dir.resolve("include"), ""));
         assertEquals(List.of("-std=c++17", "--pch", "-G"), CompileFlags.forInclude(null, " --pch  -G "), "extra options from kiln.nvrtcOptions");
     }
+
+    @Test void tensorMapsMustBeOverAPointerArgumentOfTheirLaunch() {
+        dev.kiln.runtime.TensorMap g = new dev.kiln.runtime.TensorMap(dev.kiln.runtime.TensorMap.Element.BF16, List.of(520L, 1000L), List.of(1040L),
+                List.of(64, 128), dev.kiln.runtime.TensorMap.Swizzle.B128);
+        Arg maps = new Arg.TensorMaps(List.of(new Arg.TensorMaps.Over(0, 0, g), new Arg.TensorMaps.Over(1, 256, g)));
+        ExecutionPlan p = plan(new byte[4], List.of(new Arg.ArenaPtr(0), new Arg.WeightPtr(0), maps));
+        assertEquals(p, plan(new byte[4], List.of(new Arg.ArenaPtr(0), new Arg.WeightPtr(0), maps)));
+        assertThrows(IllegalArgumentException.class, () -> plan(new byte[4], List.of(new Arg.ArenaPtr(0), new Arg.I32(3), maps)), "argument 1 is a scalar");
+        assertThrows(IllegalArgumentException.class, () -> plan(new byte[4], List.of(new Arg.ArenaPtr(0), maps)), "argument 1 is the maps themselves");
+        assertThrows(IllegalArgumentException.class, () -> new Arg.TensorMaps.Over(0, 8, g), "offset not 16-byte aligned");
+        assertThrows(IllegalArgumentException.class, () -> new Arg.TensorMaps(List.of()));
+    }
 }

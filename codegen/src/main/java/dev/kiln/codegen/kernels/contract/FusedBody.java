@@ -242,7 +242,7 @@ record FusedBody(Node fused, Graph body, Node main, List<Node> epilogue, Map<Str
         header(src, what);
         GemmKernels.Launch l = GemmKernels.emit(src, p, config, out, entry);
         List<KernelSpec.Param> params = new ArrayList<>(params());
-        params.addAll(l.workspaces());
+        params.addAll(l.params(GemmKernels::inputParam));
         return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, origins());
     }
 

@@ -177,14 +177,14 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /**
      * A short stable text: {@code mma 128x128x32 w2x2 s4 k1}, with sliced-K {@code mma 64x64x128 w2x2x2 s4 k1}
-     * (warps M x N x K); {@link #parse} reads it back.
+     * (warps M x N x K), the TMA path {@code wgmma_tma 128x256x64 w8x1 s4 k1}; {@link #parse} reads it back.
      */
     public String label() {
         return path.name().toLowerCase() + " " + bm + "x" + bn + "x" + bk + " w" + warpsM + "x" + warpsN + (warpsK > 1 ? "x" + warpsK : "")
                 + " s" + stages + " k" + splitK;
     }
 
-    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
+    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma|wgmma_tma) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
 
     /** The autotune stage's choice {@code label} when there is one, it parses and it suits {@code p}, else null (the heuristic decides). */
     public static GemmConfig tuned(String label, GemmProblem p) {

@@ -85,6 +85,8 @@ public final class GemmHeuristic {
 
     /** The config the heuristic ranks first. */
     public static GemmConfig choose(GemmProblem p) {
+        List<GemmConfig> tma = tma(p);
+        if (!tma.isEmpty()) return tma.get(0);
         GemmConfig measured = DenseSmallM.applies(p) ? DenseSmallM.choose(p) : null;
         return measured != null ? measured : chooseByCost(p);
     }
@@ -103,6 +105,13 @@ public final class GemmHeuristic {
      * on every SM, and the list mixes the small-M tiles and the others (see the end of the method).
      */
     public static List<GemmConfig> candidates(GemmProblem p, int n) {
+        List<GemmConfig> tma = tma(p);
+        if (!tma.isEmpty()) { // the TMA tiles first (they are the choice), then the cost model's others
+            Map<String, GemmConfig> out = new LinkedHashMap<>();
+            for (GemmConfig c : tma) out.putIfAbsent(c.label(), c);
+            for (GemmConfig c : ranked(p, n)) out.putIfAbsent(c.label(), c);
+            return new ArrayList<>(out.values()).subList(0, Math.min(n, out.size()));
+        }
         if (DenseSmallM.applies(p)) {
             // the measured default and its class's list first, then the cost model's ranking
             Map<String, GemmConfig> out = new LinkedHashMap<>();
@@ -153,6 +162,27 @@ public final class GemmHeuristic {
             if (i < b.size() && out.size() < n) out.add(b.get(i));
         }
         out.sort(rank);
+        return out;
+    }
+
+    /**
+     * The TMA path's tiles ({@link WgmmaKernel#TMA_TILES}), each with its cheapest split count, cheapest first;
+     * empty unless {@link WgmmaKernel#tmaOffered} (so {@code -Dkiln.tma=true}). Not part of {@link #space}: the
+     * convolutions' ranking must not see it.
+     */
+    static List<GemmConfig> tma(GemmProblem p) {
+        if (!WgmmaKernel.tmaOffered(p)) return List.of();
+        List<GemmConfig> out = new ArrayList<>();
+        for (int[] t : WgmmaKernel.TMA_TILES) {
+            GemmConfig best = null;
+            for (int k : SPLITS) {
+                GemmConfig c = new GemmConfig(GemmConfig.Path.WGMMA_TMA, t[0], t[1], WgmmaKernel.BK, 8, 1, t[2], k);
+                if (k > 1 && c.splits(p) < k) break;
+                if (c.validFor(p) && workspace(p, c) <= MAX_WORKSPACE && (best == null || cost(p, c) < cost(p, best))) best = c;
+            }
+            if (best != null) out.add(best);
+        }
+        out.sort(Comparator.comparingDouble((GemmConfig c) -> cost(p, c)));
         return out;
     }
 

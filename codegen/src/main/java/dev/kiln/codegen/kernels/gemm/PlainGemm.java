@@ -41,7 +41,7 @@ public final class PlainGemm {
             }
         }, entry);
         List<KernelSpec.Param> params = new ArrayList<>(List.of(new KernelSpec.Param.Buffer("A"), new KernelSpec.Param.Buffer("B"), new KernelSpec.Param.Buffer("C")));
-        params.addAll(l.workspaces());
+        params.addAll(l.params(GemmKernels::inputParam));
         return new KernelSpec(entry, src.toString(), entry, l.grid(), l.block(), l.sharedBytes(), params, List.of());
     }
 }

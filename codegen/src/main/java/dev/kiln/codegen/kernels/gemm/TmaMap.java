@@ -1,6 +1,9 @@
 package dev.kiln.codegen.kernels.gemm;
 
+import dev.kiln.codegen.KernelSpec;
 import dev.kiln.ir.DType;
+
+import java.util.List;
 
 /**
  * One operand's TMA tensor map as the host must encode it with the driver's {@code cuTensorMapEncodeTiled}
@@ -23,6 +26,11 @@ public record TmaMap(String pointer, DType dtype, long offset, long inner, long 
         if (outer > 1 && (stride <= 0 || stride * 2 % 16 != 0)) return null; // the driver wants 16-byte row strides
         if (s.offset() * 2 % 16 != 0 || inner >= 1L << 32 || outer >= 1L << 32) return null;
         return new TmaMap(s.pointer(), s.dtype(), s.offset(), inner, outer, Math.max(16, stride * 2), WgmmaKernel.BK, kMajor ? tileMn : WgmmaKernel.BK);
+    }
+
+    /** The map as a kernel parameter's, over parameter {@code param} (the one named {@link #pointer}). */
+    public KernelSpec.TensorMap spec(int param) {
+        return new KernelSpec.TensorMap(param, dtype, offset * 2, List.of(inner, outer), List.of(outerStrideBytes), List.of(boxInner, boxOuter), 128);
     }
 
     /** Bytes one box brings. */

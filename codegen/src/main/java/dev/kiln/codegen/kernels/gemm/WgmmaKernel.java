@@ -60,6 +60,21 @@ final class WgmmaKernel {
     /** {@code -Dkiln.gemm.wgmma=false} keeps the heuristic from offering wgmma configs (explicit configs still run). */
     static final boolean OFFERED = !"false".equals(System.getProperty("kiln.gemm.wgmma"));
 
+    /** Tiles the heuristic offers on the TMA path ({@link #tmaOffered}): bm, bn, stages (two consumer warpgroups). */
+    static final int[][] TMA_TILES = {{128, 256, 4}, {256, 128, 4}, {128, 128, 6}};
+
+    /**
+     * Whether the heuristic offers the TMA path ({@link GemmHeuristic#candidates}, {@link GemmHeuristic#choose}):
+     * only with {@code -Dkiln.tma=true} (off by default until it is measured; read per call so tests can flip
+     * it), and for large single-batch f16/bf16 GEMMs on Hopper (M, N >= 1024, K >= 512). Whether the operands
+     * suit TMA is the path's own {@link #invalidReason}. Never for convolutions (they rank with
+     * {@link GemmHeuristic#ranked}, which leaves it out).
+     */
+    static boolean tmaOffered(GemmProblem p) {
+        return Boolean.getBoolean("kiln.tma") && OFFERED && p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16)
+                && p.batches() == 1 && p.m() >= 1024 && p.n() >= 1024 && p.k() >= 512;
+    }
+
     /** Whether the heuristic should offer wgmma configs: Hopper, f16/bf16, cp.async-able operands, a large problem. */
     static boolean offered(GemmProblem p) {
         return OFFERED && p.sm() == 90 && (p.math() == GemmMath.F16 || p.math() == GemmMath.BF16) && p.asyncA() && p.asyncB()
@@ -319,7 +334,7 @@ final class WgmmaKernel {
                 TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg), out);
             }
         }
-        return GemmKernels.launch(p, c, tilesM * tilesN, splits);
+        return GemmKernels.launch(p, c, tilesM * tilesN, splits, List.of(ma, mb));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.kiln.codegen.kernels.gemm;
 
 import dev.kiln.codegen.CodegenOptions;
+import dev.kiln.codegen.KernelSpec;
 import dev.kiln.codegen.NvccPtx;
 import dev.kiln.ir.DType;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,9 +62,38 @@ class WgmmaTmaTest {
         assertNotNull(tma(128, 256, 5).invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)), "5 stages of 48 KB do not fit");
     }
 
-    @Test void theHeuristicDoesNotOfferItWhileTheRuntimeCannotEncodeMaps() {
+    @Test void theHeuristicDoesNotOfferItByDefault() { // TmaOfferTest: with -Dkiln.tma=true
         GemmProblem p = dense(DType.F16, 8192, 8192, 8192, true, false);
         assertFalse(GemmHeuristic.candidates(p, 200).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA_TMA));
+        assertFalse(GemmHeuristic.choose(p).path() == GemmConfig.Path.WGMMA_TMA);
+    }
+
+    @Test void labelsParseBack() {
+        for (GemmConfig c : List.of(tma(128, 256, 4), tma(256, 128, 4).withSplitK(3), tma(128, 128, 6))) {
+            assertEquals(c, GemmConfig.parse(c.label()));
+            assertTrue(c.label().startsWith("wgmma_tma "), c.label());
+        }
+        assertEquals(tma(128, 256, 4), GemmConfig.parse("wgmma_tma 128x256x64 w8x1 s4 k1"));
+        assertEquals(GemmConfig.Path.WGMMA, GemmConfig.parse("wgmma 128x256x64 w8x1 s4 k1").path());
+    }
+
+    @Test void theLaunchAsksForBothMapsOverTheOperandParameters() {
+        GemmProblem p = dense(DType.BF16, 1000, 1496, 520, false, true);
+        GemmConfig c = tma(128, 256, 4);
+        KernelSpec k = PlainGemm.kernel(p, c, "g");
+        KernelSpec.Param last = k.params().getLast();
+        KernelSpec.Param.TensorMaps t = assertInstanceOf(KernelSpec.Param.TensorMaps.class, last);
+        TmaMap a = WgmmaKernel.tmaMap(p, c, true), b = WgmmaKernel.tmaMap(p, c, false);
+        assertEquals(List.of(a.spec(0), b.spec(1)), t.maps(), "A over in0 (parameter 0), B over in1");
+        KernelSpec.TensorMap ma = t.maps().get(0);
+        assertEquals(List.of(a.inner(), a.outer()), ma.dims());
+        assertEquals(List.of(a.outerStrideBytes()), ma.strideBytes());
+        assertEquals(List.of(a.boxInner(), a.boxOuter()), ma.box());
+        assertEquals(DType.BF16, ma.dtype());
+        assertEquals(128, ma.swizzleBytes());
+        // the cp.async wgmma path asks for none
+        assertFalse(PlainGemm.kernel(p, new GemmConfig(GemmConfig.Path.WGMMA, 128, 256, 64, 8, 1, 4, 1), "g").params().stream()
+                .anyMatch(q -> q instanceof KernelSpec.Param.TensorMaps));
     }
 
     @Test void compilesAtTheLaunchRegisterCountWithoutSpills() {
