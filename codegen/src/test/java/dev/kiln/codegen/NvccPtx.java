@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Test helper: compiles CUDA sources to PTX with {@code nvcc -ptx -arch=sm_90}. Tests are skipped (not failed)
+ * Test helper: compiles CUDA sources to PTX with {@code nvcc -ptx -arch=sm_90} (sm_90a for wgmma kernels, as the runtime). Tests are skipped (not failed)
  * when nvcc is not on the PATH (or under $CUDA_HOME/bin). A compile error fails with nvcc's log and the
  * offending source lines, numbered.
  */
@@ -121,7 +121,9 @@ public final class NvccPtx {
             Path dir = Files.createTempDirectory("kiln-nvcc");
             Path cu = dir.resolve("k.cu");
             Files.writeString(cu, source);
-            Process p = new ProcessBuilder(exe, "-ptx", "-arch=sm_90", "-o", dir.resolve("k.ptx").toString(), cu.toString())
+            // wgmma kernels carry the marker that makes the runtime compile them for sm_90a; do the same
+            String arch = source.contains(dev.kiln.codegen.kernels.tile.WgmmaOps.ARCH_MARKER) ? "-arch=sm_90a" : "-arch=sm_90";
+            Process p = new ProcessBuilder(exe, "-ptx", arch, "-o", dir.resolve("k.ptx").toString(), cu.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("k.log").toFile()).start();
             finish(p, dir, source, "k.log");
             return Files.readString(dir.resolve("k.ptx"), StandardCharsets.UTF_8);

@@ -20,9 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The transformer shapes' defaults and candidates ({@link DenseSmallM}): per shape class the default is the
- * config the H200 measured fastest (bench/results/2026-11-29-h200-s4/gemm_model_shapes.txt), the candidates
- * hold the new wgmma tiles, the new kernel forms compute right on the simulator, and every candidate compiles
- * for sm_90a without spills.
+ * config the H200 measured fastest over every candidate (bench/results/2026-11-29-h200-s5/gemm_layers.txt), the
+ * candidates start with the measured best and give ragged M (145) its block-balancing tiles, the new kernel forms
+ * compute right on the simulator, and every candidate compiles for sm_90a without spills.
  */
 class DenseSmallMTest {
     static final CodegenOptions OPT = CodegenOptions.defaults();
@@ -31,25 +31,57 @@ class DenseSmallMTest {
 
     static GemmProblem dense(long m, long n, long k) { return GemmHeuristicTest.dense(DType.F16, OPT, m, n, k); }
 
+    static long blocks64(GemmProblem p) { return ((p.m() + 63) / 64) * ((p.n() + 63) / 64); }
+
     @Test void defaultsFollowTheMeasuredWinnersPerShapeClass() {
-        // WIDE: 64x64 tiles fill half the SMs or more; the classic 64x64x64 tile without split was fastest
-        for (long[] s : new long[][] {{128, 2304, 768}, {128, 3072, 768}, {128, 3072, 1024}, {128, 4096, 1024}, {145, 2304, 768}, {145, 4096, 1024}}) {
+        // WIDE: one warpgroup on a 64x64 tile, no split, while those blocks fit one per SM; past that 64x128 (half the blocks)
+        for (long[] s : new long[][] {{128, 2304, 768}, {128, 3072, 768}, {128, 3072, 1024}, {128, 4096, 1024}, {145, 2304, 768},
+                {145, 3072, 768}, {145, 3072, 1024}, {145, 4096, 1024}}) {
             GemmProblem p = dense(s[0], s[1], s[2]);
             assertEquals(DenseSmallM.Shape.WIDE, DenseSmallM.shape(p), p.toString());
-            assertEquals("mma 64x64x64 w2x2 s4 k1", GemmHeuristic.choose(p).label(), p.toString());
+            String want = blocks64(p) <= p.smCount() ? "wgmma 64x64x64 w4x1 s6 k1" : "wgmma 64x128x64 w4x1 s6 k1";
+            assertEquals(want, GemmHeuristic.choose(p).label(), p.toString());
         }
-        // FEW: sliced-K 32x64x128 without split
+        // the measured split between the two: 145x2304 (108 blocks) kept 64x64, 145x3072 (144) went to 64x128
+        assertEquals("wgmma 64x64x64 w4x1 s6 k1", GemmHeuristic.choose(dense(145, 2304, 768)).label());
+        assertEquals("wgmma 64x128x64 w4x1 s6 k1", GemmHeuristic.choose(dense(145, 3072, 768)).label());
+        // FEW: the same tile, no split, a deeper ring
         for (long[] s : new long[][] {{128, 768, 768}, {145, 768, 768}, {128, 1024, 1024}, {145, 1024, 1024}}) {
             GemmProblem p = dense(s[0], s[1], s[2]);
             assertEquals(DenseSmallM.Shape.FEW, DenseSmallM.shape(p), p.toString());
-            assertEquals("mma 32x64x128 w1x2x4 s4 k1", GemmHeuristic.choose(p).label(), p.toString());
+            assertEquals("wgmma 64x64x64 w4x1 s8 k1", GemmHeuristic.choose(p).label(), p.toString());
         }
-        // LONG_K: split-K to one wave; the split counts the H200 timed fastest
-        assertEquals("mma 64x64x128 w2x2x4 s4 k5", GemmHeuristic.choose(dense(128, 768, 3072)).label());
-        assertEquals("mma 64x64x128 w2x2x4 s4 k4", GemmHeuristic.choose(dense(128, 1024, 4096)).label());
-        GemmProblem ragged = dense(145, 768, 3072);
-        assertEquals(DenseSmallM.Shape.LONG_K, DenseSmallM.shape(ragged));
-        assertEquals("mma 32x64x64 w1x2x2 s6 k4", GemmHeuristic.choose(ragged).label(), "145 rows: the 32-row tile pads less");
+        // LONG_K: the same tile split to fill the GPU; the fill rule gives the split counts the H200 timed fastest
+        long[][] longK = {{128, 768, 3072, 8}, {128, 1024, 4096, 8}, {145, 768, 3072, 6}, {145, 1024, 4096, 5}};
+        for (long[] s : longK) {
+            GemmProblem p = dense(s[0], s[1], s[2]);
+            assertEquals(DenseSmallM.Shape.LONG_K, DenseSmallM.shape(p), p.toString());
+            GemmConfig c = GemmHeuristic.choose(p);
+            assertEquals("wgmma 64x64x64 w4x1 s6", c.withSplitK(1).label().replace(" k1", ""), p.toString());
+            assertEquals(DenseSmallM.fillSplit(p, c.withSplitK(1)), c.splitK(), p.toString());
+            assertEquals(s[3], c.splits(p), p + ": the measured winning split");
+        }
+    }
+
+    /** The measured four lead every list (fast tuning times four); ragged-M WIDE shapes get the balancing tiles right after. */
+    @Test void measuredBestFirstThenTheRaggedTiles() {
+        for (long m : new long[] {128, 145})
+            for (long[] nk : MODEL) {
+                GemmProblem p = dense(m, nk[0], nk[1]);
+                List<GemmConfig> cs = DenseSmallM.candidates(p);
+                List<String> first4 = cs.subList(0, 4).stream().map(GemmConfig::label).toList();
+                List<String> wgmma64 = cs.subList(0, 4).stream().filter(c -> c.bm() == 64 && c.bn() == 64 && c.path() == GemmConfig.Path.WGMMA)
+                        .map(GemmConfig::label).toList();
+                assertFalse(wgmma64.isEmpty(), "the 64x64 wgmma tile is timed: " + first4);
+                boolean raggedWide = DenseSmallM.shape(p) == DenseSmallM.Shape.WIDE && DenseSmallM.ragged(p);
+                assertEquals(m == 145 && DenseSmallM.shape(p) == DenseSmallM.Shape.WIDE, raggedWide);
+                List<GemmConfig> rest = cs.subList(4, Math.min(8, cs.size()));
+                assertEquals(raggedWide, rest.stream().anyMatch(c -> c.bm() == 192), p + ": " + cs);
+                assertTrue(cs.subList(0, 4).stream().noneMatch(c -> c.bm() == 192), "untimed tiles come after the measured four");
+                if (raggedWide)
+                    for (GemmConfig c : rest)
+                        if (c.bm() == 192 && c.splits(p) > 1) assertTrue(c.tiles(p) * c.splits(p) <= p.smCount(), c + ": one block per SM");
+            }
     }
 
     @Test void splitKFillsOneWaveAndNoMore() {
@@ -99,13 +131,17 @@ class DenseSmallMTest {
         return new GemmConfig(GemmConfig.Path.WGMMA, bm, bn, 64, warps, 1, stages, split);
     }
 
-    /** The small wgmma forms: one warpgroup on 64 rows, one on 128 (two m64 tiles), two on 128; with split-K and ragged M. */
+    /** The small wgmma forms: one warpgroup on 64 rows, one on 128 (two m64 tiles), two on 128, three on 192; with split-K and ragged M. */
     @Test void smallWgmmaTilesComputeRightOnTheSimulator() {
         GemmSimTest.dense(DType.F16, OPT, 145, 192, 640, true, false, wgmma(64, 64, 4, 6, 3));
         GemmSimTest.dense(DType.F16, OPT, 145, 256, 384, true, true, wgmma(64, 128, 4, 6, 1));
         GemmSimTest.dense(DType.F16, OPT, 128, 128, 512, true, false, wgmma(128, 64, 4, 6, 2));
         GemmSimTest.dense(DType.BF16, OPT, 130, 128, 576, true, false, wgmma(128, 64, 8, 6, 2));
         GemmSimTest.dense(DType.F16, OPT, 64, 64, 1024, true, false, wgmma(64, 64, 4, 8, 1));
+        // three warpgroups on 192 rows (M = 145 in one row tile), split and not, both B majors; 64x64 in 4 stages split
+        GemmSimTest.dense(DType.F16, OPT, 145, 192, 512, true, false, wgmma(192, 64, 12, 4, 2));
+        GemmSimTest.dense(DType.BF16, OPT, 145, 128, 384, true, true, wgmma(192, 64, 12, 4, 1));
+        GemmSimTest.dense(DType.F16, OPT, 145, 128, 576, true, true, wgmma(64, 64, 4, 4, 2));
     }
 
     /** The classic tile with bk 128 and no sliced-K, and the fill splits the lists give. */
