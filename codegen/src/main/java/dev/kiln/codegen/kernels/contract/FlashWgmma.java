@@ -28,9 +28,12 @@ import dev.kiln.ir.UnsupportedException;
  *     c ^ (r % 8)): the GEMM's K-major layout for Q and K (SBO 1024, a 16-wide d step moves 32 bytes, a 64-wide
  *     one to the next column block), its MN-major layout for V (LBO = BN x 128 bytes to the next 64 dv, SBO
  *     1024 to the next 8 keys; a 16-key step moves 2048 bytes).</li>
- * <li>Loads by cp.async from every thread, K/V double-buffered: tile j+1 is issued right after the barrier
+ * <li>Loads by cp.async from every thread, K/V in two or three stages: tile j+1 is issued right after the barrier
  *     that shows tile j landed (each thread fenced the async proxy first, since wgmma reads through it) and
- *     every warpgroup is done with tile j-1 (its wgmmas were waited for). Why cp.async and not a TMA producer:
+ *     every warpgroup is done with the tile whose stage it refills. Two stages: that is tile j-1, so each tile's
+ *     P V is waited for before the next barrier. Three stages ({@code p3}): it is tile j-2, so P V of tile j-1
+ *     stays in flight across the barrier and is retired by the wait for tile j's scores (the tensor cores run
+ *     P V(j-1) and Q K^T(j) back to back while the warps cross the barrier). Why cp.async and not a TMA producer:
  *     it needs no tensor maps from the runtime (being wired separately) and runs on the CPU simulator; the
  *     loads of tile j+1 overlap tile j's math either way. Edges are zero-filled (rows past S, keys past L),
  *     so any S and L work.</li>
@@ -58,8 +61,8 @@ final class FlashWgmma {
     /** S (BN/2), O (DV/2) and packed P (BN/4) per thread, plus {@link #OVERHEAD_REGS}. */
     static int registers(FlashConfig c, long d, long dv) { return (int) (c.blockN() / 2 + dv / 2 + c.blockN() / 4 + OVERHEAD_REGS); }
 
-    /** Q, two stages of K and V, and 1024 bytes to align the swizzle pattern. */
-    static long sharedBytes(FlashConfig c, long d, long dv) { return 1024 + (long) c.blockM() * d * 2 + 2L * c.blockN() * (d + dv) * 2; }
+    /** Q, two or three stages of K and V, and 1024 bytes to align the swizzle pattern. */
+    static long sharedBytes(FlashConfig c, long d, long dv) { return 1024 + (long) c.blockM() * d * 2 + (long) c.stages() * c.blockN() * (d + dv) * 2; }
 
     static KernelSpec emit(FusedBody fb, AttentionProblem p, FlashConfig c, String entry) {
         if (!fits(c, p.d(), p.dv())) throw new IllegalArgumentException("flash config " + c + " does not fit head sizes " + p.d() + "/" + p.dv());
@@ -71,6 +74,7 @@ final class FlashWgmma {
         }
         String dt = p.dtype() == DType.BF16 ? "bf16" : "f16", pack = p.dtype() == DType.BF16 ? "kiln_pack_bf16" : "kiln_pack_f16";
         int bn = c.blockN();
+        boolean three = c.stages() == 3;
         long d = p.d(), dv = p.dv();
         String mmaS = WgmmaOps.name(bn, dt, false, false), mmaO = WgmmaOps.nameRegA((int) dv, dt, true);
 
@@ -78,7 +82,8 @@ final class FlashWgmma {
         fb.header(src, AttentionTemplate.describe(fb, p) + ", flash attention on wgmma, tile " + c + " (" + c.blockM() + " query rows, "
                 + c.warps() / 4 + " warpgroup(s) of 64, " + bn + " keys per K/V tile)\n"
                 + "registers: S = Q K^T [64 x BN] and O [64 x Dv] accumulators (fp32), P packed to 16 bits as wgmma's A operand, row max/sum\n"
-                + "shared memory (128-byte swizzle): Q [D/64][BM][64], K [2][D/64][BN][64], V [2][Dv/64][BN][64], one tile ahead by cp.async");
+                + "shared memory (128-byte swizzle): Q [D/64][BM][64], K [ST][D/64][BN][64], V [ST][Dv/64][BN][64], one tile ahead by cp.async"
+                + (three ? "; P V of a tile in flight until the next tile's scores are waited for" : ""));
         src.line(WgmmaOps.ARCH_MARKER);
         for (String line : TileOps.PRELUDE.strip().split("\n")) src.line(line);
         for (String line : WgmmaOps.PRELUDE.strip().split("\n")) src.line(line);
@@ -87,12 +92,12 @@ final class FlashWgmma {
         helpers(src);
         src.line("");
         try (var kb = src.block(fb.signature(entry, c.threads()))) {
-            src.line("constexpr int BM = %d, BN = %d, D = %d, DV = %d, THREADS = %d;", c.blockM(), bn, d, dv, c.threads());
+            src.line("constexpr int BM = %d, BN = %d, D = %d, DV = %d, THREADS = %d, ST = %d;", c.blockM(), bn, d, dv, c.threads(), c.stages());
             src.line("constexpr int S = %d, L = %d;", p.s(), p.l());
             src.line("KILN_DYNAMIC_SMEM(smem);");
             src.line("unsigned char* const Qs = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes");
-            src.line("unsigned char* const Ks = Qs + BM * D * 2; // [2][D/64][BN][128 bytes]");
-            src.line("unsigned char* const Vs = Ks + 2 * BN * D * 2; // [2][DV/64][BN][128 bytes]");
+            src.line("unsigned char* const Ks = Qs + BM * D * 2; // [ST][D/64][BN][128 bytes]");
+            src.line("unsigned char* const Vs = Ks + ST * BN * D * 2; // [ST][DV/64][BN][128 bytes]");
             src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = tid >> 7, lr = lane >> 2, lc = lane & 3;");
             src.line(p.causal() ? "const int qb = (int)(gridDim.x - 1 - blockIdx.x) * BM; // the longest causal blocks start first"
                     : "const int qb = (int)blockIdx.x * BM;");
@@ -122,15 +127,16 @@ final class FlashWgmma {
             try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
                 src.line("kiln_cp_async_wait<0>();");
                 src.line("kiln_fence_proxy_async(); // this thread's landed copies, visible to wgmma's async proxy");
-                src.line("__syncthreads(); // tile j is in shared memory, and every warpgroup's wgmmas on tile j - 1 are done");
+                src.line(three ? "__syncthreads(); // tile j is in shared memory, and every warpgroup's wgmmas on tile j - 2 are done"
+                        : "__syncthreads(); // tile j is in shared memory, and every warpgroup's wgmmas on tile j - 1 are done");
                 try (var next = src.block("if (j + 1 < nTiles)")) {
                     src.line("const long long kn = (long long)(j + 1) * BN;");
-                    src.line("const int st = (j + 1) & 1;");
+                    src.line(three ? "const int st = (j + 1) % 3;" : "const int st = (j + 1) & 1;");
                     tile(src, "BN", "D", "Ks + st * BN * D * 2", "Kp + kn * " + kStride, p.k(), "L - kn");
                     tile(src, "BN", "DV", "Vs + st * BN * DV * 2", "Vp + kn * " + vStride, p.v(), "L - kn");
                 }
                 src.line("kiln_cp_async_commit();");
-                src.line("const int k0 = j * BN, st = j & 1;");
+                src.line(three ? "const int k0 = j * BN, st = j % 3;" : "const int k0 = j * BN, st = j & 1;");
                 src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 63) continue; // no rows, or every key of the tile follows them"
                         : "if (q0 >= S) continue; // this warpgroup has no query rows");
                 scores(src, c, d, mmaS);
@@ -141,8 +147,11 @@ final class FlashWgmma {
                 src.line("#pragma unroll");
                 src.line("for (int kk = 0; kk < BN / 16; kk++) %s(o, pk[kk], dvt + (unsigned long long)(kk * (2048 >> 4)));", mmaO);
                 src.line("kiln_wgmma_commit();");
-                src.line("kiln_wgmma_wait<0>(); // P's registers and V's stage are free again");
+                // two stages: V's stage is refilled after the next barrier, so P V must be done before it; three: the
+                // next tile's score wait retires it, after the barrier, and the stage it reads is refilled a tile later
+                if (!three) src.line("kiln_wgmma_wait<0>(); // P's registers and V's stage are free again");
             }
+            if (three) src.line("kiln_wgmma_wait<0>();");
             src.line("kiln_cp_async_wait<0>();");
             store(src, fb, p);
         }
@@ -202,7 +211,7 @@ final class FlashWgmma {
         for (int kk = 0; kk < d / 16; kk++)
             src.line("%s(sc, dq + %dull, dkt + %dull);", mma, ((kk / 4) * c.blockM() * 128L + (kk % 4) * 32) >> 4, ((kk / 4) * c.blockN() * 128L + (kk % 4) * 32) >> 4);
         src.line("kiln_wgmma_commit();");
-        src.line("kiln_wgmma_wait<0>();");
+        src.line("kiln_wgmma_wait<0>(); // and the previous tile's P V, when it was left in flight");
     }
 
     /**
