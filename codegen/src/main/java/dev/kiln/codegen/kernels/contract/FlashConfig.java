@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * <p>{@code wgmma} selects the Hopper kernel instead ({@link FlashWgmma}, sm_90a only, text letter {@code g}, e.g.
  * {@code m128w8n128g}): a warpgroup of 4 warps owns 64 query rows (so {@code mTiles} is 1 and {@code warps} 4 or 8),
  * Q K^T and P V run on wgmma; Q is in shared memory, the softmax is the lean one (P packed at the exponent); with
- * three K/V stages ({@code p3}) a tile's P V stays in flight across the next barrier. It is
+ * three K/V stages ({@code p3}) a tile's P V stays in flight across the next barrier, with four ({@code p4}) the next
+ * tile's scores are computed during this tile's softmax (FlashAttention-3's intra-warpgroup overlap). It is
  * timed by name only (not among {@link #candidates}, which ptxas checks for plain sm_90), until a GPU run shows
  * where it wins.
  */
@@ -49,10 +50,10 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
     public FlashConfig {
         if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0
                 || stages < 2 || stages > 4 || lean && vote
-                || wgmma && (mTiles != 1 || warps % 4 != 0 || qInRegs || qKept > 0 || stages > 3 || lean || vote || deferLoads))
+                || wgmma && (mTiles != 1 || warps % 4 != 0 || qInRegs || qKept > 0 || lean || vote || deferLoads))
             throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages
                     + (lean && vote ? ": lean and vote are two softmax forms, not both" : "")
-                    + (wgmma ? ": the wgmma tile is whole warpgroups of 64 rows, Q in shared memory, two or three stages, no softmax letters" : ""));
+                    + (wgmma ? ": the wgmma tile is whole warpgroups of 64 rows, Q in shared memory, no softmax letters" : ""));
     }
 
     /** The mma.sync kernel ({@link FlashAttention}) with every option given. */

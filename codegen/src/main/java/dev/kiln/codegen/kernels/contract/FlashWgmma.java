@@ -28,7 +28,7 @@ import dev.kiln.ir.UnsupportedException;
  *     c ^ (r % 8)): the GEMM's K-major layout for Q and K (SBO 1024, a 16-wide d step moves 32 bytes, a 64-wide
  *     one to the next column block), its MN-major layout for V (LBO = BN x 128 bytes to the next 64 dv, SBO
  *     1024 to the next 8 keys; a 16-key step moves 2048 bytes).</li>
- * <li>Loads by cp.async from every thread, K/V in two or three stages: tile j+1 is issued right after the barrier
+ * <li>Loads by cp.async from every thread, K/V in two or three stages (four: see {@link #pipelined}): tile j+1 is issued right after the barrier
  *     that shows tile j landed (each thread fenced the async proxy first, since wgmma reads through it) and
  *     every warpgroup is done with the tile whose stage it refills. Two stages: that is tile j-1, so each tile's
  *     P V is waited for before the next barrier. Three stages ({@code p3}): it is tile j-2, so P V of tile j-1
@@ -58,10 +58,12 @@ final class FlashWgmma {
                 && registers(c, d, dv) <= FlashConfig.MAX_REGS && sharedBytes(c, d, dv) <= FlashConfig.MAX_SHARED;
     }
 
-    /** S (BN/2), O (DV/2) and packed P (BN/4) per thread, plus {@link #OVERHEAD_REGS}. */
-    static int registers(FlashConfig c, long d, long dv) { return (int) (c.blockN() / 2 + dv / 2 + c.blockN() / 4 + OVERHEAD_REGS); }
+    /** S (BN/2, twice when pipelined), O (DV/2) and packed P (BN/4) per thread, plus {@link #OVERHEAD_REGS}. */
+    static int registers(FlashConfig c, long d, long dv) {
+        return (int) (c.blockN() / 2 * (c.stages() == 4 ? 2 : 1) + dv / 2 + c.blockN() / 4 + OVERHEAD_REGS);
+    }
 
-    /** Q, two or three stages of K and V, and 1024 bytes to align the swizzle pattern. */
+    /** Q, the stages of K and V, and 1024 bytes to align the swizzle pattern. */
     static long sharedBytes(FlashConfig c, long d, long dv) { return 1024 + (long) c.blockM() * d * 2 + (long) c.stages() * c.blockN() * (d + dv) * 2; }
 
     static KernelSpec emit(FusedBody fb, AttentionProblem p, FlashConfig c, String entry) {
@@ -123,6 +125,8 @@ final class FlashWgmma {
             src.line("#pragma unroll");
             src.line("for (int i = 0; i < DV / 2; i++) o[i] = 0.f;");
             String scale = FlashAttention.rawScores(p) ? ExprEmitter.floatLiteral(p.scale() * FlashAttention.LOG2E) : null;
+            if (c.stages() == 4) pipelined(src, p, c, mmaS, mmaO, scale, pack, kStride, vStride);
+            else {
             src.line("#pragma unroll 1");
             try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
                 src.line("kiln_cp_async_wait<0>();");
@@ -139,24 +143,80 @@ final class FlashWgmma {
                 src.line(three ? "const int k0 = j * BN, st = j % 3;" : "const int k0 = j * BN, st = j & 1;");
                 src.line(p.causal() ? "if (q0 >= S || k0 > q0 + 63) continue; // no rows, or every key of the tile follows them"
                         : "if (q0 >= S) continue; // this warpgroup has no query rows");
-                scores(src, c, d, mmaS);
+                src.line("float sc[BN / 2];");
+                scores(src, c, d, mmaS, "sc", "st");
+                src.line("kiln_wgmma_wait<0>(); // and the previous tile's P V, when it was left in flight");
                 mask(src, p, c);
                 softmax(src, scale, pack);
-                src.line("kiln_wgmma_fence();");
-                src.line("const unsigned long long dvt = dvd + (unsigned long long)(st * (BN * DV * 2 >> 4));");
-                src.line("#pragma unroll");
-                src.line("for (int kk = 0; kk < BN / 16; kk++) %s(o, pk[kk], dvt + (unsigned long long)(kk * (2048 >> 4)));", mmaO);
-                src.line("kiln_wgmma_commit();");
+                rescale(src);
+                pv(src, mmaO, "st");
                 // two stages: V's stage is refilled after the next barrier, so P V must be done before it; three: the
                 // next tile's score wait retires it, after the barrier, and the stage it reads is refilled a tile later
                 if (!three) src.line("kiln_wgmma_wait<0>(); // P's registers and V's stage are free again");
             }
             if (three) src.line("kiln_wgmma_wait<0>();");
+            }
             src.line("kiln_cp_async_wait<0>();");
             store(src, fb, p);
         }
         return new KernelSpec(entry, src.toString(), entry, grid, KernelSpec.Dim3.of(c.threads()), (int) sharedBytes(c, d, dv),
                 fb.params(), fb.origins());
+    }
+
+    /**
+     * The software-pipelined loop (four K/V stages): tile j+1's scores are computed by the tensor cores while this
+     * warpgroup runs tile j's softmax, FlashAttention-3's intra-warpgroup overlap. Per tile j: wait for tile j+1 to
+     * land, barrier, issue tile j+2's loads (into the stage of tile j-2, whose P V every warpgroup retired before
+     * this barrier); issue S(j+1) into {@code sn}; softmax of tile j's {@code sc}; {@code wait_group 1} retires
+     * P V(j-1) (committed before S(j+1)), so O can be rescaled; issue P V(j); {@code wait_group 1} retires S(j+1)
+     * and leaves P V(j) in flight into the next tile; {@code sc = sn}. Four stages because loads run two tiles ahead
+     * and P V(j-1) may still read its stage after barrier j: with three, tile j+2 would go into that stage.
+     */
+    private static void pipelined(CudaSource src, AttentionProblem p, FlashConfig c, String mmaS, String mmaO, String scale, String pack,
+                                  String kStride, String vStride) {
+        long d = p.d();
+        String skip = p.causal() ? "q0 >= S || (%s) * BN > q0 + 63" : "q0 >= S";
+        try (var pro = src.block("if (nTiles > 1)")) {
+            tile(src, "BN", "D", "Ks + BN * D * 2", "Kp + (long long)BN * " + kStride, p.k(), "L - BN");
+            tile(src, "BN", "DV", "Vs + BN * DV * 2", "Vp + (long long)BN * " + vStride, p.v(), "L - BN");
+        }
+        src.line("kiln_cp_async_commit();");
+        src.line("kiln_cp_async_wait<1>(); // Q and tile 0");
+        src.line("kiln_fence_proxy_async();");
+        src.line("__syncthreads();");
+        src.line("float sc[BN / 2], sn[BN / 2];");
+        try (var first = src.block("if (nTiles > 0 && !(" + String.format(skip, "0") + "))")) {
+            scores(src, c, d, mmaS, "sc", "0");
+            src.line("kiln_wgmma_wait<0>();");
+        }
+        src.line("#pragma unroll 1");
+        try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
+            src.line("kiln_cp_async_wait<0>(); // tile j + 1");
+            src.line("kiln_fence_proxy_async();");
+            src.line("__syncthreads(); // tile j + 1 is in shared memory; every warpgroup retired P V(j - 2) and S(j)");
+            try (var next = src.block("if (j + 2 < nTiles)")) {
+                src.line("const long long kn = (long long)(j + 2) * BN;");
+                src.line("const int st = (j + 2) & 3;");
+                tile(src, "BN", "D", "Ks + st * BN * D * 2", "Kp + kn * " + kStride, p.k(), "L - kn");
+                tile(src, "BN", "DV", "Vs + st * BN * DV * 2", "Vp + kn * " + vStride, p.v(), "L - kn");
+            }
+            src.line("kiln_cp_async_commit();");
+            src.line("const int k0 = j * BN;");
+            src.line("if (%s) { kiln_wgmma_wait<0>(); continue; } // no rows, or every key of the tile follows them (and of every later tile)",
+                    String.format(skip, "j"));
+            src.line("const bool more = j + 1 < nTiles && !(%s);", String.format(skip, "j + 1"));
+            try (var m = src.block("if (more)")) { scores(src, c, d, mmaS, "sn", "(j + 1) & 3"); }
+            src.line("else kiln_wgmma_commit(); // an empty group keeps the counts below");
+            mask(src, p, c);
+            softmax(src, scale, pack);
+            src.line("kiln_wgmma_wait<1>(); // P V(j - 1): O is ours again");
+            rescale(src);
+            pv(src, mmaO, "j & 3");
+            src.line("kiln_wgmma_wait<1>(); // S(j + 1); P V(j) stays in flight");
+            src.line("#pragma unroll");
+            src.line("for (int i = 0; i < BN / 2; i++) sc[i] = sn[i];");
+        }
+        src.line("kiln_wgmma_wait<0>();");
     }
 
     /** exp2 on the SFU, and the swizzled tile loaders (cp.async, and element-wise for operands whose rows are not 16-byte chunks). */
@@ -201,17 +261,32 @@ final class FlashWgmma {
                 Index.ll(AttentionProblem.colStride(o)), valid);
     }
 
-    /** S = Q K^T: D/16 wgmmas, d step kk at byte (kk / 4) x (rows x 128) + (kk % 4) x 32 of Q's and K's column blocks. */
-    private static void scores(CudaSource src, FlashConfig c, long d, String mma) {
-        src.line("float sc[BN / 2];");
+    /**
+     * {@code acc} = Q K^T of the K tile in stage {@code stage}: D/16 wgmmas, d step kk at byte (kk / 4) x (rows x 128) +
+     * (kk % 4) x 32 of Q's and K's column blocks; committed as one group.
+     */
+    private static void scores(CudaSource src, FlashConfig c, long d, String mma, String acc, String stage) {
         src.line("#pragma unroll");
-        src.line("for (int i = 0; i < BN / 2; i++) sc[i] = 0.f;");
+        src.line("for (int i = 0; i < BN / 2; i++) %s[i] = 0.f;", acc);
         src.line("kiln_wgmma_fence();");
-        src.line("const unsigned long long dkt = dk + (unsigned long long)(st * (BN * D * 2 >> 4));");
-        for (int kk = 0; kk < d / 16; kk++)
-            src.line("%s(sc, dq + %dull, dkt + %dull);", mma, ((kk / 4) * c.blockM() * 128L + (kk % 4) * 32) >> 4, ((kk / 4) * c.blockN() * 128L + (kk % 4) * 32) >> 4);
+        try (var b = src.block("")) {
+            src.line("const unsigned long long dkt = dk + (unsigned long long)((%s) * (BN * D * 2 >> 4));", stage);
+            for (int kk = 0; kk < d / 16; kk++)
+                src.line("%s(%s, dq + %dull, dkt + %dull);", mma, acc, ((kk / 4) * c.blockM() * 128L + (kk % 4) * 32) >> 4,
+                        ((kk / 4) * c.blockN() * 128L + (kk % 4) * 32) >> 4);
+        }
         src.line("kiln_wgmma_commit();");
-        src.line("kiln_wgmma_wait<0>(); // and the previous tile's P V, when it was left in flight");
+    }
+
+    /** O += P V for the V tile in stage {@code stage}: BN/16 wgmmas with P from registers, 2048 bytes (16 keys) apart; one group. */
+    private static void pv(CudaSource src, String mma, String stage) {
+        src.line("kiln_wgmma_fence();");
+        try (var b = src.block("")) {
+            src.line("const unsigned long long dvt = dvd + (unsigned long long)((%s) * (BN * DV * 2 >> 4));", stage);
+            src.line("#pragma unroll");
+            src.line("for (int kk = 0; kk < BN / 16; kk++) %s(o, pk[kk], dvt + (unsigned long long)(kk * (2048 >> 4)));", mma);
+        }
+        src.line("kiln_wgmma_commit();");
     }
 
     /**
@@ -250,8 +325,8 @@ final class FlashWgmma {
     /**
      * The online softmax of {@link FlashAttention}'s lean form on the wgmma fragment: per row half r, the max over
      * the tile and the quad, P = exp2(S - max) packed to 16-bit pairs {@code pk[BN/16][4]} (8-key tile n lands in
-     * step n / 2, register (n & 1) x 2 + r: the A layout of {@link WgmmaOps#mmaRegA}), O rescaled only when some
-     * row of the warp rose.
+     * step n / 2, register (n & 1) x 2 + r: the A layout of {@link WgmmaOps#mmaRegA}), the corrections for O
+     * ({@link #rescale}).
      */
     private static void softmax(CudaSource src, String scale, String pack) {
         String mul = scale == null ? "" : " * " + scale;
@@ -282,6 +357,10 @@ final class FlashWgmma {
             }
             src.line("lrow[r] = lrow[r] * corr[r] + sum;");
         }
+    }
+
+    /** O *= corr per row, behind a warp vote: skipped when no row of the warp raised its max (every correction is 1). */
+    private static void rescale(CudaSource src) {
         src.line("// a warp-uniform branch: every lane sees the same vote");
         try (var rescale = src.block("if (__any_sync(0xffffffffu, moved))")) {
             src.line("#pragma unroll");

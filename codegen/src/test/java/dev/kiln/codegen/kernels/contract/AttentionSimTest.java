@@ -110,6 +110,13 @@ class AttentionSimTest {
             "f16 | 1x2x130x128 | 1x2x600x128 | 1x2x600x128 | | 0 | 0 | m128w8n128gp3",
             "f16 | 1x1x300x64 | 1x1x300x64 | 1x1x300x64 | | 1 | 0 | m128w8n64gp3",
             "f16 | 2x4x19x64 | 2x2x175x64 | 2x2x175x64 | bool:2x1x19x175 | 0 | 0 | m64w4n64gp3",
+            // four stages (the next tile's scores during this tile's softmax): one tile, two, ragged; causal S = L and S > L
+            // (warpgroups stopping mid-block), a mask on every tile, bf16 with softcap and Dv != D
+            "f16 | 1x2x130x128 | 1x2x500x128 | 1x2x500x128 | | 0 | 0 | m128w8n96gp4",
+            "f16 | 1x1x300x64 | 1x1x300x64 | 1x1x300x64 | | 1 | 0 | m128w8n64gp4",
+            "f16 | 1x1x150x64 | 1x1x60x64 | 1x1x60x64 | | 1 | 0 | m128w8n32gp4",
+            "f16 | 2x4x19x64 | 2x2x175x64 | 2x2x175x64 | bool:2x1x19x175 | 0 | 0 | m64w4n64gp4",
+            "bf16 | 1x2x70x128 | 1x2x90x128 | 1x2x90x64 | | 0 | 20 | m128w8n48gp4",
             // the exact SIMT kernel (f32, f64, and f16 head sizes the tensor cores do not take)
             "f32 | 1x2x20x32 | 1x1x37x32 | 1x1x37x24 | f32:1x2x20x30 | 1 | 0 | simt",
             "f64 | 1x2x9x16 | 1x2x12x16 | 1x2x12x16 | bool:9x12 | 0 | 5 | simt",
