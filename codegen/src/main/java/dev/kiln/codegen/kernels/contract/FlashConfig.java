@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
  * <p>{@code wgmma} selects the Hopper kernel instead ({@link FlashWgmma}, sm_90a only, text letter {@code g}, e.g.
  * {@code m128w8n128g}): a warpgroup of 4 warps owns 64 query rows (so {@code mTiles} is 1 and {@code warps} 4 or 8),
  * Q K^T and P V run on wgmma; Q is in shared memory, the softmax is the lean one (P packed at the exponent); with
- * three K/V stages ({@code p3}) a tile's P V stays in flight across the next barrier, with four ({@code p4}) the next
- * tile's scores are computed during this tile's softmax (FlashAttention-3's intra-warpgroup overlap). It is
+ * three K/V stages ({@code p3}) a tile's P V stays in flight across the next barrier, with four ({@code p4}, loads two
+ * tiles ahead) a tile's softmax runs during the previous tile's P V (FlashAttention-3's intra-warpgroup overlap). It is
  * timed by name only (not among {@link #candidates}, which ptxas checks for plain sm_90), until a GPU run shows
  * where it wins.
  */

@@ -28,7 +28,7 @@ import dev.kiln.ir.UnsupportedException;
  *     c ^ (r % 8)): the GEMM's K-major layout for Q and K (SBO 1024, a 16-wide d step moves 32 bytes, a 64-wide
  *     one to the next column block), its MN-major layout for V (LBO = BN x 128 bytes to the next 64 dv, SBO
  *     1024 to the next 8 keys; a 16-key step moves 2048 bytes).</li>
- * <li>Loads by cp.async from every thread, K/V in two or three stages (four: see {@link #pipelined}): tile j+1 is issued right after the barrier
+ * <li>Loads by cp.async from every thread, K/V in two or three stages (four, two tiles ahead: see {@link #pipelined}): tile j+1 is issued right after the barrier
  *     that shows tile j landed (each thread fenced the async proxy first, since wgmma reads through it) and
  *     every warpgroup is done with the tile whose stage it refills. Two stages: that is tile j-1, so each tile's
  *     P V is waited for before the next barrier. Three stages ({@code p3}): it is tile j-2, so P V of tile j-1
@@ -58,10 +58,8 @@ final class FlashWgmma {
                 && registers(c, d, dv) <= FlashConfig.MAX_REGS && sharedBytes(c, d, dv) <= FlashConfig.MAX_SHARED;
     }
 
-    /** S (BN/2, twice when pipelined), O (DV/2) and packed P (BN/4) per thread, plus {@link #OVERHEAD_REGS}. */
-    static int registers(FlashConfig c, long d, long dv) {
-        return (int) (c.blockN() / 2 * (c.stages() == 4 ? 2 : 1) + dv / 2 + c.blockN() / 4 + OVERHEAD_REGS);
-    }
+    /** S (BN/2), O (DV/2) and packed P (BN/4) per thread, plus {@link #OVERHEAD_REGS}. */
+    static int registers(FlashConfig c, long d, long dv) { return (int) (c.blockN() / 2 + dv / 2 + c.blockN() / 4 + OVERHEAD_REGS); }
 
     /** Q, the stages of K and V, and 1024 bytes to align the swizzle pattern. */
     static long sharedBytes(FlashConfig c, long d, long dv) { return 1024 + (long) c.blockM() * d * 2 + (long) c.stages() * c.blockN() * (d + dv) * 2; }
@@ -100,7 +98,9 @@ final class FlashWgmma {
             src.line("unsigned char* const Qs = smem + ((1024u - (kiln_smem(smem) & 1023u)) & 1023u); // the swizzle repeats every 1024 bytes");
             src.line("unsigned char* const Ks = Qs + BM * D * 2; // [ST][D/64][BN][128 bytes]");
             src.line("unsigned char* const Vs = Ks + ST * BN * D * 2; // [ST][DV/64][BN][128 bytes]");
-            src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = tid >> 7, lr = lane >> 2, lc = lane & 3;");
+            // the warpgroup index through a shuffle from lane 0: ptxas then knows it (and every branch on q0) is warp-uniform;
+            // otherwise it serializes the wgmmas issued under such a branch (C7520)
+            src.line("const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = __shfl_sync(0xffffffffu, tid >> 7, 0), lr = lane >> 2, lc = lane & 3;");
             src.line(p.causal() ? "const int qb = (int)(gridDim.x - 1 - blockIdx.x) * BM; // the longest causal blocks start first"
                     : "const int qb = (int)blockIdx.x * BM;");
             src.line("const long long h = blockIdx.y, b = blockIdx.z, kvh = h / %dLL;", p.group());
@@ -164,36 +164,48 @@ final class FlashWgmma {
     }
 
     /**
-     * The software-pipelined loop (four K/V stages): tile j+1's scores are computed by the tensor cores while this
-     * warpgroup runs tile j's softmax, FlashAttention-3's intra-warpgroup overlap. Per tile j: wait for tile j+1 to
-     * land, barrier, issue tile j+2's loads (into the stage of tile j-2, whose P V every warpgroup retired before
-     * this barrier); issue S(j+1) into {@code sn}; softmax of tile j's {@code sc}; {@code wait_group 1} retires
-     * P V(j-1) (committed before S(j+1)), so O can be rescaled; issue P V(j); {@code wait_group 1} retires S(j+1)
-     * and leaves P V(j) in flight into the next tile; {@code sc = sn}. Four stages because loads run two tiles ahead
-     * and P V(j-1) may still read its stage after barrier j: with three, tile j+2 would go into that stage.
+     * The software-pipelined loop (four K/V stages, loads two tiles ahead), in FlashAttention-3's order: tile j's
+     * softmax runs while the tensor cores do the previous tile's P V. Per tile j (a warpgroup's live tiles, nLive:
+     * all, or up to its last causal key): barrier (tile j landed; every warpgroup has nothing in flight), issue tile
+     * j+2's loads (into tile j-2's stage); issue S(j); rescale O by tile j-1's corrections and issue P V(j-1);
+     * {@code wait_group 1} retires S(j); mask and softmax of tile j with P left in fp32 in {@code sc} (pk is still
+     * read by P V(j-1)); {@code wait_group 0}; pack P(j). The last live tile's P V runs at the next tile (or after
+     * the loop). Every wgmma is waited for within the branch that issued it: ptxas serializes the wgmmas when a
+     * group is in flight across a join or the loop's back edge (C7514), which the tests check.
      */
     private static void pipelined(CudaSource src, AttentionProblem p, FlashConfig c, String mmaS, String mmaO, String scale, String pack,
                                   String kStride, String vStride) {
         long d = p.d();
-        String skip = p.causal() ? "q0 >= S || (%s) * BN > q0 + 63" : "q0 >= S";
-        try (var pro = src.block("if (nTiles > 1)")) {
-            tile(src, "BN", "D", "Ks + BN * D * 2", "Kp + (long long)BN * " + kStride, p.k(), "L - BN");
-            tile(src, "BN", "DV", "Vs + BN * DV * 2", "Vp + (long long)BN * " + vStride, p.v(), "L - BN");
+        for (int t = 1; t <= 2; t++) {
+            try (var pro = src.block("if (nTiles > " + t + ")")) {
+                tile(src, "BN", "D", "Ks + " + t + " * BN * D * 2", "Kp + (long long)" + t + " * BN * " + kStride, p.k(), "L - " + t + " * BN");
+                tile(src, "BN", "DV", "Vs + " + t + " * BN * DV * 2", "Vp + (long long)" + t + " * BN * " + vStride, p.v(), "L - " + t + " * BN");
+            }
+            src.line("kiln_cp_async_commit();");
+            if (t == 1) {
+                src.line("kiln_cp_async_wait<1>(); // Q and tile 0");
+                src.line("kiln_fence_proxy_async();");
+                src.line("__syncthreads();");
+            }
         }
-        src.line("kiln_cp_async_commit();");
-        src.line("kiln_cp_async_wait<1>(); // Q and tile 0");
-        src.line("kiln_fence_proxy_async();");
-        src.line("__syncthreads();");
-        src.line("float sc[BN / 2], sn[BN / 2];");
-        try (var first = src.block("if (nTiles > 0 && !(" + String.format(skip, "0") + "))")) {
+        src.line(p.causal() ? "const int nLive = q0 >= S ? 0 : min(nTiles, (q0 + 63) / BN + 1); // tiles with keys this warpgroup's rows see"
+                : "const int nLive = q0 >= S ? 0 : nTiles;");
+        src.line("float sc[BN / 2], corr[2] = {1.f, 1.f};");
+        src.line("unsigned pk[BN / 16][4];");
+        src.line("bool moved = false;");
+        try (var first = src.block("if (nLive > 0)")) {
+            src.line("const int k0 = 0;");
             scores(src, c, d, mmaS, "sc", "0");
             src.line("kiln_wgmma_wait<0>();");
+            mask(src, p, c);
+            softmax(src, scale, pack, true);
+            packP(src, pack);
         }
         src.line("#pragma unroll 1");
-        try (var loop = src.block("for (int j = 0; j < nTiles; j++)")) {
-            src.line("kiln_cp_async_wait<0>(); // tile j + 1");
+        try (var loop = src.block("for (int j = 1; j < nTiles; j++)")) {
+            src.line("kiln_cp_async_wait<1>(); // tile j");
             src.line("kiln_fence_proxy_async();");
-            src.line("__syncthreads(); // tile j + 1 is in shared memory; every warpgroup retired P V(j - 2) and S(j)");
+            src.line("__syncthreads(); // tile j is in shared memory; no warpgroup has a wgmma in flight");
             try (var next = src.block("if (j + 2 < nTiles)")) {
                 src.line("const long long kn = (long long)(j + 2) * BN;");
                 src.line("const int st = (j + 2) & 3;");
@@ -201,22 +213,28 @@ final class FlashWgmma {
                 tile(src, "BN", "DV", "Vs + st * BN * DV * 2", "Vp + kn * " + vStride, p.v(), "L - kn");
             }
             src.line("kiln_cp_async_commit();");
-            src.line("const int k0 = j * BN;");
-            src.line("if (%s) { kiln_wgmma_wait<0>(); continue; } // no rows, or every key of the tile follows them (and of every later tile)",
-                    String.format(skip, "j"));
-            src.line("const bool more = j + 1 < nTiles && !(%s);", String.format(skip, "j + 1"));
-            try (var m = src.block("if (more)")) { scores(src, c, d, mmaS, "sn", "(j + 1) & 3"); }
-            src.line("else kiln_wgmma_commit(); // an empty group keeps the counts below");
-            mask(src, p, c);
-            softmax(src, scale, pack);
-            src.line("kiln_wgmma_wait<1>(); // P V(j - 1): O is ours again");
-            rescale(src);
-            pv(src, mmaO, "j & 3");
-            src.line("kiln_wgmma_wait<1>(); // S(j + 1); P V(j) stays in flight");
-            src.line("#pragma unroll");
-            src.line("for (int i = 0; i < BN / 2; i++) sc[i] = sn[i];");
+            try (var live = src.block("if (j < nLive)")) {
+                src.line("const int k0 = j * BN;");
+                scores(src, c, d, mmaS, "sc", "j & 3");
+                rescale(src);
+                pv(src, mmaO, "(j - 1) & 3");
+                src.line("kiln_wgmma_wait<1>(); // S(j)");
+                mask(src, p, c);
+                softmax(src, scale, pack, true);
+                src.line("kiln_wgmma_wait<0>(); // P V(j - 1): pk is free");
+                packP(src, pack);
+            }
+            try (var tail = src.block("else if (j == nLive)")) {
+                rescale(src);
+                pv(src, mmaO, "(j - 1) & 3");
+                src.line("kiln_wgmma_wait<0>();");
+            }
         }
-        src.line("kiln_wgmma_wait<0>();");
+        try (var tail = src.block("if (nLive == nTiles && nLive > 0)")) {
+            rescale(src);
+            pv(src, mmaO, "(nTiles - 1) & 3");
+            src.line("kiln_wgmma_wait<0>();");
+        }
     }
 
     /** exp2 on the SFU, and the swizzled tile loaders (cp.async, and element-wise for operands whose rows are not 16-byte chunks). */
@@ -329,10 +347,16 @@ final class FlashWgmma {
      * ({@link #rescale}).
      */
     private static void softmax(CudaSource src, String scale, String pack) {
-        String mul = scale == null ? "" : " * " + scale;
         src.line("unsigned pk[BN / 16][4];");
         src.line("float corr[2];");
         src.line("bool moved = false;");
+        softmax(src, scale, pack, false);
+    }
+
+    /** The softmax into {@code pk}, or ({@code inPlace}) P left in fp32 in {@code sc} for {@link #packP}, for when pk is still in flight. */
+    private static void softmax(CudaSource src, String scale, String pack, boolean inPlace) {
+        String mul = scale == null ? "" : " * " + scale;
+        if (inPlace) src.line("moved = false;");
         src.line("#pragma unroll");
         try (var r = src.block("for (int r = 0; r < 2; r++)")) {
             src.line("float mx = mrow[r];");
@@ -353,10 +377,18 @@ final class FlashWgmma {
                     src.line(scale == null ? "const float p%1$d = kiln_exp2(sc[4 * n + 2 * r + %1$d] - mu);"
                             : "const float p%1$d = kiln_exp2(fmaf(sc[4 * n + 2 * r + %1$d], %2$s, -ms));", e, scale);
                 src.line("sum += p0 + p1;");
-                src.line("pk[n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
+                if (inPlace) src.line("sc[4 * n + 2 * r] = p0; sc[4 * n + 2 * r + 1] = p1;");
+                else src.line("pk[n >> 1][(n & 1) * 2 + r] = %s(p0, p1);", pack);
             }
             src.line("lrow[r] = lrow[r] * corr[r] + sum;");
         }
+    }
+
+    /** P from the fp32 exponentials in {@code sc} to the 16-bit A fragments {@code pk} (see {@link #softmax}). */
+    private static void packP(CudaSource src, String pack) {
+        src.line("#pragma unroll");
+        src.line("for (int n = 0; n < BN / 8; n++) { pk[n >> 1][(n & 1) * 2] = %s(sc[4 * n], sc[4 * n + 1]); pk[n >> 1][(n & 1) * 2 + 1] = %s(sc[4 * n + 2], sc[4 * n + 3]); }",
+                pack, pack);
     }
 
     /** O *= corr per row, behind a warp vote: skipped when no row of the warp raised its max (every correction is 1). */
