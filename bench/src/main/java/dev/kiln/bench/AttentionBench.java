@@ -164,8 +164,16 @@ public final class AttentionBench {
                     System.out.printf("  %-12s   skipped: does not fit head size %d%n", c, sh.d());
                     continue;
                 }
-                KernelSpec spec = AttentionTemplate.emit(node, new CodegenContext(options), c);
-                try (CudaModule m = load(ctx, cache, spec)) {
+                KernelSpec spec;
+                CudaModule m;
+                try {
+                    spec = AttentionTemplate.emit(node, new CodegenContext(options), c);
+                    m = load(ctx, cache, spec);
+                } catch (RuntimeException e) { // e.g. a wgmma tile off Hopper, or a compile error: report it, time the rest
+                    System.out.printf("  %-12s   failed: %s%n", c, e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse(""));
+                    continue;
+                }
+                try (m) {
                 Kernel kernel = m.kernel(spec.entry());
                 float[] got = launchOnce(kernel, stream, spec, q, k, v, y, n);
                 double hostErr = hostCheck(sh, host, got), maxErr = hostErr;

@@ -80,6 +80,14 @@ public final class NvccPtx {
      * each entry's registers and spills.
      */
     public static java.util.Map<String, Resources> resources(List<String> sources, String arch) {
+        return resources(sources, arch, new java.util.HashSet<>());
+    }
+
+    /** ptxas's note that it serialized an entry's wgmmas (C7520: e.g. a wgmma on a path it cannot prove warp-uniform). */
+    private static final Pattern SERIALIZED = Pattern.compile("wgmma.mma_async instructions are serialized.*in the function '([^']+)'");
+
+    /** {@link #resources}, adding to {@code serialized} the entries whose wgmmas ptxas serialized (a large slowdown, no error). */
+    public static java.util.Map<String, Resources> resources(List<String> sources, String arch, java.util.Set<String> serialized) {
         String exe = nvccOrSkip();
         StringBuilder includes = new StringBuilder(), body = new StringBuilder();
         java.util.Set<String> seen = new java.util.LinkedHashSet<>();
@@ -104,6 +112,7 @@ public final class NvccPtx {
             int[] frame = null;
             for (String l : Files.readAllLines(dir.resolve("k.log"))) {
                 Matcher m;
+                if ((m = SERIALIZED.matcher(l)).find()) serialized.add(m.group(1));
                 if ((m = ENTRY.matcher(l)).find()) { entry = m.group(1); frame = null; }
                 else if ((m = FRAME.matcher(l)).find()) frame = new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
                 else if ((m = REGS.matcher(l)).find() && entry != null && frame != null)

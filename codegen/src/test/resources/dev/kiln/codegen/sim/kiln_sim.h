@@ -110,7 +110,8 @@ struct Copy { void* dst; unsigned char data[16]; bool valid; };
 inline thread_local std::vector<std::vector<Copy>> committed;
 inline thread_local std::vector<Copy> open_group;
 // wgmma state of this thread: mmas not yet committed, committed groups in flight, and the ordering flags
-struct Wgmma { float* d; int n; unsigned long long a, b; bool ta, tb; float (*cv)(uint32_t); long id; };
+// rs: A came from registers (wgmma_rs): ra holds this thread's two rows of it, gathered from its quad at issue
+struct Wgmma { float* d; int n; unsigned long long a, b; bool ta, tb; float (*cv)(uint32_t); long id; bool rs = false; float ra[2][16] = {}; };
 // shared-memory byte ranges that issued, unretired wgmmas of the block will read: a cp.async into one fails
 struct Reads { long id; unsigned lo, hi; };
 inline std::mutex reads_mu;
@@ -145,8 +146,9 @@ inline void wgmma_run(const Wgmma& op) {
       float s = 0;
       for (int k = 0; k < 16; k++) {
         uint16_t x, y;
-        memcpy(&x, dyn_smem + wgmma_at(op.a, row, k, op.ta), 2);
         memcpy(&y, dyn_smem + wgmma_at(op.b, col, k, op.tb), 2);
+        if (op.rs) { s += op.ra[h >> 1][k] * op.cv(y); continue; }
+        memcpy(&x, dyn_smem + wgmma_at(op.a, row, k, op.ta), 2);
         s += op.cv(x) * op.cv(y);
       }
       op.d[4 * j + h] += s;
@@ -170,6 +172,39 @@ inline void wgmma(float* d, int n, unsigned long long a, unsigned long long b, b
     wg_reads.push_back({id, lo, hi});
   }
   wg_open.push_back({d, n, a, b, ta, tb, cv, id});
+}
+
+// wgmma with A from registers (WgmmaOps.mmaRegA): the m16n8k16 A-fragment layout per warp. The quad's registers are
+// exchanged now (the instruction is warp-collective), so A's values are those at issue, as on the GPU, where
+// they must not change before the group retires; B is read at retirement like any wgmma operand.
+inline void wgmma_rs(float* d, int n, const unsigned (&a)[4], unsigned long long b, bool tb, float (*cv)(uint32_t)) {
+  if (!wg_fenced) fail("wgmma.mma_async without wgmma.fence after the accumulators were last touched");
+  if (proxy_dirty) fail("wgmma.mma_async after cp.async data landed without fence.proxy.async");
+  int w = warp(), l = lane(), g = l / 4;
+  memcpy(slot(w, l), a, 16);
+  warp_sync();
+  Wgmma op{d, n, 0, b, false, tb, cv, 0, true};
+  for (int t = 0; t < 4; t++) {
+    unsigned q[4];
+    memcpy(q, slot(w, 4 * g + t), 16);
+    for (int r = 0; r < 4; r++) {
+      op.ra[r & 1][2 * t + (r >> 1) * 8] = cv(q[r] & 0xffffu);
+      op.ra[r & 1][2 * t + (r >> 1) * 8 + 1] = cv(q[r] >> 16);
+    }
+  }
+  warp_sync();
+  std::lock_guard<std::mutex> lock(reads_mu);
+  op.id = wg_next_id++;
+  unsigned lo = ~0u, hi = 0;
+  for (int mn = 0; mn < n; mn++)
+    for (int k = 0; k < 16; k++) {
+      unsigned at = wgmma_at(b, mn, k, tb);
+      lo = std::min(lo, at);
+      hi = std::max(hi, at + 2);
+    }
+  if (hi > dyn_smem_buf.size() - (size_t)(dyn_smem - dyn_smem_buf.data())) fail("wgmma operand past the end of dynamic shared memory");
+  wg_reads.push_back({op.id, lo, hi});
+  wg_open.push_back(op);
 }
 
 inline void wgmma_retire(const Wgmma& op) {

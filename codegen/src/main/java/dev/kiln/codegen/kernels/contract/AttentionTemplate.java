@@ -30,15 +30,15 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         if (p.b() * p.hq() * p.s() * p.dv() == 0) return List.of();
         String entry = context.kernelName(name());
         if (!FlashAttention.supports(p, context.options())) return List.of(AttentionSimt.emit(fb, p, entry));
-        return List.of(FlashAttention.emit(fb, p, tile(p, context.choice(key(fb, p))), entry));
+        return List.of(FlashAttention.emit(fb, p, tile(p, context.options(), context.choice(key(fb, p))), context.options(), entry));
     }
 
     /** The autotune stage's choice when it is a tile that fits, else the heuristic's. */
-    private static FlashConfig tile(AttentionProblem p, String chosen) {
+    private static FlashConfig tile(AttentionProblem p, dev.kiln.codegen.CodegenOptions o, String chosen) {
         if (chosen != null) {
             try {
                 FlashConfig c = FlashConfig.parse(chosen);
-                if (c.fits(p.d(), p.dv())) return c;
+                if (c.fits(p.d(), p.dv()) && (!c.wgmma() || FlashWgmma.supports(p, o))) return c;
             } catch (IllegalArgumentException ignored) {
                 // a choice from an older Kiln: fall back to the heuristic
             }
@@ -84,7 +84,7 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         String entry = context.kernelName("attention");
         if (config == null) return AttentionSimt.emit(fb, p, entry);
         if (!FlashAttention.supports(p, context.options())) throw new IllegalArgumentException("no tensor-core attention for " + describe(fb, p));
-        return FlashAttention.emit(fb, p, config, entry);
+        return FlashAttention.emit(fb, p, config, context.options(), entry);
     }
 
     /** The tile {@link #emit(Node, Graph, CodegenContext)} picks for this node, or null for the SIMT kernel. */

@@ -52,7 +52,11 @@ final class FlashAttention {
         }
     }
 
-    static KernelSpec emit(FusedBody fb, AttentionProblem p, FlashConfig c, String entry) {
+    static KernelSpec emit(FusedBody fb, AttentionProblem p, FlashConfig c, CodegenOptions o, String entry) {
+        if (c.wgmma()) {
+            if (!FlashWgmma.supports(p, o)) throw new IllegalArgumentException("flash config " + c + " needs sm_90 (wgmma), not " + o.arch());
+            return FlashWgmma.emit(fb, p, c, entry);
+        }
         if (!c.fits(p.d(), p.dv())) throw new IllegalArgumentException("flash config " + c + " does not fit head sizes " + p.d() + "/" + p.dv());
         KernelSpec.Dim3 grid;
         try {

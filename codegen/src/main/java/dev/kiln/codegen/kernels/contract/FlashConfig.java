@@ -21,8 +21,17 @@ import java.util.regex.Pattern;
  * accumulators at the register peak of Q K^T (the load still has P V and the next barrier to land). A
  * config is data: {@link #choose} picks one per shape by a heuristic, {@link #candidates} lists the ones a
  * benchmark or autotuner may time.
+ *
+ * <p>{@code wgmma} selects the Hopper kernel instead ({@link FlashWgmma}, sm_90a only, text letter {@code g}, e.g.
+ * {@code m128w8n128g}): a warpgroup of 4 warps owns 64 query rows (so {@code mTiles} is 1 and {@code warps} 4 or 8),
+ * Q K^T and P V run on wgmma; Q is in shared memory, the softmax is the lean one (P packed at the exponent); with
+ * three K/V stages ({@code p3}) a tile's P V stays in flight across the next barrier, with four ({@code p4}, loads two
+ * tiles ahead) a tile's softmax runs during the previous tile's P V (FlashAttention-3's intra-warpgroup overlap). It is
+ * timed by name only (not among {@link #candidates}, which ptxas checks for plain sm_90), until a GPU run shows
+ * where it wins.
  */
-public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean, boolean vote, boolean deferLoads) {
+public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean, boolean vote, boolean deferLoads,
+                          boolean wgmma) {
     /** Registers a thread may use without spilling, and shared memory a block may opt in to (sm_80..sm_90). */
     static final int MAX_REGS = 255;
     static final long MAX_SHARED = 227 * 1024;
@@ -40,9 +49,16 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     public FlashConfig {
         if (mTiles < 1 || mTiles > 2 || warps < 1 || warps > 8 || blockN < 16 || blockN % 16 != 0 || qKept < 0 || qInRegs && qKept > 0
-                || stages < 2 || stages > 4 || lean && vote)
+                || stages < 2 || stages > 4 || lean && vote
+                || wgmma && (mTiles != 1 || warps % 4 != 0 || qInRegs || qKept > 0 || lean || vote || deferLoads))
             throw new IllegalArgumentException("flash config m" + mTiles + " w" + warps + " n" + blockN + " r" + qKept + " p" + stages
-                    + (lean && vote ? ": lean and vote are two softmax forms, not both" : ""));
+                    + (lean && vote ? ": lean and vote are two softmax forms, not both" : "")
+                    + (wgmma ? ": the wgmma tile is whole warpgroups of 64 rows, Q in shared memory, no softmax letters" : ""));
+    }
+
+    /** The mma.sync kernel ({@link FlashAttention}) with every option given. */
+    public FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, int qKept, int stages, boolean lean, boolean vote, boolean deferLoads) {
+        this(mTiles, warps, blockN, qInRegs, qKept, stages, lean, vote, deferLoads, false);
     }
 
     /** Loads issued at the top of the key loop, plain or lean softmax. */
@@ -62,6 +78,7 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     /** Dynamic shared memory: {@link #stages} stages of K [blockN][d+8] and V [blockN][dv+8], plus Q [blockM][d+8] unless in registers. */
     public long sharedBytes(long d, long dv) {
+        if (wgmma) return FlashWgmma.sharedBytes(this, d, dv);
         return (long) stages * blockN * (d + 8 + dv + 8) * 2 + (qInRegs ? 0 : (long) blockM() * (d + 8) * 2);
     }
 
@@ -76,6 +93,7 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
      * registers, no spill; FlashCandidatesTest holds every candidate to that).
      */
     public int registers(long d, long dv) {
+        if (wgmma) return FlashWgmma.registers(this, d, dv);
         long o = mTiles * dv / 8 * 4, s = mTiles * blockN / 8 * 4, q = mTiles * qSteps(d) * 4 + (qInRegs ? 0 : mTiles * 4);
         long loads = Index.ceilDiv(blockN * (d + dv) / 8, threads());
         if (deferLoads) loads = Math.max(0, loads - s / 2);
@@ -84,11 +102,12 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     /** Whether this config suits head sizes d, dv (multiples of 16) without spilling or too much shared memory. */
     public boolean fits(long d, long dv) {
+        if (wgmma) return FlashWgmma.fits(this, d, dv);
         return qKept < d / 16 && registers(d, dv) <= MAX_REGS && sharedBytes(d, dv) <= MAX_SHARED;
     }
 
     /** What {@link #parse} reads; before {@link #WIDE_128}, which is parsed at class initialization. */
-    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|s(?:r(\\d+))?)(?:p(\\d))?(d?)([lv]?)");
+    private static final Pattern TEXT = Pattern.compile("m(\\d+)w(\\d+)n(\\d+)(q|g|s(?:r(\\d+))?)(?:p(\\d))?(d?)([lv]?)");
 
     /**
      * The tile at head size 128 for 4 warps of 32 rows with Q in shared memory (B1 H32 S8192 D128, issue 7): the
@@ -197,10 +216,10 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
 
     /**
      * {@code m128w4n64q} (Q in registers) or {@code m128w4n64s} (Q in shared memory): rows, warps, keys; {@code d}:
-     * deferred loads; {@code l}: lean softmax, {@code v}: vote softmax.
+     * deferred loads; {@code l}: lean softmax, {@code v}: vote softmax; {@code m128w8n128g}: the wgmma kernel.
      */
     @Override public String toString() {
-        return "m" + blockM() + "w" + warps + "n" + blockN + (qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "")
+        return "m" + blockM() + "w" + warps + "n" + blockN + (wgmma ? "g" : qInRegs ? "q" : "s") + (qKept > 0 ? "r" + qKept : "")
                 + (stages != 2 ? "p" + stages : "") + (deferLoads ? "d" : "") + (lean ? "l" : vote ? "v" : "");
     }
 
@@ -211,6 +230,6 @@ public record FlashConfig(int mTiles, int warps, int blockN, boolean qInRegs, in
         if (rows % (16 * w) != 0) throw new IllegalArgumentException("flash config '" + s + "': rows are not 16 x warps x m-tiles");
         return new FlashConfig(rows / (16 * w), w, Integer.parseInt(m.group(3)), m.group(4).equals("q"),
                 m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 2 : Integer.parseInt(m.group(6)),
-                m.group(8).equals("l"), m.group(8).equals("v"), !m.group(7).isEmpty());
+                m.group(8).equals("l"), m.group(8).equals("v"), !m.group(7).isEmpty(), m.group(4).equals("g"));
     }
 }

@@ -110,4 +110,40 @@ public final class WgmmaOps {
                 + transA + ", " + transB + ", kiln_sim::" + (dtype.equals("f16") ? "h2f" : "bf2f") + "); }\n"
                 + "#endif\n";
     }
+
+    /** C name of the wrapper for {@code wgmma.mma_async m64nNk16} with A from registers and B (MN-major if {@code transB}) in shared memory. */
+    public static String nameRegA(int n, String dtype, boolean transB) {
+        return "kiln_wgmma_m64n" + n + "k16_" + dtype + "_r" + (transB ? "n" : "k");
+    }
+
+    /**
+     * The wrapper {@code nameRegA(float (&d)[n/2], const unsigned (&a)[4], unsigned long long descB)}: D += A B with A
+     * (64x16) in registers, in the m16n8k16 A-fragment layout per warp (warp w of the warpgroup holds rows
+     * 16w..16w+15; with g = lane/4, t = lane%4: a[0] = A[g][2t..2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..],
+     * a[3] = A[g+8][2t+8..], two 16-bit elements per register, the lower column in the low half). That is the
+     * accumulator layout of two adjacent 8-column tiles of a previous wgmma, rounded to 16 bits: how attention
+     * feeds P = softmax(Q K^T) to P V without shared memory. The registers must stay unchanged until the group
+     * retires ({@code kiln_wgmma_wait}).
+     */
+    public static String mmaRegA(int n, String dtype, boolean transB) {
+        int regs = n / 2;
+        StringBuilder outs = new StringBuilder(), constraints = new StringBuilder();
+        for (int i = 0; i < regs; i++) {
+            outs.append(i == 0 ? "" : ",").append('%').append(i);
+            constraints.append(i == 0 ? "" : ", ").append("\"+f\"(d[").append(i).append("])");
+        }
+        String f = nameRegA(n, dtype, transB);
+        return "#ifndef KILN_SIM\n"
+                + "__device__ __forceinline__ void " + f + "(float (&d)[" + regs + "], const unsigned (&a)[4], unsigned long long b) {\n"
+                + "  asm volatile(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %" + (regs + 5) + ", 0;\\n"
+                + "wgmma.mma_async.sync.aligned.m64n" + n + "k16.f32." + dtype + "." + dtype + " {" + outs + "}, {%" + regs + ", %" + (regs + 1)
+                + ", %" + (regs + 2) + ", %" + (regs + 3) + "}, %" + (regs + 4) + ", p, 1, 1, " + (transB ? 1 : 0) + ";\\n}\\n\"\n"
+                + "    : " + constraints + "\n"
+                + "    : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"l\"(b), \"r\"(1));\n"
+                + "}\n"
+                + "#else\n"
+                + "inline void " + f + "(float (&d)[" + regs + "], const unsigned (&a)[4], unsigned long long b) { kiln_sim::wgmma_rs(d, " + n + ", a, b, "
+                + transB + ", kiln_sim::" + (dtype.equals("f16") ? "h2f" : "bf2f") + "); }\n"
+                + "#endif\n";
+    }
 }

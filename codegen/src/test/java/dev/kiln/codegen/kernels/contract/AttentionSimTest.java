@@ -95,6 +95,28 @@ class AttentionSimTest {
             "bf16 | 1x2x140x48 | 1x2x160x48 | 1x2x160x32 | | 0 | 20 | m128w4n32sdl",
             "f16 | 1x1x256x128 | 1x1x256x128 | 1x1x256x128 | | 1 | 0 | m128w4n48sdv",
             "f16 | 1x1x256x128 | 1x1x256x128 | 1x1x256x128 | | 0 | 0 | m128w4n32sv",
+            // the wgmma tile (FlashWgmma; the simulator runs wgmma, A from registers too): two warpgroups and one, D = 64 and 128,
+            // ragged S and L (rows past S, keys past L zero-filled and masked), causal with S = L, S < L and S > L (warpgroups
+            // skipping tiles), GQA with a bool mask and fully masked rows, an additive mask shorter than L, bf16 with softcap
+            // and Dv != D, 176- and 64-key tiles
+            "f16 | 1x2x150x128 | 1x2x300x128 | 1x2x300x128 | | 0 | 0 | m128w8n128g",
+            "f16 | 1x1x200x128 | 1x1x200x128 | 1x1x200x128 | | 1 | 0 | m128w8n128g",
+            "f16 | 1x1x90x64 | 1x1x140x64 | 1x1x140x64 | | 1 | 0 | m64w4n64g",
+            "f16 | 1x1x140x64 | 1x1x70x64 | 1x1x70x64 | | 1 | 0 | m128w8n176g",
+            "f16 | 2x4x19x64 | 2x2x75x64 | 2x2x75x64 | bool:2x1x19x75 | 0 | 0 | m64w4n64g",
+            "f16 | 1x2x18x64 | 1x1x40x64 | 1x1x40x64 | f16:18x30 | 1 | 0 | m128w8n64g",
+            "bf16 | 1x2x70x128 | 1x2x90x128 | 1x2x90x64 | | 0 | 20 | m128w8n64g",
+            // three stages (P V left in flight across the barrier): the stage ring wraps, causal with warpgroups skipping, a mask
+            "f16 | 1x2x130x128 | 1x2x600x128 | 1x2x600x128 | | 0 | 0 | m128w8n128gp3",
+            "f16 | 1x1x300x64 | 1x1x300x64 | 1x1x300x64 | | 1 | 0 | m128w8n64gp3",
+            "f16 | 2x4x19x64 | 2x2x175x64 | 2x2x175x64 | bool:2x1x19x175 | 0 | 0 | m64w4n64gp3",
+            // four stages (the next tile's scores during this tile's softmax): one tile, two, ragged; causal S = L and S > L
+            // (warpgroups stopping mid-block), a mask on every tile, bf16 with softcap and Dv != D
+            "f16 | 1x2x130x128 | 1x2x500x128 | 1x2x500x128 | | 0 | 0 | m128w8n96gp4",
+            "f16 | 1x1x300x64 | 1x1x300x64 | 1x1x300x64 | | 1 | 0 | m128w8n64gp4",
+            "f16 | 1x1x150x64 | 1x1x60x64 | 1x1x60x64 | | 1 | 0 | m128w8n32gp4",
+            "f16 | 2x4x19x64 | 2x2x175x64 | 2x2x175x64 | bool:2x1x19x175 | 0 | 0 | m64w4n64gp4",
+            "bf16 | 1x2x70x128 | 1x2x90x128 | 1x2x90x64 | | 0 | 20 | m128w8n48gp4",
             // the exact SIMT kernel (f32, f64, and f16 head sizes the tensor cores do not take)
             "f32 | 1x2x20x32 | 1x1x37x32 | 1x1x37x24 | f32:1x2x20x30 | 1 | 0 | simt",
             "f64 | 1x2x9x16 | 1x2x12x16 | 1x2x12x16 | bool:9x12 | 0 | 5 | simt",
