@@ -9,6 +9,7 @@ import dev.kiln.codegen.KernelTemplate;
 import dev.kiln.codegen.Tunable;
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Node;
+import dev.kiln.runtime.CompilePool;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,9 +28,9 @@ import java.util.Map;
  *
  * <p>{@code fast}, the default, is for the first compile's wall time: per problem the heuristic's choice (which
  * codegen compiles anyway) and, in rank order, the candidates whose {@link Tunable#estimate} is within
- * {@value #FAST_MARGIN} of the best estimate, at most {@value #FAST_CANDIDATES}; over the whole model at most
- * {@value #FAST_EXTRA} candidates beyond each problem's first, given out in rounds, heaviest problem first
- * ({@link #weight}). A candidate whose kernels have the same source as an earlier one's is timed once.
+ * {@value #FAST_MARGIN} of the best estimate, at most {@value #FAST_CANDIDATES}; over the whole model only as many
+ * candidates beyond each problem's first as fill the last NVRTC wave the compile needs anyway, plus a wave when the
+ * model is heavy ({@link #fastExtra}), given out in rounds, heaviest problem first ({@link #weight}). A candidate whose kernels have the same source as an earlier one's is timed once.
  *
  * <p>Candidates are emitted through {@link Codegen#emit}, so their sources are codegen's: the winner's binary is
  * the final kernel's, in the kernel cache before codegen runs. The untuned nodes' kernels compile in the same
@@ -42,6 +43,8 @@ public final class Autotune {
     static final double FAST_MARGIN = 0.15;
     /** How many candidates beyond each problem's first {@code fast} compiles over a whole model (one NVRTC wave on 16 threads). */
     static final int FAST_EXTRA = 16;
+    /** The estimated time per run (us, the tuned nodes' best estimates) from which {@code fast} spends a whole wave. */
+    static final double HEAVY_US = 1000;
     /** What wgmma kernels define (runtime's CompileRequest.ARCH_SPECIFIC_MARKER): they take NVRTC the longest. */
     private static final String ARCH_SPECIFIC = dev.kiln.runtime.CompileRequest.ARCH_SPECIFIC_MARKER;
 
@@ -54,6 +57,9 @@ public final class Autotune {
 
         /** Compiles kernels ahead of {@link #micros} (in parallel where it can); failures show up in micros. */
         default void prepare(List<KernelSpec> specs) {}
+
+        /** How many kernels {@link #prepare} compiles at once: {@code fast} sizes its budget in these waves. */
+        default int compileThreads() { return CompilePool.THREADS; }
 
         /** Median device time of launching {@code specs} once, in microseconds; throws if they fail. */
         double micros(List<KernelSpec> specs, Graph graph);
@@ -122,14 +128,27 @@ public final class Autotune {
                     : java.util.stream.IntStream.range(0, cands.size()).boxed().toList();
             open.add(new Open(n, key, gpuKey, cands, estimates, picked));
         }
+        // the other nodes' kernels do not depend on the choices: they go into the same pool as the candidates, so
+        // codegen's NVRTC later finds every kernel in the kernel cache (the candidates' sources are codegen's too)
+        List<KernelSpec> untunedKernels = new ArrayList<>();
+        if (!open.isEmpty())
+            for (Node n : untuned) {
+                try {
+                    untunedKernels.addAll(codegen.emit(n, g, plain));
+                } catch (RuntimeException e) { // codegen reports it
+                }
+            }
         if (mode == CompileOptions.Tune.FAST) {
             double[] weights = new double[open.size()];
+            double total = 0;
             List<List<Integer>> picks = new ArrayList<>();
             for (int i = 0; i < open.size(); i++) {
                 weights[i] = weight(open.get(i).estimates(), uses.get(open.get(i).key()));
+                total += weights[i];
                 picks.add(open.get(i).picked());
             }
-            List<List<Integer>> kept = budget(picks, weights, FAST_EXTRA);
+            long base = open.size() + untunedKernels.stream().map(KernelSpec::source).distinct().count();
+            List<List<Integer>> kept = budget(picks, weights, fastExtra(base, timer.compileThreads(), total));
             for (int i = 0; i < open.size(); i++) {
                 Open o = open.get(i);
                 open.set(i, new Open(o.node(), o.key(), o.gpuKey(), o.cands(), o.estimates(), kept.get(i)));
@@ -157,15 +176,7 @@ public final class Autotune {
         }
         // ... compiled together (NVRTC in parallel), then timed one after another
         List<KernelSpec> compile = new ArrayList<>(todo.stream().flatMap(p -> p.specs().stream()).filter(java.util.Objects::nonNull).flatMap(List::stream).toList());
-        // the other nodes' kernels do not depend on the choices: into the same pool now, so codegen's NVRTC later
-        // finds every kernel in the kernel cache (the candidates' sources are codegen's, the winners' too)
-        if (!todo.isEmpty())
-            for (Node n : untuned) {
-                try {
-                    compile.addAll(codegen.emit(n, g, plain));
-                } catch (RuntimeException e) { // codegen reports it
-                }
-            }
+        if (!todo.isEmpty()) compile.addAll(untunedKernels);
         timer.prepare(compileOrder(compile));
         for (Problem p : todo) {
             String best = null;
@@ -219,6 +230,18 @@ public final class Autotune {
      * A problem's share of the model's time as the template models it: its best estimate times the nodes that
      * share it (1 per node where there is no estimate).
      */
+    /**
+     * How many candidates beyond each problem's first {@code fast} compiles: the free slots of the last NVRTC wave
+     * the compile needs anyway ({@code base} kernels on {@code threads}), so tuning adds no wave; and one more wave
+     * ({@value #FAST_EXTRA}) when the tuned nodes' estimated time per run reaches {@value #HEAVY_US} us, where a
+     * better tile repays a second of compile within a few thousand runs (ResNet-50 at batch 32, not at batch 1).
+     */
+    static int fastExtra(long base, int threads, double estimatedUs) {
+        int t = Math.max(1, threads);
+        int slack = (int) ((t - base % t) % t);
+        return slack + (estimatedUs >= HEAVY_US ? FAST_EXTRA : 0);
+    }
+
     static double weight(double[] estimates, int nodes) {
         double best = Double.NaN;
         for (double e : estimates) if (!Double.isNaN(e)) best = Double.isNaN(best) ? e : Math.min(best, e);

@@ -50,6 +50,7 @@ class AutotuneTest {
             if (v.equals("v1")) throw new IllegalStateException("too much shared memory");
             return micros.get(v);
         }
+        @Override public int compileThreads() { return 16; } // the H200 machine's pool, whatever this machine has
         @Override public void close() {}
     }
 
@@ -160,7 +161,8 @@ class AutotuneTest {
     }
 
     @Test void fastTimesOnlyWhatTheBudgetAllowsAndADuplicateSourceOnce(@TempDir Path dir) {
-        // 20 distinct problems of 6 tied candidates each: 20 firsts plus FAST_EXTRA more
+        // 20 distinct problems of 6 tied candidates each, no estimates (weight 1 each, a light model): 20 firsts plus
+        // the free slots of the last NVRTC wave
         List<Value> ins = new ArrayList<>();
         List<Node> nodes = new ArrayList<>();
         List<Value> outs = new ArrayList<>();
@@ -172,7 +174,15 @@ class AutotuneTest {
         }
         FakeTimer t = new FakeTimer(TIMES);
         Autotune.Result r = Autotune.run(new Graph("g", ins, nodes, outs), CODEGEN, CodegenOptions.defaults(), CompileOptions.Tune.FAST, TuningCache.in(dir), t);
-        assertEquals(20 + Autotune.FAST_EXTRA, t.asked.size());
+        assertEquals(20 + 12, t.asked.size(), "20 kernels on the fake timer's 16 threads: 12 free slots");
         assertEquals(20, r.problems());
+    }
+
+    @Test void fastFillsTheLastCompileWaveAndAddsOneWaveOnlyForAHeavyModel() {
+        assertEquals(1, Autotune.fastExtra(31, 16, 300), "ResNet-50 b1: 31 kernels on 16 threads leave one slot");
+        assertEquals(6, Autotune.fastExtra(10, 16, 400), "BERT-base: 10 kernels, 6 free slots");
+        assertEquals(0, Autotune.fastExtra(32, 16, 999), "a full last wave: nothing extra");
+        assertEquals(1 + Autotune.FAST_EXTRA, Autotune.fastExtra(31, 16, Autotune.HEAVY_US), "a heavy model gets a wave more");
+        assertEquals(0, Autotune.fastExtra(7, 1, 10), "one thread: every candidate would cost a wave");
     }
 }

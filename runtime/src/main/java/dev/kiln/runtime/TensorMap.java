@@ -107,8 +107,10 @@ public record TensorMap(Element element, List<Long> dims, List<Long> strideBytes
         byte[] all = new byte[Math.max(1, maps.size()) * BYTES];
         for (int i = 0; i < maps.size(); i++) System.arraycopy(maps.get(i).encode(addresses[i]), 0, all, i * BYTES, BYTES);
         DeviceBuffer buf = ctx.allocate(all.length);
-        try {
-            buf.copyFromHost(MemorySegment.ofArray(all));
+        try (Arena staging = Arena.ofConfined()) { // a downcall takes native memory only, never a heap array's
+            MemorySegment host = staging.allocate(all.length, 64);
+            MemorySegment.copy(MemorySegment.ofArray(all), 0, host, 0, all.length);
+            buf.copyFromHost(host);
         } catch (RuntimeException ex) {
             buf.close();
             throw ex;
