@@ -23,13 +23,13 @@ import dev.kiln.ir.UnsupportedException;
  *     P V as BN/16 wgmma m64nDVk16 with V from shared memory, MN-major ([key][dv] rows, imm-trans-b 1). O stays
  *     in DV/2 fp32 registers; the rescale by exp2(old max - new max) only when a row of the warpgroup's
  *     threads raised its max (a lane vote; on long rows the max settles after a few tiles).</li>
- * <li>Shared memory, 1024-aligned for the swizzle: Q [D/64][BM][64], K [2][D/64][BN][64], V [2][DV/64][BN][64]
+ * <li>Shared memory, 1024-aligned for the swizzle: Q [D/64][BM][64], K [ST][D/64][BN][64], V [ST][DV/64][BN][64]
  *     (elements; 64 two-byte elements = one 128-byte swizzle row, 16-byte chunk c of row r stored at chunk
  *     c ^ (r % 8)): the GEMM's K-major layout for Q and K (SBO 1024, a 16-wide d step moves 32 bytes, a 64-wide
  *     one to the next column block), its MN-major layout for V (LBO = BN x 128 bytes to the next 64 dv, SBO
  *     1024 to the next 8 keys; a 16-key step moves 2048 bytes).</li>
- * <li>Loads by cp.async from every thread, K/V in two or three stages (four, two tiles ahead: see {@link #pipelined}): tile j+1 is issued right after the barrier
- *     that shows tile j landed (each thread fenced the async proxy first, since wgmma reads through it) and
+ * <li>Loads by cp.async from every thread, K/V in ST = 2 or 3 stages (4, two tiles ahead: see {@link #pipelined}):
+ *     tile j+1 is issued right after the barrier that shows tile j landed (each thread fenced the async proxy first, since wgmma reads through it) and
  *     every warpgroup is done with the tile whose stage it refills. Two stages: that is tile j-1, so each tile's
  *     P V is waited for before the next barrier. Three stages ({@code p3}): it is tile j-2, so P V of tile j-1
  *     stays in flight across the barrier and is retired by the wait for tile j's scores (the tensor cores run
