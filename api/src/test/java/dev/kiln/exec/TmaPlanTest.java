@@ -68,7 +68,8 @@ class TmaPlanTest {
         }
     }
 
-    @Test void withoutThePropertyNoPlanHasMaps() {
+    @Test void turnedOffNoPlanHasMaps() {
+        System.setProperty("kiln.tma", "false");
         try (CompiledModel m = Kiln.compile(matmul(1030, 520, 1048), OPTS)) {
             assertFalse(m.plan().launches().stream().anyMatch(l -> l.args().stream().anyMatch(a -> a instanceof Arg.TensorMaps)));
         }

@@ -81,7 +81,7 @@ class GemmHeuristicTest {
         GemmProblem ampere = dense(DType.F16, new CodegenOptions(false, "sm_80"), 8192, 8192, 8192);
         for (GemmProblem q : new GemmProblem[] {p, ampere}) {
             GemmConfig c = GemmHeuristic.choose(q);
-            assertEquals(q.sm() == 90 ? GemmConfig.Path.WGMMA : GemmConfig.Path.MMA, c.path(), "wgmma on Hopper (issue 7), mma.sync before");
+            assertEquals(q.sm() == 90 ? GemmConfig.Path.WGMMA_TMA : GemmConfig.Path.MMA, c.path(), "wgmma fed by TMA on Hopper (issue 7), mma.sync before");
             assertEquals(1, c.splits(q));
             assertTrue(c.bm() * c.bn() >= 128 * 128, c.label());
         }

@@ -29,10 +29,11 @@ class TmaOfferTest {
 
     @AfterEach void clear() { System.clearProperty("kiln.tma"); }
 
-    @Test void offeredFirstOnlyUnderTheProperty() {
+    @Test void offeredFirstUnlessThePropertyTurnsItOff() {
         GemmProblem big = dense(DType.F16, 8192, 8192, 8192, H200);
+        System.setProperty("kiln.tma", "false");
         assertFalse(GemmHeuristic.candidates(big, 200).stream().anyMatch(TmaOfferTest::tma));
-        System.setProperty("kiln.tma", "true");
+        System.clearProperty("kiln.tma"); // the default
         List<GemmConfig> cs = GemmHeuristic.candidates(big, 5);
         assertEquals(5, cs.size());
         assertTrue(tma(GemmHeuristic.choose(big)), "chosen: " + GemmHeuristic.choose(big));

@@ -62,10 +62,10 @@ class WgmmaTmaTest {
         assertNotNull(tma(128, 256, 5).invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)), "5 stages of 48 KB do not fit");
     }
 
-    @Test void theHeuristicDoesNotOfferItByDefault() { // TmaOfferTest: with -Dkiln.tma=true
+    @Test void theHeuristicChoosesItByDefault() { // TmaOfferTest: -Dkiln.tma=false turns it off
         GemmProblem p = dense(DType.F16, 8192, 8192, 8192, true, false);
-        assertFalse(GemmHeuristic.candidates(p, 200).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA_TMA));
-        assertFalse(GemmHeuristic.choose(p).path() == GemmConfig.Path.WGMMA_TMA);
+        assertTrue(GemmHeuristic.candidates(p, 200).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA_TMA));
+        assertEquals(GemmConfig.Path.WGMMA_TMA, GemmHeuristic.choose(p).path());
     }
 
     @Test void labelsParseBack() {
