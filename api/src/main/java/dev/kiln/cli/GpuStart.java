@@ -49,10 +49,15 @@ final class GpuStart implements AutoCloseable {
             return NONE; // picocli will say what is wrong with it
         }
         boolean bundle = a.stream().anyMatch(s -> s.endsWith(".kiln"));
-        CompletableFuture<Context> context = onThread("kiln-gpu-start", () -> {
-            Context c = Context.open(device);
-            Nvrtc.get(); // the copy kernel's cache lookup and any compile need it next
-            return c;
+        CompletableFuture<Context> context = onThread("kiln-gpu-start", () -> Context.open(device));
+        // NVRTC loads on its own thread: a bundle of CUBINs never waits for it behind the context (the H200 showed
+        // bundles waiting 140-250 ms for a context future that also loaded NVRTC); whoever compiles finds it loaded
+        onThread("kiln-nvrtc-load", () -> {
+            try {
+                return Nvrtc.get();
+            } catch (RuntimeException e) { // reported by whoever needs it
+                return null;
+            }
         });
         CompletableFuture<Doctor.Report> doctor = command.equals("run") && !bundle ? onThread("kiln-gpu-check", Doctor::report) : null;
         return new GpuStart(device, context, doctor);
