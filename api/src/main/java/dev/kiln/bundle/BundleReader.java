@@ -1,5 +1,6 @@
 package dev.kiln.bundle;
 
+import dev.kiln.exec.Background;
 import dev.kiln.CompileOptions;
 import dev.kiln.CompileReport;
 import dev.kiln.CompiledModel;
@@ -77,9 +78,9 @@ public final class BundleReader {
         // (reference interpreter, profiler): a GPU run needs only the plan, and the IR's parse (ANTLR's tables in a
         // fresh JVM) and its tensors' copy out of the mapping (BERT-base: 208 MB onto the heap) would only compete
         // with the load and the upload for CPU, memory bandwidth and the collector
-        CompletableFuture<Graph> ir = verify == Verify.FULL ? onThread("kiln-bundle-ir", () -> graph(file, entries)) : null;
+        CompletableFuture<Graph> ir = verify == Verify.FULL ? Background.start("kiln-bundle-ir", () -> graph(file, entries)) : null;
         // the weights' CRC-32 (or SHA-256) runs on a third: it reads every page of the mapping
-        CompletableFuture<Void> weights = onThread("kiln-bundle-crc", () -> {
+        CompletableFuture<Void> weights = Background.start("kiln-bundle-crc", () -> {
             verifyStored(file, entries, verify);
             return null;
         });
@@ -117,22 +118,6 @@ public final class BundleReader {
             } catch (RuntimeException ignored) { /* their own failures do not matter now */ }
             throw e;
         }
-    }
-
-    /**
-     * {@code work} on a thread of its own: not the common pool, which has one thread on a two-core machine, so the
-     * weights' check would wait for the IR instead of running beside it.
-     */
-    private static <T> CompletableFuture<T> onThread(String name, java.util.function.Supplier<T> work) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        Thread.ofPlatform().name(name).daemon().start(() -> {
-            try {
-                f.complete(work.get());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f;
     }
 
     /** A future's result, its failure rethrown as it was thrown. */

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.exec.Background;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Doctor;
 import dev.kiln.runtime.Nvrtc;
@@ -49,17 +50,17 @@ final class GpuStart implements AutoCloseable {
             return NONE; // picocli will say what is wrong with it
         }
         boolean bundle = a.stream().anyMatch(s -> s.endsWith(".kiln"));
-        CompletableFuture<Context> context = onThread("kiln-gpu-start", () -> Context.open(device));
+        CompletableFuture<Context> context = Background.start("kiln-gpu-start", () -> Context.open(device));
         // NVRTC loads on its own thread: a bundle of CUBINs never waits for it behind the context (the H200 showed
         // bundles waiting 140-250 ms for a context future that also loaded NVRTC); whoever compiles finds it loaded
-        onThread("kiln-nvrtc-load", () -> {
+        Background.start("kiln-nvrtc-load", () -> {
             try {
                 return Nvrtc.get();
             } catch (RuntimeException e) { // reported by whoever needs it
                 return null;
             }
         });
-        CompletableFuture<Doctor.Report> doctor = command.equals("run") && !bundle ? onThread("kiln-gpu-check", Doctor::report) : null;
+        CompletableFuture<Doctor.Report> doctor = command.equals("run") && !bundle ? Background.start("kiln-gpu-check", Doctor::report) : null;
         return new GpuStart(device, context, doctor);
     }
 
@@ -99,15 +100,4 @@ final class GpuStart implements AutoCloseable {
         return otherwise;
     }
 
-    private static <T> CompletableFuture<T> onThread(String name, java.util.function.Supplier<T> work) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        Thread.ofPlatform().name(name).daemon().start(() -> {
-            try {
-                f.complete(work.get());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f;
-    }
 }
