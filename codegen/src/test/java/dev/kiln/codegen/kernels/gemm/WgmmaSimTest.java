@@ -54,7 +54,7 @@ class WgmmaSimTest {
     @Test void offeredOnlyForLargeAlignedHalfPrecisionOnHopper() {
         GemmProblem big = GemmCompileTest.problem(DType.F16, OPT, new long[] {8192, 8192, 8192}, false);
         assertTrue(GemmHeuristic.candidates(big, 20).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA));
-        assertEquals(GemmConfig.Path.WGMMA, GemmHeuristic.choose(big).path(), "wgmma's peak is above mma.sync's");
+        assertEquals(GemmConfig.Path.WGMMA_TMA, GemmHeuristic.choose(big).path(), "wgmma's peak is above mma.sync's; fed by TMA by default");
         GemmProblem small = GemmCompileTest.problem(DType.F16, OPT, new long[] {128, 768, 768}, false);
         assertTrue(GemmHeuristic.ranked(small, 50).stream().noneMatch(c -> c.path() == GemmConfig.Path.WGMMA), "not by the cost model");
         // the transformer shapes get small wgmma tiles from DenseSmallM's measured list, for the autotuner to time
