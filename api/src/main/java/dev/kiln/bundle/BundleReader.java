@@ -1,6 +1,6 @@
 package dev.kiln.bundle;
 
-import dev.kiln.exec.Background;
+import dev.kiln.runtime.Background;
 import dev.kiln.CompileOptions;
 import dev.kiln.CompileReport;
 import dev.kiln.CompiledModel;
@@ -26,7 +26,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.zip.CRC32;
 
 import static dev.kiln.bundle.PlanJson.list;
@@ -102,7 +101,7 @@ public final class BundleReader {
                 throw fail(file, "bundle format version " + manifest.get("formatVersion") + " (written by Kiln "
                         + manifest.get("kilnVersion") + "); this Kiln " + Kiln.VERSION + " reads version " + BundleWriter.FORMAT_VERSION);
             Map<String, byte[]> small = verifyEntries(file, manifest, entries, verify);
-            join(weights);
+            Background.join(weights);
             try {
                 return new Bundle(manifest, model(file, manifest, entries, small, ir, verify));
             } catch (BundleException e) {
@@ -116,17 +115,6 @@ public final class BundleReader {
             try {
                 (ir == null ? weights : CompletableFuture.allOf(ir, weights)).exceptionally(x -> null).join();
             } catch (RuntimeException ignored) { /* their own failures do not matter now */ }
-            throw e;
-        }
-    }
-
-    /** A future's result, its failure rethrown as it was thrown. */
-    private static <T> T join(CompletableFuture<T> f) {
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error r) throw r;
             throw e;
         }
     }
@@ -212,7 +200,7 @@ public final class BundleReader {
         // (every type re-inferred) only under --verify, which also waits for it here so that everything is checked before returning.
         java.util.function.Supplier<Graph> graph = () -> {
             try {
-                Graph g = ir != null ? join(ir) : graph(file, entries);
+                Graph g = ir != null ? Background.join(ir) : graph(file, entries);
                 if (verify == Verify.FULL) g = Verifier.verify(g);
                 checkIo(file, "input", g.inputs().castToList(), plan.inputs(), list(manifest, "inputs"));
                 checkIo(file, "output", g.outputs().castToList(), plan.outputs(), list(manifest, "outputs"));

@@ -183,8 +183,7 @@ public final class PlanCache {
     /** The GPU the plan is for, when there is one: tuning choices and grid sizes depend on it. */
     private static String gpu() {
         if (!Cuda.available()) return "none";
-        Device d = Device.get(Integer.getInteger("kiln.device", 0));
-        return d.arch() + " " + d.name() + " " + d.multiprocessors() + " SMs, driver " + Cuda.driverVersion();
+        return Device.get(Integer.getInteger("kiln.device", 0)).identity();
     }
 
     /**

@@ -1,6 +1,6 @@
 package dev.kiln.cli;
 
-import dev.kiln.exec.Background;
+import dev.kiln.runtime.Background;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Doctor;
 import dev.kiln.runtime.Nvrtc;

@@ -51,7 +51,7 @@ public final class GpuTimer implements Autotune.Timer {
         this.stream = ctx.createStream();
         this.start = ctx.createEvent();
         this.end = ctx.createEvent();
-        this.gpu = ctx.device().name().replace(' ', '_') + "," + ctx.device().arch() + ",driver" + dev.kiln.runtime.Cuda.driverVersion();
+        this.gpu = ctx.device().identity();
     }
 
     @Override public String gpu() { return gpu; }

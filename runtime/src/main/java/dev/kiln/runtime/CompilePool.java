@@ -3,7 +3,6 @@ package dev.kiln.runtime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,13 +56,5 @@ public final class CompilePool {
     }
 
     /** {@code f}'s result; its failure rethrown as it was thrown in the task (CompileException, CudaException...). */
-    public static CompiledKernel join(CompletableFuture<CompiledKernel> f) {
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw e;
-        }
-    }
+    public static CompiledKernel join(CompletableFuture<CompiledKernel> f) { return Background.join(f); }
 }

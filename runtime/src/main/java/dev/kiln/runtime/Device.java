@@ -13,6 +13,14 @@ import java.lang.foreign.Arena;
 public record Device(int ordinal, int handle, String name, int ccMajor, int ccMinor, int multiprocessors,
                      long totalMemory, int maxThreadsPerBlock, int sharedMemoryPerBlockOptin, String arch) {
 
+    /**
+     * What identifies this GPU for anything cached per machine (tuning choices, compiled plans): its name, arch,
+     * multiprocessors and the driver, e.g. {@code NVIDIA_H200,sm_90,132sm,driver13000}. One format for every cache.
+     */
+    public String identity() {
+        return name.replace(' ', '_') + "," + arch + "," + multiprocessors + "sm,driver" + Cuda.driverVersion();
+    }
+
     static final int ATTR_MAX_THREADS_PER_BLOCK = 1;
     static final int ATTR_MULTIPROCESSOR_COUNT = 16;
     static final int ATTR_CC_MAJOR = 75;
