@@ -13,9 +13,10 @@ import java.util.concurrent.CompletableFuture;
  * CUDA's start begun before picocli parses the command line, for the commands that run on a GPU ({@code run},
  * {@code profile}): loading the driver, cuInit and retaining the device's primary context take 0.2-0.3 s on an
  * H200 host, and here they overlap the JVM's class loading, the CLI and the read of the bundle or plan instead of
- * following them. Two threads of their own (not the common pool, one thread on a two-core machine): one opens the
- * context (then loads NVRTC), the other runs the doctor's checks for an .onnx model, whose auto backend picks
- * the GPU or the reference interpreter by them. A bundle needs no doctor unless its load fails.
+ * following them. Threads of their own ({@link Background}, not the common pool, which has one thread on a two-core
+ * machine): one opens the context, one loads NVRTC (a bundle of CUBINs never waits for it), and for an .onnx
+ * model one runs the doctor's checks, by which its auto backend picks the GPU or the reference interpreter. A
+ * bundle needs no doctor unless its load fails.
  *
  * <p>The device is read from the raw arguments ({@code --device N}); a command that parses another device just
  * opens its own context. The context held here is one more retain of the primary context that {@code

@@ -104,12 +104,11 @@ public record TensorMap(Element element, List<Long> dims, List<Long> strideBytes
      */
     public static DeviceBuffer upload(Context ctx, List<TensorMap> maps, long[] addresses) {
         if (maps.size() != addresses.length) throw new IllegalArgumentException(maps.size() + " maps, " + addresses.length + " addresses");
-        byte[] all = new byte[Math.max(1, maps.size()) * BYTES];
-        for (int i = 0; i < maps.size(); i++) System.arraycopy(maps.get(i).encode(addresses[i]), 0, all, i * BYTES, BYTES);
-        DeviceBuffer buf = ctx.allocate(all.length);
+        long bytes = (long) Math.max(1, maps.size()) * BYTES;
+        DeviceBuffer buf = ctx.allocate(bytes);
         try (Arena staging = Arena.ofConfined()) { // a downcall takes native memory only, never a heap array's
-            MemorySegment host = staging.allocate(all.length, 64);
-            MemorySegment.copy(MemorySegment.ofArray(all), 0, host, 0, all.length);
+            MemorySegment host = staging.allocate(bytes, 64);
+            for (int i = 0; i < maps.size(); i++) MemorySegment.copy(maps.get(i).encode(addresses[i]), 0, host, JAVA_BYTE, (long) i * BYTES, BYTES);
             buf.copyFromHost(host);
         } catch (RuntimeException ex) {
             buf.close();

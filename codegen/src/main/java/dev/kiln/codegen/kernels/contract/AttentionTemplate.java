@@ -46,24 +46,27 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
         return heuristic(p, o);
     }
 
+    /** The wgmma tiles that came next on the H200 (same file), timed after the heuristic's by a fast tuning run. */
+    private static final List<String> WGMMA_RIVALS = List.of("m128w8n128g", "m128w8n64gp4", "m128w8n128gp3", "m128w8n128gp4");
+
     /**
      * The heuristic's tile: on sm_90, when 128-row blocks fill the SMs and D = Dv is 64 or 128, the wgmma tile the
      * H200 measured fastest (bench/results/2026-11-29-h200-s5/attention_wgmma.txt: at B1 H32 S8192 D128
      * m128w8n128gp3 1.29x SDPA, causal 1.32x; at B8 H16 S1024 D64 m128w8n64gp4 1.24x, causal 1.29x, where the
-     * mma.sync tiles reach 0.98x and 1.01-1.06x); otherwise {@link FlashConfig#choose}'s mma.sync tile (short
-     * sequences such as BERT's 128 or ViT's 145 leave 128-row blocks too few to fill the GPU).
+     * mma.sync tiles reach 0.98x and 1.01-1.06x); otherwise {@link #mmaTile} (short sequences such as BERT's 128
+     * or ViT's 145 leave 128-row blocks too few to fill the GPU).
      */
-    /** The wgmma tiles that came next on the H200 (same file), timed after the heuristic's by a fast tuning run. */
-    private static final List<String> WGMMA_RIVALS = List.of("m128w8n128g", "m128w8n64gp4", "m128w8n128gp3", "m128w8n128gp4");
-
     static FlashConfig heuristic(AttentionProblem p, dev.kiln.codegen.CodegenOptions o) {
         long blocks = p.b() * p.hq() * ((p.s() + 127) / 128);
         if (FlashWgmma.supports(p, o) && p.d() == p.dv() && blocks >= FlashConfig.SMS && (p.d() == 64 || p.d() == 128)) {
             FlashConfig c = FlashConfig.parse(p.d() == 128 ? "m128w8n128gp3" : "m128w8n64gp4");
             if (FlashWgmma.fits(c, p.d(), p.dv())) return c;
         }
-        return FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv());
+        return mmaTile(p);
     }
+
+    /** {@link FlashConfig#choose}'s mma.sync tile for this problem. */
+    private static FlashConfig mmaTile(AttentionProblem p) { return FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv()); }
 
     @Override public String problemKey(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("Attention"));
@@ -73,24 +76,24 @@ public final class AttentionTemplate implements KernelTemplate, Tunable {
     private static String key(FusedBody fb, AttentionProblem p) { return describe(fb, p); }
 
     /**
-     * The heuristic's tile first, then every other tile that fits, nearest in query rows, keys, Q placement,
-     * softmax and stages first (so a fast tuning run tries the heuristic's neighbours: the same tile with eight
-     * warps, a third stage, the lean softmax); none for the SIMT kernel.
+     * The heuristic's tile first; when that is a wgmma tile, two measured wgmma rivals and the mma.sync tile next (so
+     * a fast tuning run, the first four, also times the mma.sync kernel); then every other tile that fits, nearest to
+     * the mma.sync tile in query rows, keys, Q placement, softmax and stages first (its neighbours: the same tile
+     * with eight warps, a third stage, the lean softmax); none for the SIMT kernel.
      */
     @Override public List<String> candidates(Node node, Graph graph, CodegenContext context) {
         FusedBody fb = FusedBody.of(node, Set.of("Attention"));
         AttentionProblem p = AttentionProblem.of(node, fb);
         if (!FlashAttention.supports(p, context.options()) || p.b() * p.hq() * p.s() * p.dv() == 0) return List.of();
-        FlashConfig first = heuristic(p, context.options());
+        FlashConfig first = heuristic(p, context.options()), h = mmaTile(p);
         List<String> r = new java.util.ArrayList<>(List.of(first.toString()));
-        if (first.wgmma()) { // the measured wgmma rivals, then the mma.sync heuristic's tile and its neighbours
+        if (!first.equals(h)) {
             for (String t : WGMMA_RIVALS) {
                 FlashConfig c = FlashConfig.parse(t);
                 if (r.size() < 3 && !c.equals(first) && FlashWgmma.fits(c, p.d(), p.dv())) r.add(t); // two, so the mma.sync tile is fourth
             }
+            r.add(h.toString());
         }
-        FlashConfig h = first.wgmma() ? FlashConfig.choose(p.b() * p.hq(), p.s(), p.l(), p.d(), p.dv()) : first;
-        if (first.wgmma()) r.add(h.toString());
         List<FlashConfig> rest = new java.util.ArrayList<>(FlashConfig.candidates(p.d(), p.dv()));
         rest.remove(h);
         rest.sort(java.util.Comparator.<FlashConfig>comparingInt(c -> Math.abs(c.blockM() - h.blockM()))
