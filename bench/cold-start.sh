@@ -131,14 +131,14 @@ kiln() {
   ( export KILN_START_NS=$t0; kiln_jvm_cache "$JAVA" "$CP" "$name" "${KILN_JAVA_OPTS:-}" $OPTS -cp "$CP" dev.kiln.cli.KilnCli "$@" ) >"$W/out.txt" 2>"$W/err.txt"
   local rc=$?
   t1=$(date +%s%N)
-  grep -E '^(compiled|plan cache hit|first output|loaded bundle|ran |wrote )' "$W/out.txt" | sed 's/^/    /'
+  grep -E '^(compiled|plan cache hit|first output|loaded bundle|ran |wrote |GPU start)' "$W/out.txt" | sed 's/^/    /'
   [ $rc = 0 ] || { echo "    rc=$rc"; tail -5 "$W/err.txt" | sed 's/^/    err: /'; }
   echo "    command wall time $(( (t1 - t0) / 1000000 )) ms (JVM caches: $(ls "$KILN_CACHE_DIR/jvm" 2>/dev/null | grep -c aot))"
 }
 nocache() { ( t0=$(date +%s%N); export KILN_START_NS=$t0
   # shellcheck disable=SC2086
   "$JAVA" $OPTS -cp "$CP" dev.kiln.cli.KilnCli "$@" >"$W/out.txt" 2>"$W/err.txt"; rc=$?; t1=$(date +%s%N)
-  grep -E '^(plan cache hit|first output|loaded bundle)' "$W/out.txt" | sed 's/^/    /'; [ $rc = 0 ] || tail -5 "$W/err.txt"
+  grep -E '^(plan cache hit|first output|loaded bundle|GPU start)' "$W/out.txt" | sed 's/^/    /'; [ $rc = 0 ] || tail -5 "$W/err.txt"
   echo "    command wall time $(( (t1 - t0) / 1000000 )) ms (no JVM cache)" ); }
 
 for m in $MODELS; do

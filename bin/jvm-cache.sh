@@ -14,8 +14,11 @@ kiln_jvm_cache() {
   _key=$( {
     echo "$_java $_opts"
     cat "$(dirname "$(dirname "$_java")")/release" 2>/dev/null || true
+    echo "$_cp"
+    # one stat for every entry (a fork per jar cost tens of ms of every command); a missing one is just left out
     _ifs=$IFS; IFS=:
-    for _f in $_cp; do stat -c '%n %s %Y' "$_f" 2>/dev/null || echo "$_f"; done
+    # shellcheck disable=SC2086 # split on the class path's colons
+    stat -c '%n %s %Y' $_cp 2>/dev/null || true
     IFS=$_ifs
   } | cksum | cut -d' ' -f1)
   _aot="$_dir/$_name-$_key.aot"

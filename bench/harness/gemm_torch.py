@@ -6,7 +6,7 @@ warm-up, and the median time per matmul reported. fp32 runs with TF32 off. Write
 {"<key>_ms": ..., "<key>_tflops": ...} to --out (keys as GemmShapes.key(): f16_128x768x768, ..._bt for a
 [N,K] weight read transposed); the table goes to stderr.
 
-  python3 bench/harness/gemm_torch.py --out torch_gemm.json [--shapes all|big|model|layers|skinny|f32] [--reps 20]
+  python3 bench/harness/gemm_torch.py --out torch_gemm.json [--shapes all|big|model|layers|ragged|skinny|f32] [--reps 20]
 """
 import argparse
 import json
@@ -29,6 +29,8 @@ def shapes(which):
         out.append(("f16", 128, 50257, 768, True))
     if which == "layers":  # the model set without the LM heads: the transformer layers' GEMMs
         out += [("f16", m, n, k, False) for m in (128, 145) for n, k in MODEL_NK if n != 50257]
+    if which == "ragged":  # M = 145 at the widest N (GemmShapes' ragged set)
+        out += [("f16", 145, n, k, False) for n, k in ((3072, 768), (3072, 1024), (4096, 1024), (2304, 768))]
     if every or which == "skinny":
         out += [("f16", 1, 1000, 2048, False), ("f16", 1, 4096, 4096, False)]
     if every or which == "f32":

@@ -42,6 +42,8 @@ public final class CompiledModel implements AutoCloseable {
     private final List<KernelBinary> prebuilt;
     private List<String> launchNodes;
     private Context context;
+    /** The weights' upload begun during the compile (on {@link #context}), until the load takes it; else null. */
+    private dev.kiln.runtime.plan.WeightUpload preloaded;
     private PlanExecutor executor;
     private boolean closed;
 
@@ -122,7 +124,7 @@ public final class CompiledModel implements AutoCloseable {
         List<Tensor> result = new ArrayList<>(out.size());
         for (int i = 0; i < out.size(); i++) {
             Value v = outputs.get(i);
-            result.add(Tensor.ofBytes(v.dtype(), v.shape().sizes(), out.get(i)));
+            result.add(Tensor.adopt(v.dtype(), v.shape().sizes(), out.get(i))); // a fresh array each run: no second copy
         }
         return result;
     }
@@ -172,16 +174,29 @@ public final class CompiledModel implements AutoCloseable {
     public synchronized PlanExecutor load(Progress progress) {
         if (closed) throw new IllegalStateException("model " + name() + " is closed");
         if (executor == null) {
-            context = Context.open(Integer.getInteger("kiln.device", 0));
+            if (context == null) context = Context.open(Integer.getInteger("kiln.device", 0));
             try {
-                executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt, progress);
+                executor = PlanExecutor.open(plan, context, KernelCache.standard(), prebuilt, progress, preloaded);
             } catch (RuntimeException e) {
+                if (preloaded != null) preloaded.close();
                 context.close();
                 context = null;
                 throw e;
+            } finally {
+                preloaded = null; // taken by the executor, or freed
             }
         }
         return executor;
+    }
+
+    /**
+     * For the compiler: the context the model was tuned on and the upload of its weights begun there (or null),
+     * which the load uses instead of opening a context and uploading again; this model closes them.
+     */
+    synchronized void preloaded(Context ctx, dev.kiln.runtime.plan.WeightUpload upload) {
+        if (executor != null || context != null) throw new IllegalStateException("model " + name() + " is loaded already");
+        context = ctx;
+        preloaded = upload;
     }
 
     /** The time split so far: the compile side, and the GPU side once the model was loaded. */
@@ -198,6 +213,7 @@ public final class CompiledModel implements AutoCloseable {
     @Override public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (preloaded != null) preloaded.close();
         if (executor != null) executor.close();
         if (context != null) context.close();
     }

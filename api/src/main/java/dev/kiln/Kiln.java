@@ -104,10 +104,19 @@ public final class Kiln {
         String arch = targetArch(options);
         ModelCompiler.Result r;
         if (options.tune() != CompileOptions.Tune.NONE && Cuda.available() && arch.equals(Device.get(deviceOrdinal()).arch())) {
-            try (dev.kiln.runtime.Context ctx = dev.kiln.runtime.Context.open(deviceOrdinal());
-                 dev.kiln.exec.GpuTimer timer = new dev.kiln.exec.GpuTimer(ctx, dev.kiln.runtime.KernelCache.standard())) {
-                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer);
+            // the weights go up on this context while autotuning and codegen run; the model keeps both for its load
+            dev.kiln.runtime.Context ctx = dev.kiln.runtime.Context.open(deviceOrdinal());
+            dev.kiln.runtime.plan.WeightUpload[] upload = {null};
+            try (dev.kiln.exec.GpuTimer timer = new dev.kiln.exec.GpuTimer(ctx, dev.kiln.runtime.KernelCache.standard())) {
+                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer, w -> upload[0] = dev.kiln.runtime.plan.WeightUpload.start(ctx, w));
+            } catch (RuntimeException | Error e) {
+                if (upload[0] != null) upload[0].close();
+                ctx.close();
+                throw e;
             }
+            CompiledModel m = new CompiledModel(r.graph(), r.plan(), r.report().withImportMillis(importMillis), arch, List.of(), r.launchNodes());
+            m.preloaded(ctx, upload[0]);
+            return m;
         } else {
             r = ModelCompiler.compile(graph, options, arch, boundInputs, null); // the templates' heuristics
         }

@@ -25,16 +25,21 @@ import java.util.concurrent.CompletableFuture;
  */
 final class GpuStart implements AutoCloseable {
     /** No start: the command needs no GPU (or only asks for help). */
-    static final GpuStart NONE = new GpuStart(-1, null, null);
+    static final GpuStart NONE = new GpuStart(-1, null, null, new long[4]);
 
     private final int device;
     private final CompletableFuture<Context> context;
     private final CompletableFuture<Doctor.Report> doctor;
+    /** Wall clock (epoch ns) when begun, when libcuda was bound (every downcall handle), cuInit done, the context up; 0 until then. */
+    private final long[] marks;
+    /** The command's own steps, in the order {@link #mark} saw them, for {@link #trace}. */
+    private final java.util.Queue<java.util.Map.Entry<String, Long>> steps = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    private GpuStart(int device, CompletableFuture<Context> context, CompletableFuture<Doctor.Report> doctor) {
+    private GpuStart(int device, CompletableFuture<Context> context, CompletableFuture<Doctor.Report> doctor, long[] marks) {
         this.device = device;
         this.context = context;
         this.doctor = doctor;
+        this.marks = marks;
     }
 
     /** Starts CUDA for {@code args} when its command will want a GPU; else {@link #NONE}. */
@@ -51,7 +56,18 @@ final class GpuStart implements AutoCloseable {
             return NONE; // picocli will say what is wrong with it
         }
         boolean bundle = a.stream().anyMatch(s -> s.endsWith(".kiln"));
-        CompletableFuture<Context> context = Background.start("kiln-gpu-start", () -> Context.open(device));
+        long[] marks = {epochNanos(), 0, 0, 0};
+        CompletableFuture<Context> context = Background.start("kiln-gpu-start", () -> {
+            try {
+                Class.forName("dev.kiln.runtime.CudaDriver", true, GpuStart.class.getClassLoader());
+                marks[1] = epochNanos();
+            } catch (ClassNotFoundException | LinkageError e) { // Context.open says why
+            }
+            if (dev.kiln.runtime.Cuda.available()) marks[2] = epochNanos();
+            Context c = Context.open(device);
+            marks[3] = epochNanos();
+            return c;
+        });
         // NVRTC loads on its own thread: a bundle of CUBINs never waits for it behind the context (the H200 showed
         // bundles waiting 140-250 ms for a context future that also loaded NVRTC); whoever compiles finds it loaded
         Background.start("kiln-nvrtc-load", () -> {
@@ -62,7 +78,33 @@ final class GpuStart implements AutoCloseable {
             }
         });
         CompletableFuture<Doctor.Report> doctor = command.equals("run") && !bundle ? Background.start("kiln-gpu-check", Doctor::report) : null;
-        return new GpuStart(device, context, doctor);
+        return new GpuStart(device, context, doctor, marks);
+    }
+
+    private static long epochNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    /**
+     * {@code GPU start: main at 140 ms, libcuda bound at 200 ms, cuInit at 380 ms, context at 450 ms after the command started;
+     * then, read at 300 ms, ...} (the steps {@link #mark} saw)
+     * (for {@code -Dkiln.startTrace=true}: where a bundle's first output waits), or null when nothing was begun or
+     * the launcher's start is unknown.
+     */
+    /** Notes that the command reached {@code step} now (for {@link #trace}). */
+    void mark(String step) { steps.add(java.util.Map.entry(step, epochNanos())); }
+
+    String trace() {
+        if (context == null) return null;
+        context.handle((c, e) -> null).join(); // only asked for after the context was waited for
+        java.util.OptionalDouble since = LaunchTime.millisSinceStart(System.getenv(), java.time.Instant.now());
+        if (marks[0] == 0 || since.isEmpty()) return null;
+        long start = epochNanos() - (long) (since.getAsDouble() * 1e6);
+        java.util.function.LongFunction<String> at = t -> t == 0 ? "never" : String.format(java.util.Locale.ROOT, "%.0f ms", (t - start) / 1e6);
+        return "GPU start: main at " + at.apply(marks[0]) + ", libcuda bound at " + at.apply(marks[1]) + ", cuInit at " + at.apply(marks[2])
+                + ", context at " + at.apply(marks[3]) + " after the command started"
+                + steps.stream().map(e -> ", " + e.getKey() + " at " + at.apply(e.getValue())).collect(java.util.stream.Collectors.joining("", steps.isEmpty() ? "" : "; then", ""));
     }
 
     /** The doctor's report: the one begun before parsing (waiting for it) when there is one, else made now. */

@@ -64,6 +64,7 @@ final class RunCommand implements Callable<Integer> {
     @Override public Integer call() {
         System.setProperty("kiln.device", Integer.toString(device));
         CompileOptions.Precision precision = CompileOptions.Precision.parse(dtype);
+        gpu.mark("command");
         if (model.toString().endsWith(".kiln")) return runBundle();
         CompileOptions o = CompileOptions.defaults().withPrecision(precision).withProgress(true);
         if (verify) o = o.withVerifyEach(true);
@@ -106,10 +107,14 @@ final class RunCommand implements Callable<Integer> {
         try {
             BundleReader.Bundle b = BundleReader.read(model, verify ? BundleReader.Verify.FULL : BundleReader.Verify.QUICK);
             double read = (System.nanoTime() - t0) / 1e6;
+            gpu.mark("read");
             try (CompiledModel c = b.model()) {
                 List<Tensor> in = inputs(c.inputs());
+                gpu.mark("inputs");
                 double waited = gpu.awaitContext(device);
+                gpu.mark("context awaited");
                 c.load(TerminalProgress.stderr()); // load kernels, allocate, upload weights (the same primary context)
+                gpu.mark("loaded");
                 System.out.printf("loaded bundle %s in %.1f ms (read %.0f ms, then waited %.0f ms for the GPU context) with no compilation of the model: kernels from %s%n",
                         model, (System.nanoTime() - t0) / 1e6, read, waited, Summary.loadModes(c.loadModes()));
                 return runCompiled(c, in, t0);
@@ -122,6 +127,7 @@ final class RunCommand implements Callable<Integer> {
 
     private int runCompiled(CompiledModel c, List<Tensor> in, long t0) {
         List<Tensor> out = c.run(in);
+        gpu.mark("first output");
         double firstOutput = (System.nanoTime() - t0) / 1e6;
         double[] ms = new double[Math.max(1, runs)];
         ms[0] = c.executor().lastRunMillis();
@@ -133,6 +139,7 @@ final class RunCommand implements Callable<Integer> {
         System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
         // the whole command's time, the JVM's start included, from the launcher's clock (see LaunchTime)
         System.out.println(LaunchTime.firstOutputLine(System.getenv(), java.time.Instant.now(), firstOutput, doctorMillis));
+        if (Boolean.getBoolean("kiln.startTrace") && gpu.trace() != null) System.out.println(gpu.trace());
         java.util.Arrays.sort(ms);
         System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d launches)%n", c.name(), ms[ms.length / 2],
                 ms.length, c.plan().launches().size());

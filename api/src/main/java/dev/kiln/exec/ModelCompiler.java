@@ -51,6 +51,16 @@ public final class ModelCompiler {
      */
     public static Result compile(Graph input, CompileOptions options, String arch, java.util.Map<String, dev.kiln.ir.Tensor> bound,
                                  Autotune.Timer timer) {
+        return compile(input, options, arch, bound, timer, null);
+    }
+
+    /**
+     * {@code weightsReady}, when not null, is given the plan's weights block as soon as the memory plan fixes it,
+     * before autotuning and codegen, so that it can go to the GPU meanwhile ({@code WeightUpload}); the plan is
+     * built with that same array, which must not change.
+     */
+    public static Result compile(Graph input, CompileOptions options, String arch, java.util.Map<String, dev.kiln.ir.Tensor> bound,
+                                 Autotune.Timer timer, java.util.function.Consumer<byte[]> weightsReady) {
         long t0 = System.nanoTime();
         Verifier.verify(input);
         for (Value v : input.inputs())
@@ -74,6 +84,8 @@ public final class ModelCompiler {
         if (!options.verifyEach()) Verifier.verify(g); // once at the end: a pass bug stops here, not in codegen
         long t1 = System.nanoTime();
         MemoryPlan memory = PlanMemory.plan(g, Kernels::isView);
+        byte[] weights = PlanBuilder.weights(g, memory);
+        if (weightsReady != null) weightsReady.accept(weights);
         CodegenOptions cg = new CodegenOptions(options.allowTf32(), arch, smCount(arch));
         Codegen codegen = Kernels.codegen();
         // autotune after the passes (it times the final groups) and before codegen (which uses its choices)
@@ -81,7 +93,7 @@ public final class ModelCompiler {
                 : Autotune.run(g, codegen, cg, options.tune(), TuningCache.in(dev.kiln.runtime.KernelCache.defaultDir(System.getenv())), timer);
         List<Codegen.Emitted> emitted = codegen.generateByNode(g, new dev.kiln.codegen.CodegenContext(cg, tuning.choices()));
         List<KernelSpec> specs = emitted.stream().map(Codegen.Emitted::spec).toList();
-        ExecutionPlan plan = PlanBuilder.build(g, memory, specs);
+        ExecutionPlan plan = PlanBuilder.build(g, memory, specs, weights);
         if (options.dumpDir() != null) dumpKernels(options.dumpDir(), specs);
         long t2 = System.nanoTime();
         String note = options.precision() == CompileOptions.Precision.FP32 ? "" : precisionNote(options.precision(), pm.records());

@@ -25,17 +25,35 @@ public final class PlanBuilder {
     private PlanBuilder() {}
 
     public static ExecutionPlan build(Graph g, MemoryPlan memory, List<KernelSpec> specs) {
+        return build(g, memory, specs, weights(g, memory));
+    }
+
+    /**
+     * The weights block: every constant the memory plan holds as a weight, at its offset. It depends on the graph and
+     * the memory plan only, not on the kernels, so it can go to the GPU while autotuning and codegen still run.
+     */
+    public static byte[] weights(Graph g, MemoryPlan memory) {
         if (memory.weightBytes() > Integer.MAX_VALUE - 16)
             throw new UnsupportedException("weights of " + memory.weightBytes() + " bytes do not fit one host array yet");
         byte[] weights = new byte[(int) memory.weightBytes()];
-        List<ExecutionPlan.Slot> weightSlots = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (!n.op().equals("Constant") || !memory.isWeight(n.output(0).name())) continue;
             Tensor t = n.attrTensor("value");
+            if (t == null || t.dtype().isString()) continue; // no GPU path reads them; codegen rejects their users
+            t.copyStorageTo(weights, (int) memory.slot(n.output(0).name()).offset());
+        }
+        return weights;
+    }
+
+    /** {@link #build(Graph, MemoryPlan, List)} with the block {@link #weights} made from the same graph and plan. */
+    public static ExecutionPlan build(Graph g, MemoryPlan memory, List<KernelSpec> specs, byte[] weights) {
+        if (weights.length != memory.weightBytes())
+            throw new IllegalArgumentException("a weights block of " + weights.length + " bytes for a memory plan of " + memory.weightBytes());
+        List<ExecutionPlan.Slot> weightSlots = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (!n.op().equals("Constant") || !memory.isWeight(n.output(0).name())) continue;
             MemoryPlan.Slot s = memory.slot(n.output(0).name());
             weightSlots.add(new ExecutionPlan.Slot(n.output(0).name(), s.offset(), s.bytes()));
-            if (t == null || t.dtype().isString()) continue; // no GPU path reads them; codegen rejects their users
-            t.copyStorageTo(weights, (int) s.offset());
         }
         for (Node n : g.nodes())
             if (Kernels.isView(n) && memory.isWeight(n.input(0).name()) && !memory.isWeight(n.output(0).name()))

@@ -21,6 +21,7 @@ class GpuStartTest {
         try (GpuStart g = GpuStart.begin("run", "m.onnx")) {
             assertNotSame(GpuStart.NONE, g);
         }
+        assertNull(GpuStart.NONE.trace(), "nothing begun, nothing to trace");
     }
 
     @Test void optionValuesAreReadInBothSpellings() {

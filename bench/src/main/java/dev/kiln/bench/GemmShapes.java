@@ -20,7 +20,7 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
 
     /**
      * {@code all}, {@code model} (M = 128, 145, with the LM heads), {@code layers} (the model set without the LM heads),
-     * {@code big} (8192^3), {@code skinny} (M = 1), {@code f32}.
+     * {@code ragged} (four M = 145 layer shapes), {@code big} (8192^3), {@code skinny} (M = 1), {@code f32}.
      */
     static List<GemmShapes> select(String which) {
         List<GemmShapes> out = new ArrayList<>();
@@ -34,6 +34,8 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
             for (long m : new long[] {128, 145})
                 for (long[] nk : MODEL_NK)
                     if (nk[0] != 50257) out.add(of(DType.F16, m, nk[0], nk[1], false));
+        if (which.equals("ragged")) // M = 145 (ViT's 144 patches and a class token) at the widest N: 64-row tiles pad it to 192
+            for (long[] nk : new long[][] {{3072, 768}, {3072, 1024}, {4096, 1024}, {2304, 768}}) out.add(of(DType.F16, 145, nk[0], nk[1], false));
         if (all || which.equals("skinny")) {
             out.add(of(DType.F16, 1, 1000, 2048, false));
             out.add(of(DType.F16, 1, 4096, 4096, false));
@@ -45,7 +47,7 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
             out.add(of(DType.F32, 1, 1000, 2048, false));
             out.add(of(DType.F32, 2048, 2048, 2048, false));
         }
-        if (out.isEmpty()) throw new IllegalArgumentException("unknown shape set " + which + " (all, big, model, layers, skinny, f32)");
+        if (out.isEmpty()) throw new IllegalArgumentException("unknown shape set " + which + " (all, big, model, layers, ragged, skinny, f32)");
         return out;
     }
 

@@ -45,10 +45,13 @@ public final class Cuda {
     }
 
     private static String probe() {
-        if (!CudaDriver.loaded()) return CudaDriver.loadProblem();
+        if (!CudaDriver.startLoaded()) return CudaDriver.loadProblem();
+        // the other calls are bound on a thread of their own while cuInit runs (each takes about 100 ms on an H200 host)
+        var rest = Background.start("kiln-cuda-bind", CudaDriver::loaded);
         try (Arena a = Arena.ofConfined()) {
             int r = CudaDriver.cuInit(0);
             if (r != 0) return "cuInit failed: " + CudaDriver.errorName(r) + ": " + CudaDriver.errorString(r);
+            if (!rest.join()) return CudaDriver.loadProblem();
             var n = a.allocate(JAVA_INT);
             r = CudaDriver.cuDeviceGetCount(n);
             if (r != 0) return "cuDeviceGetCount failed: " + CudaDriver.errorName(r);

@@ -84,6 +84,18 @@ public final class DeviceBuffer extends NativeResource {
         ctx.check(CudaDriver.cuMemcpyDtoDAsync(bound(), src.address(), bytes, stream.handle()), "cuMemcpyDtoDAsync_v2");
     }
 
+    /**
+     * Fills the rest of this buffer with copies of its first {@code prefix} bytes, ordered on {@code stream}: one
+     * device copy per doubling, so a large buffer of test data costs its first block on the host, not all of it.
+     */
+    public void repeatPrefixAsync(long prefix, Stream stream) {
+        if (prefix <= 0 || prefix > size) throw new IllegalArgumentException("prefix of " + prefix + " bytes in a buffer of " + size);
+        for (long have = prefix; have < size; have *= 2) {
+            long n = Math.min(have, size - have); // [0, n) and [have, have + n) never overlap: n <= have
+            ctx.check(CudaDriver.cuMemcpyDtoDAsync(bound() + have, bound(), n, stream.handle()), "cuMemcpyDtoDAsync_v2");
+        }
+    }
+
     /** Sets every byte to {@code value}, ordered on {@code stream}. */
     public void fillAsync(byte value, Stream stream) {
         ctx.check(CudaDriver.cuMemsetD8Async(bound(), value & 0xff, size, stream.handle()), "cuMemsetD8Async");

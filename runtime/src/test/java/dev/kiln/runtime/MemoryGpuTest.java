@@ -38,6 +38,23 @@ class MemoryGpuTest extends GpuTest {
     }
 
     @Test
+    void repeatPrefixFillsTheRestWithCopiesOfTheFirstBytes() {
+        int prefix = 1000, n = 7 * prefix + 123; // three doublings, the last one partial
+        byte[] head = new byte[prefix];
+        new Random(5).nextBytes(head);
+        try (var a = ctx.allocate(n); var s = ctx.createStream()) {
+            a.fillAsync((byte) 0, s);
+            s.synchronize();
+            a.upload(head);
+            a.repeatPrefixAsync(prefix, s);
+            s.synchronize();
+            byte[] got = a.downloadBytes(n);
+            for (int i = 0; i < n; i++) assertEquals(head[i % prefix], got[i], "byte " + i);
+            assertThrows(IllegalArgumentException.class, () -> a.repeatPrefixAsync(n + 1, s));
+        }
+    }
+
+    @Test
     void asyncCopiesThroughPinnedMemoryRoundTrip() {
         int n = 3 << 20;
         byte[] data = new byte[n];

@@ -78,7 +78,7 @@ public final class PlanExecutor implements AutoCloseable {
     private float lastRunMillis;
     private boolean closed;
 
-    private PlanExecutor(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress) {
+    private PlanExecutor(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress, WeightUpload preloaded) {
         long t0 = System.nanoTime();
         this.plan = plan;
         this.ctx = ctx;
@@ -109,8 +109,12 @@ public final class PlanExecutor implements AutoCloseable {
             long tMem = System.nanoTime();
             stream = ctx.createStream();
             arena = ctx.allocate(Math.max(1, plan.arenaBytes()));
-            weights = ctx.allocate(Math.max(1, plan.weightBytes()));
-            StagedUpload.copy(ctx, plan.weightsView(), weights, stream);
+            DeviceBuffer uploaded = preloaded == null ? null : preloaded.take(plan.weightBytes()); // begun during the compile
+            if (uploaded != null) weights = uploaded;
+            else {
+                weights = ctx.allocate(Math.max(1, plan.weightBytes()));
+                StagedUpload.copy(ctx, plan.weightsView(), weights, stream);
+            }
             workspace = ctx.allocate(Math.max(1, plan.workspaceBytes()));
             workspace.fillAsync((byte) 0, stream); // zeroed once; launches leave their zeroed parts zero
             stream.synchronize();
@@ -222,17 +226,27 @@ public final class PlanExecutor implements AutoCloseable {
 
     /** Loads {@code plan}, compiling every kernel through {@code cache}. */
     public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache) {
-        return new PlanExecutor(plan, ctx, cache, List.of(), Progress.NONE);
+        return new PlanExecutor(plan, ctx, cache, List.of(), Progress.NONE, null);
     }
 
     /** Loads {@code plan}, preferring the prebuilt binaries (index = kernel index; null entries compile). */
     public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt) {
-        return new PlanExecutor(plan, ctx, cache, prebuilt, Progress.NONE);
+        return new PlanExecutor(plan, ctx, cache, prebuilt, Progress.NONE, null);
     }
 
     /** {@link #open(ExecutionPlan, Context, KernelCache, List)}, reporting the NVRTC step to {@code progress}. */
     public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress) {
-        return new PlanExecutor(plan, ctx, cache, prebuilt, progress);
+        return new PlanExecutor(plan, ctx, cache, prebuilt, progress, null);
+    }
+
+    /**
+     * {@link #open(ExecutionPlan, Context, KernelCache, List, Progress)} with the weights already on their way to
+     * {@code ctx} ({@code preloaded}, begun from the same block while the plan was made; null: upload here). Its
+     * buffer becomes this executor's; if that upload failed, this one uploads the block itself.
+     */
+    public static PlanExecutor open(ExecutionPlan plan, Context ctx, KernelCache cache, List<KernelBinary> prebuilt, Progress progress,
+                                    WeightUpload preloaded) {
+        return new PlanExecutor(plan, ctx, cache, prebuilt, progress, preloaded);
     }
 
     private CudaModule tryLoad(byte[] image) {
