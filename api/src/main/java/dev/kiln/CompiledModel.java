@@ -18,6 +18,7 @@ import dev.kiln.runtime.Progress;
 import dev.kiln.runtime.plan.ExecutionPlan;
 import dev.kiln.runtime.plan.KernelBinary;
 import dev.kiln.runtime.plan.PlanExecutor;
+import dev.kiln.runtime.plan.WeightUpload;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ public final class CompiledModel implements AutoCloseable {
     private List<String> launchNodes;
     private Context context;
     /** The weights' upload begun during the compile (on {@link #context}), until the load takes it; else null. */
-    private dev.kiln.runtime.plan.WeightUpload preloaded;
+    private WeightUpload preloaded;
     private PlanExecutor executor;
     private boolean closed;
 
@@ -193,7 +194,7 @@ public final class CompiledModel implements AutoCloseable {
      * For the compiler: the context the model was tuned on and the upload of its weights begun there (or null),
      * which the load uses instead of opening a context and uploading again; this model closes them.
      */
-    synchronized void preloaded(Context ctx, dev.kiln.runtime.plan.WeightUpload upload) {
+    synchronized void preloaded(Context ctx, WeightUpload upload) {
         if (executor != null || context != null) throw new IllegalStateException("model " + name() + " is loaded already");
         context = ctx;
         preloaded = upload;

@@ -2,11 +2,15 @@ package dev.kiln;
 
 import dev.kiln.bundle.BundleReader;
 import dev.kiln.bundle.PlanCache;
+import dev.kiln.exec.GpuTimer;
 import dev.kiln.exec.ModelCompiler;
 import dev.kiln.frontend.OnnxImporter;
 import dev.kiln.ir.Graph;
+import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Cuda;
 import dev.kiln.runtime.Device;
+import dev.kiln.runtime.KernelCache;
+import dev.kiln.runtime.plan.WeightUpload;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -16,6 +20,10 @@ import dev.kiln.ir.Tensor;
 /**
  * Kiln's entry point: compile an ONNX model (file or bytes) or a {@link dev.kiln.ir.GraphBuilder} graph into a
  * {@link CompiledModel}, or load one saved as a bundle. See docs/api.md.
+ *
+ * <p>A compile that autotunes on this machine's GPU also uploads the model's weights there while it tunes (they are
+ * fixed once the memory plan is), so the first run finds them in place; the compiled model holds them, and its GPU
+ * context, until it is closed.
  */
 public final class Kiln {
     /** The Kiln version written into bundles. */
@@ -105,10 +113,10 @@ public final class Kiln {
         ModelCompiler.Result r;
         if (options.tune() != CompileOptions.Tune.NONE && Cuda.available() && arch.equals(Device.get(deviceOrdinal()).arch())) {
             // the weights go up on this context while autotuning and codegen run; the model keeps both for its load
-            dev.kiln.runtime.Context ctx = dev.kiln.runtime.Context.open(deviceOrdinal());
-            dev.kiln.runtime.plan.WeightUpload[] upload = {null};
-            try (dev.kiln.exec.GpuTimer timer = new dev.kiln.exec.GpuTimer(ctx, dev.kiln.runtime.KernelCache.standard())) {
-                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer, w -> upload[0] = dev.kiln.runtime.plan.WeightUpload.start(ctx, w));
+            Context ctx = Context.open(deviceOrdinal());
+            WeightUpload[] upload = {null};
+            try (GpuTimer timer = new GpuTimer(ctx, KernelCache.standard())) {
+                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer, w -> upload[0] = WeightUpload.start(ctx, w));
             } catch (RuntimeException | Error e) {
                 if (upload[0] != null) upload[0].close();
                 ctx.close();

@@ -2,12 +2,21 @@ package dev.kiln.cli;
 
 import dev.kiln.runtime.Background;
 import dev.kiln.runtime.Context;
+import dev.kiln.runtime.Cuda;
 import dev.kiln.runtime.Doctor;
 import dev.kiln.runtime.Nvrtc;
 
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.LongFunction;
+import java.util.stream.Collectors;
 
 /**
  * CUDA's start begun before picocli parses the command line, for the commands that run on a GPU ({@code run},
@@ -30,10 +39,10 @@ final class GpuStart implements AutoCloseable {
     private final int device;
     private final CompletableFuture<Context> context;
     private final CompletableFuture<Doctor.Report> doctor;
-    /** Wall clock (epoch ns) when begun, when libcuda was bound (every downcall handle), cuInit done, the context up; 0 until then. */
+    /** Wall clock (epoch ns) when begun, when libcuda was bound (the calls that start CUDA), cuInit done, the context up; 0 until then. */
     private final long[] marks;
     /** The command's own steps, in the order {@link #mark} saw them, for {@link #trace}. */
-    private final java.util.Queue<java.util.Map.Entry<String, Long>> steps = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Queue<Map.Entry<String, Long>> steps = new ConcurrentLinkedQueue<>();
 
     private GpuStart(int device, CompletableFuture<Context> context, CompletableFuture<Doctor.Report> doctor, long[] marks) {
         this.device = device;
@@ -63,7 +72,7 @@ final class GpuStart implements AutoCloseable {
                 marks[1] = epochNanos();
             } catch (ClassNotFoundException | LinkageError e) { // Context.open says why
             }
-            if (dev.kiln.runtime.Cuda.available()) marks[2] = epochNanos();
+            if (Cuda.available()) marks[2] = epochNanos();
             Context c = Context.open(device);
             marks[3] = epochNanos();
             return c;
@@ -82,29 +91,30 @@ final class GpuStart implements AutoCloseable {
     }
 
     private static long epochNanos() {
-        java.time.Instant now = java.time.Instant.now();
+        Instant now = Instant.now();
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    /**
-     * {@code GPU start: main at 140 ms, libcuda bound at 200 ms, cuInit at 380 ms, context at 450 ms after the command started;
-     * then, read at 300 ms, ...} (the steps {@link #mark} saw)
-     * (for {@code -Dkiln.startTrace=true}: where a bundle's first output waits), or null when nothing was begun or
-     * the launcher's start is unknown.
-     */
-    /** Notes that the command reached {@code step} now (for {@link #trace}). */
-    void mark(String step) { steps.add(java.util.Map.entry(step, epochNanos())); }
+    /** Notes that the command reached {@code step} now, for {@link #trace} (nothing when no start was begun). */
+    void mark(String step) {
+        if (context != null) steps.add(Map.entry(step, epochNanos()));
+    }
 
+    /**
+     * {@code GPU start: main at 140 ms, libcuda bound at 200 ms, cuInit at 380 ms, context at 450 ms after the command
+     * started; then, read at 300 ms, ...} with the steps {@link #mark} saw, for {@code -Dkiln.startTrace=true}: where a
+     * bundle's first output waits. Null when nothing was begun or the launcher's start is unknown.
+     */
     String trace() {
         if (context == null) return null;
-        context.handle((c, e) -> null).join(); // only asked for after the context was waited for
-        java.util.OptionalDouble since = LaunchTime.millisSinceStart(System.getenv(), java.time.Instant.now());
-        if (marks[0] == 0 || since.isEmpty()) return null;
+        context.handle((c, e) -> null).join(); // asked for after the first output: the context is up or failed
+        OptionalDouble since = LaunchTime.millisSinceStart(System.getenv(), Instant.now());
+        if (since.isEmpty()) return null;
         long start = epochNanos() - (long) (since.getAsDouble() * 1e6);
-        java.util.function.LongFunction<String> at = t -> t == 0 ? "never" : String.format(java.util.Locale.ROOT, "%.0f ms", (t - start) / 1e6);
+        LongFunction<String> at = t -> t == 0 ? "never" : String.format(Locale.ROOT, "%.0f ms", (t - start) / 1e6);
         return "GPU start: main at " + at.apply(marks[0]) + ", libcuda bound at " + at.apply(marks[1]) + ", cuInit at " + at.apply(marks[2])
                 + ", context at " + at.apply(marks[3]) + " after the command started"
-                + steps.stream().map(e -> ", " + e.getKey() + " at " + at.apply(e.getValue())).collect(java.util.stream.Collectors.joining("", steps.isEmpty() ? "" : "; then", ""));
+                + steps.stream().map(e -> ", " + e.getKey() + " at " + at.apply(e.getValue())).collect(Collectors.joining("", steps.isEmpty() ? "" : "; then", ""));
     }
 
     /** The doctor's report: the one begun before parsing (waiting for it) when there is one, else made now. */

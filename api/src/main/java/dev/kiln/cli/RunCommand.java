@@ -139,7 +139,8 @@ final class RunCommand implements Callable<Integer> {
         System.out.printf("first output after %.0f ms: %s%n", firstOutput, c.timings());
         // the whole command's time, the JVM's start included, from the launcher's clock (see LaunchTime)
         System.out.println(LaunchTime.firstOutputLine(System.getenv(), java.time.Instant.now(), firstOutput, doctorMillis));
-        if (Boolean.getBoolean("kiln.startTrace") && gpu.trace() != null) System.out.println(gpu.trace());
+        String trace = Boolean.getBoolean("kiln.startTrace") ? gpu.trace() : null;
+        if (trace != null) System.out.println(trace);
         java.util.Arrays.sort(ms);
         System.out.printf("ran %s on the GPU: %.3f ms (median of %d; one CUDA graph of %d launches)%n", c.name(), ms[ms.length / 2],
                 ms.length, c.plan().launches().size());
