@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.runtime.Background;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.Cuda;
+import dev.kiln.runtime.CudaDriver;
 import dev.kiln.runtime.Doctor;
 import dev.kiln.runtime.Nvrtc;
 
@@ -68,9 +69,9 @@ final class GpuStart implements AutoCloseable {
         long[] marks = {epochNanos(), 0, 0, 0};
         CompletableFuture<Context> context = Background.start("kiln-gpu-start", () -> {
             try {
-                Class.forName("dev.kiln.runtime.CudaDriver", true, GpuStart.class.getClassLoader());
+                CudaDriver.startLoaded(); // binds the calls that start CUDA
                 marks[1] = epochNanos();
-            } catch (ClassNotFoundException | LinkageError e) { // Context.open says why
+            } catch (LinkageError e) { // Context.open says why
             }
             if (Cuda.available()) marks[2] = epochNanos();
             Context c = Context.open(device);

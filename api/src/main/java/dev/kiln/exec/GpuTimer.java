@@ -161,9 +161,7 @@ public final class GpuTimer implements Autotune.Timer {
         // random values for the first block only, repeated on the device: drawing GPT-2's 77 MB LM head value by
         // value on the host took a large share of its first compile's tuning
         int block = (int) Math.min(bytes, RANDOM_BLOCK);
-        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) { // a downcall takes native memory only
-            b.copyFromHost(a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, random(v.dtype(), block, name.hashCode())));
-        }
+        b.upload(random(v.dtype(), block, name.hashCode()));
         if (bytes > block) {
             b.repeatPrefixAsync(block, stream);
             stream.synchronize();

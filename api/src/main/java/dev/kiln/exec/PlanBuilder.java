@@ -24,10 +24,6 @@ import java.util.Map;
 public final class PlanBuilder {
     private PlanBuilder() {}
 
-    public static ExecutionPlan build(Graph g, MemoryPlan memory, List<KernelSpec> specs) {
-        return build(g, memory, specs, weights(g, memory));
-    }
-
     /**
      * The weights block: every constant the memory plan holds as a weight, at its offset. It depends on the graph and
      * the memory plan only, not on the kernels, so it can go to the GPU while autotuning and codegen still run.
@@ -45,7 +41,7 @@ public final class PlanBuilder {
         return weights;
     }
 
-    /** {@link #build(Graph, MemoryPlan, List)} with the block {@link #weights} made from the same graph and plan. */
+    /** The plan of {@code g}, {@code memory} and the kernels {@code specs}, with the block {@link #weights} made from the same graph and memory plan. */
     public static ExecutionPlan build(Graph g, MemoryPlan memory, List<KernelSpec> specs, byte[] weights) {
         if (weights.length != memory.weightBytes())
             throw new IllegalArgumentException("a weights block of " + weights.length + " bytes for a memory plan of " + memory.weightBytes());

@@ -122,7 +122,7 @@ public final class CudaDriver {
     /** True when libcuda.so.1 opened and every symbol Kiln calls was found (cuInit may still fail); binds them all. */
     public static boolean loaded() {
         if (LIB.ok()) Rest.touch();
-        return LIB.ok() && MISSING.isEmpty();
+        return startLoaded();
     }
 
     /** True when libcuda.so.1 opened with the calls that start CUDA (cuInit, devices, the primary context); binds no others. */

@@ -3,10 +3,7 @@ package dev.kiln.runtime.plan;
 import dev.kiln.runtime.Background;
 import dev.kiln.runtime.Context;
 import dev.kiln.runtime.DeviceBuffer;
-import dev.kiln.runtime.StagedUpload;
-import dev.kiln.runtime.Stream;
 
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -33,8 +30,8 @@ public final class WeightUpload implements AutoCloseable {
         CompletableFuture<DeviceBuffer> f = Background.start("kiln-weights-upload", () -> {
             long t0 = System.nanoTime();
             DeviceBuffer d = ctx.allocate(Math.max(1, weights.length));
-            try (Stream s = ctx.createStream()) {
-                StagedUpload.copy(ctx, MemorySegment.ofArray(weights), d, s);
+            try {
+                if (weights.length > 0) d.upload(weights); // through pinned staging (StagedUpload) when large
             } catch (RuntimeException e) {
                 d.close();
                 throw e;
