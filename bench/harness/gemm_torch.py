@@ -34,7 +34,7 @@ def shapes(which):
     if every or which == "skinny":
         out += [("f16", 1, 1000, 2048, False), ("f16", 1, 4096, 4096, False)]
     if every or which == "f32":
-        out += [("f32", 128, 768, 768, False), ("f32", 128, 3072, 768, False), ("f32", 128, 768, 3072, False),
+        out += [("f32", 128, 768, 768, False), ("f32", 128, 3072, 768, False), ("f32", 128, 768, 3072, False), ("f32", 128, 2304, 768, False), ("f32", 128, 50257, 768, True),
                 ("f32", 1, 1000, 2048, False), ("f32", 2048, 2048, 2048, False)]
     return out
 

@@ -37,14 +37,14 @@ class MatMulGpuTest {
 
     @ParameterizedTest(name = "{0} {1} x {2} (gelu {3}): {4}")
     @CsvSource({
-            "f16, 128x3072, 3072x768, true, mma|wgmma",
+            "f16, 128x3072, 3072x768, true, mma|wgmma_tma_t",
             "f16, 1x2048, 2048x1000, false, ''",
             "f16, 17x5, 5x7, false, mma",
             "f16, 2x12x64x32, 2x12x32x64, false, mma",
             "f16, 16x256, 256x1001, true, ''",
             "f32, 128x768, 768x768, true, simt",
             "f32, 1x512, 512x300, false, skinny",
-            "bf16, 145x1024, 1024x1024, false, mma|wgmma",
+            "bf16, 145x1024, 1024x1024, false, mma|wgmma_tma_t",
     })
     void matchesTheInterpreter(String dt, String a, String b, boolean gelu, String path) {
         DType t = DType.fromText(dt);
@@ -55,7 +55,7 @@ class MatMulGpuTest {
         if (gelu) y = g.op("Gelu", g.op("Add", y, g.input("bias", TensorType.of(t, n))));
         Graph graph = g.output(y).build();
         // the heuristic's choice, not a tuned one (which may be any candidate); "mma|wgmma": mma.sync before sm_90, the
-        // small-M wgmma tiles (DenseSmallM) on an H100/H200
+        // small-M transposed TMA loop (DenseSmallM) on an H100/H200
         if (path.contains("|")) path = Device.get(0).arch().equals("sm_90") ? path.split("\\|")[1] : path.split("\\|")[0];
         try (CompiledModel m = Kiln.compile(graph, CompileOptions.defaults().withTune(CompileOptions.Tune.NONE))) {
             String src = m.plan().kernels().stream().map(k -> k.source()).filter(s -> s.contains("// GEMM")).findFirst().orElse("");

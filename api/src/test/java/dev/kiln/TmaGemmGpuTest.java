@@ -34,6 +34,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and the result matches the reference interpreter on a shape ragged in M, N and K (TMA's zero fill and the
  * skipped boxes past N); the same plan saved as a bundle and loaded again runs the same. Needs sm_90 and a
  * driver with cuTensorMapEncodeTiled; skips otherwise. No autotuning (it could pick another config) and no plan cache.
+ * The transposed loop (wgmma_tma_t, the default for few rows) the same way, under a fused bias, ReLU and residual.
  */
 @Tag("gpu")
 class TmaGemmGpuTest {
@@ -56,12 +57,30 @@ class TmaGemmGpuTest {
         DType t = DType.fromText(dt);
         GraphBuilder g = new GraphBuilder("tma");
         Value x = g.input("x", TensorType.of(t, m, k)), w = g.input("w", TensorType.of(t, k, n));
-        Graph graph = g.output(g.op("MatMul", x, w)).build();
+        check(g.output(g.op("MatMul", x, w)).build(), t, "config wgmma_tma ", dir);
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} x {2}x{3}")
+    @CsvSource({
+            "f16, 145, 1024, 3072",  // ViT-L's fused QKV: two row tiles of 80, the second 65 rows into the tensor
+            "bf16, 128, 768, 2304",  // GPT-2's: rows of 64
+            "f16, 145, 3072, 768",   // long K: split over TMA stages, the last block sums the partials
+    })
+    void transposedLoopMatchesTheInterpreterUnderAnEpilogue(String dt, long m, long k, long n, @TempDir Path dir) {
+        DType t = DType.fromText(dt);
+        GraphBuilder g = new GraphBuilder("tma_t");
+        Value x = g.input("x", TensorType.of(t, m, k)), w = g.input("w", TensorType.of(t, k, n)), b = g.input("b", TensorType.of(t, n)),
+                res = g.input("r", TensorType.of(t, m, n));
+        Value y = g.op("Add", g.op("Relu", g.op("Add", g.op("MatMul", x, w), b)), res);
+        check(g.output(y).build(), t, "config wgmma_tma_t ", dir);
+    }
+
+    private static void check(Graph graph, DType t, String config, Path dir) {
         try (CompiledModel model = Kiln.compile(graph, CompileOptions.defaults().withTune(CompileOptions.Tune.NONE).withPlanCache(false))) {
             String src = model.plan().kernels().stream().map(ExecutionPlan.KernelSource::source).filter(s -> s.contains("// GEMM")).findFirst().orElse("");
-            assertTrue(src.contains("config wgmma_tma"), "the TMA path: " + src.lines().filter(l -> l.startsWith("// GEMM")).toList());
+            assertTrue(src.contains(config), config.strip() + ": " + src.lines().filter(l -> l.startsWith("// GEMM")).toList());
             assertTrue(model.plan().launches().stream().anyMatch(l -> l.args().getLast() instanceof ExecutionPlan.Arg.TensorMaps), "the launch carries its maps");
-            Random r = new Random(m * 31 + n);
+            Random r = new Random(graph.inputs().get(0).shape().numel());
             List<Tensor> in = new ArrayList<>();
             for (Value v : model.graph().inputs()) {
                 double[] d = new double[(int) v.shape().numel()];

@@ -44,6 +44,8 @@ record GemmShapes(String key, DType dtype, long m, long n, long k, boolean bt) {
             out.add(of(DType.F32, 128, 768, 768, false));
             out.add(of(DType.F32, 128, 3072, 768, false));
             out.add(of(DType.F32, 128, 768, 3072, false));
+            out.add(of(DType.F32, 128, 2304, 768, false));
+            out.add(of(DType.F32, 128, 50257, 768, true)); // GPT-2's tied LM head in fp32
             out.add(of(DType.F32, 1, 1000, 2048, false));
             out.add(of(DType.F32, 2048, 2048, 2048, false));
         }

@@ -7,30 +7,32 @@ import java.util.Map;
 
 /**
  * The default and the autotuner's candidates for a plain small-M GEMM on Hopper: the transformer shapes of
- * issue 7 (M = 128 or 145 tokens; N, K 768..4096; f16/bf16; 1-5 MB of weights on 132 SMs), where a kernel
+ * issue 7 (M = 128 or 145 tokens; N, K 768..4096; f16/bf16; 1-8 MB of weights on 132 SMs), where a kernel
  * takes 4-12 us and the cost model, which cannot see latency well enough at that size, ranked the wrong tile
- * first. The defaults follow what the H200 measured over every candidate
- * (bench/results/2026-11-29-h200-s5/gemm_layers.txt): a single warpgroup on a 64x64 wgmma tile
- * ({@code wgmma 64x64x64 w4x1}) was fastest on 13 of the 16 layer shapes, 1.05-1.27x torch.matmul, by class:
+ * first.
+ *
+ * <p>The defaults are the transposed TMA loop ({@link GemmConfig.Path#WGMMA_TMA_T}): wgmma's 64-row side runs
+ * along the weights' N and its narrow side along the tokens, so M is cut into {@link #rows} tiles of at most
+ * {@link #MAX_ROWS} rows in steps of 8 (128: two of 64; 145: two of 80, where 64-row tiles padded it to 192),
+ * by 64 columns, with a deep TMA ring (the most stages that fit, at most 12). That is the form cuBLAS runs on
+ * these shapes (nvjet 64x80 and 64x64 tiles over ~96 blocks; ncu on the H200, 2026-11-29). Measured on the
+ * H200 (bench/results/2026-11-29-h200-s7/gemm_layers_t.txt), against the cp.async wgmma tiles that were the
+ * defaults before: 3.6-5.4 us against 4.7-7.9 us on every WIDE and FEW shape (0.64-0.89x torch.matmul, where
+ * they ran 0.89-1.56x), and split in two 7.3-7.9 us against 8.0-8.9 on the LONG_K ones. Per class:
  * <ul>
- * <li>{@link Shape#WIDE} (64 x 64 output tiles fill at least half the SMs: N 2304..4096 at K 768..1024):
- *     {@code wgmma 64x64x64 w4x1 s6}, no split, while those tiles fit one block per SM (M = 128; 145x2304);
- *     past that (M = 145 pads to three 64-row tiles: 144 or 192 blocks at N = 3072, 4096) {@code wgmma
- *     64x128x64 w4x1 s6}, no split, with half the blocks (fastest there; 1.21-1.58x torch, the worst shapes).</li>
- * <li>{@link Shape#FEW} (fewer tiles, K below {@link #LONG_K}: 768x768, 1024x1024): {@code wgmma 64x64x64
- *     w4x1 s8}, no split (fastest on three of four, 2% behind {@code mma 32x64x128 w1x2x4 s4} on the fourth).</li>
- * <li>{@link Shape#LONG_K} (fewer tiles, K from {@link #LONG_K}: 768x3072, 1024x4096): {@code wgmma 64x64x64 w4x1
- *     s6} split to fill the GPU ({@link #fillSplit}), which gives the splits that won: 8 at 128x768x3072 and
- *     128x1024x4096, 6 at 145x768x3072, 5 at 145x1024x4096.</li>
+ * <li>{@link Shape#WIDE} (64 x 64 output tiles fill at least half the SMs: N 2304..4096 at K 768..1024) and
+ *     {@link Shape#FEW} (fewer tiles, K below {@link #LONG_K}: 768x768, 1024x1024): {@code wgmma_tma_t
+ *     Rx64x64 w4x1 s12}, no split; then the same with two consumer warpgroups, R x 128, and the earlier
+ *     cp.async default.</li>
+ * <li>{@link Shape#LONG_K} (fewer tiles, K from {@link #LONG_K}: 768x3072, 1024x4096): {@code wgmma_tma_t
+ *     Rx64x64 w4x1 s6} split to fill the GPU ({@link #fillSplit}), then split in three (6.7 us against 6.8-7.2 at the
+ *     fill split on the K = 3072 shapes), then the earlier
+ *     cp.async default (64x64 split to fill).</li>
  * </ul>
- * Each class's list starts with its four fastest measured configs (the autotuner's fast mode times four),
- * then the others timed. When 64-row tiles pad M by more than {@link #RAGGED} (M = 145 computes 192 rows), WIDE
- * also offers, right after the measured four, tiles not yet timed that balance the blocks against the SMs
- * rather than leave 12 or 60 SMs running a second 64x64 block: one block over all 192 rows with three
- * warpgroups (B's tile is read once, not three times; split in two along K: 96 blocks at N = 3072, 128 at
- * 4096), and 64x64 in 4 stages (64 KB: three blocks per SM) split in two (288 half-K blocks all resident).
- * A label with {@code kN} runs that split; one without gets the fill split. Only for plain strided operands:
- * implicit-GEMM convs keep ConvTuning's choices.
+ * Each class's list starts with four configs (the autotuner's fast mode times four), then the others measured
+ * before. A label with {@code kN} runs that split; one without gets the fill split; {@code R} is {@link #rows}.
+ * Only for plain strided operands: implicit-GEMM convs keep ConvTuning's choices. Where the transposed loop
+ * cannot run (an M-major A, rows not in 16-byte steps) the lists go on with the cp.async tiles.
  */
 final class DenseSmallM {
     private DenseSmallM() {}
@@ -41,19 +43,29 @@ final class DenseSmallM {
     /** M padded to 64-row tiles by more than this fraction (M = 145: 192 rows) gets the ragged-M candidates. */
     static final double RAGGED = 0.15;
 
+    /** The transposed loop's row tiles are at most this tall (cuBLAS's 80 for M = 145). */
+    static final int MAX_ROWS = 80;
+
     enum Shape { WIDE, FEW, LONG_K }
 
-    /** Per class: the measured four fastest first (the default leads), then the others in the order to time them. */
-    private static final Map<Shape, List<String>> LISTS = Map.of(
-            Shape.WIDE, List.of("wgmma 64x64x64 w4x1 s6 k1", "wgmma 64x128x64 w4x1 s6 k1", "wgmma 128x64x64 w4x1 s6 k1", "mma 32x128x64 w1x4 s4 k1",
-                    "mma 64x64x64 w2x2 s4 k1", "mma 32x96x64 w2x2 s4 k1", "mma 64x64x128 w2x2 s3 k1", "wgmma 64x64x64 w4x1 s8 k1"),
-            Shape.FEW, List.of("wgmma 64x64x64 w4x1 s8 k1", "mma 32x64x128 w1x2x4 s4 k1", "wgmma 64x64x64 w4x1 s6", "mma 32x64x64 w1x2 s4",
-                    "mma 64x64x128 w2x2 s3", "wgmma 128x64x64 w8x1 s6", "wgmma 128x64x64 w4x1 s6", "wgmma 64x128x64 w4x1 s6"),
-            Shape.LONG_K, List.of("wgmma 64x64x64 w4x1 s6", "wgmma 128x64x64 w8x1 s6", "wgmma 128x64x64 w4x1 s6", "wgmma 64x128x64 w4x1 s6",
-                    "mma 32x128x128 w1x4x2 s3", "mma 64x64x128 w2x2x4 s4", "mma 32x64x64 w1x2x2 s6", "mma 64x64x128 w2x2 s3"));
+    private static final List<String> T_WIDE = List.of("wgmma_tma_t Rx64x64 w4x1 s12 k1", "wgmma_tma_t Rx64x64 w8x1 s12 k1", "wgmma_tma_t Rx128x64 w4x1 s8 k1");
 
-    /** WIDE with ragged M: not timed yet; they go after the measured four. */
-    private static final List<String> RAGGED_WIDE = List.of("wgmma 192x64x64 w12x1 s4", "wgmma 64x64x64 w4x1 s4 k2", "wgmma 192x64x64 w12x1 s4 k1");
+    /** Per class: the fast four first (the default leads), then the others in the order to time them. */
+    private static final Map<Shape, List<String>> LISTS = Map.of(
+            Shape.WIDE, concat(T_WIDE, List.of("wgmma 64x64x64 w4x1 s6 k1", "wgmma 64x128x64 w4x1 s6 k1", "wgmma 128x64x64 w4x1 s6 k1",
+                    "mma 32x128x64 w1x4 s4 k1", "mma 64x64x64 w2x2 s4 k1")),
+            Shape.FEW, concat(T_WIDE, List.of("wgmma 64x64x64 w4x1 s8 k1", "mma 32x64x128 w1x2x4 s4 k1", "wgmma 64x64x64 w4x1 s6", "mma 32x64x64 w1x2 s4")),
+            Shape.LONG_K, List.of("wgmma_tma_t Rx64x64 w4x1 s6", "wgmma_tma_t Rx64x64 w4x1 s6 k3", "wgmma 64x64x64 w4x1 s6", "wgmma_tma_t Rx64x64 w4x1 s12",
+                    "wgmma 128x64x64 w8x1 s6", "wgmma 64x128x64 w4x1 s6", "mma 32x128x128 w1x4x2 s3", "mma 64x64x128 w2x2x4 s4"));
+
+    /** WIDE with ragged M: the cp.async tiles that balance blocks against SMs, after the others. */
+    private static final List<String> RAGGED_WIDE = List.of("wgmma 192x64x64 w12x1 s4", "wgmma 64x64x64 w4x1 s4 k2");
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return List.copyOf(out);
+    }
 
     /** Plain (strided) f16/bf16 operands staged by cp.async, one batch entry, few rows, on sm_90. */
     static boolean applies(GemmProblem p) {
@@ -77,18 +89,20 @@ final class DenseSmallM {
     static List<GemmConfig> candidates(GemmProblem p) {
         Shape s = shape(p);
         List<String> labels = new ArrayList<>(LISTS.get(s));
-        if (s == Shape.WIDE && ((p.m() + 63) / 64) * ((p.n() + 63) / 64) > p.smCount()) {
-            // 64x64 blocks past one per SM: the 64x128 tile, half the blocks, was faster (M = 145, N >= 3072)
-            labels.set(0, LISTS.get(s).get(1));
-            labels.set(1, LISTS.get(s).get(0));
-        }
-        if (s == Shape.WIDE && ragged(p)) labels.addAll(4, RAGGED_WIDE);
+        if (s == Shape.WIDE && ragged(p)) labels.addAll(RAGGED_WIDE);
         Map<String, GemmConfig> out = new LinkedHashMap<>();
         for (String l : labels) {
+            l = l.replace("Rx", rows(p) + "x");
             GemmConfig c = l.matches(".* k\\d+") ? GemmConfig.parse(l) : withFill(p, GemmConfig.parse(l + " k1"));
             if (c.validFor(p) && GemmHeuristic.workspace(p, c) <= GemmHeuristic.MAX_WORKSPACE) out.putIfAbsent(c.label(), c);
         }
         return new ArrayList<>(out.values());
+    }
+
+    /** Row tile of the transposed loop: M in ceil(M / {@link #MAX_ROWS}) tiles of equal height, rounded up to 8 (128: 64; 145: 80). */
+    static int rows(GemmProblem p) {
+        long tiles = Math.max(1, (p.m() + MAX_ROWS - 1) / MAX_ROWS);
+        return (int) (((p.m() + tiles - 1) / tiles + 7) / 8 * 8);
     }
 
     /** 64-row tiles pad M by more than {@link #RAGGED}. */

@@ -19,6 +19,10 @@ import java.util.regex.Pattern;
  * <li>{@link Path#WGMMA_TMA} (the same main loop, warp-specialized, {@link WgmmaKernel}): {@code warpsM x 1} consumer
  *     warps (two warpgroups) issue wgmma while one more producer warpgroup fills the {@code stages} ring with
  *     TMA copies; plain strided f16/bf16 operands only (each needs a host-encoded {@link TmaMap}).</li>
+ * <li>{@link Path#WGMMA_TMA_T} (the TMA main loop on the transposed product {@code C^T = B^T A^T}, {@link WgmmaKernel}):
+ *     the tile is still {@code bm x bn} of C, but wgmma's 64-row side runs along N and its narrow side (any
+ *     multiple of 8) along M, so a few rows (M = 145 tokens) pad to 8, not to 64 ({@code 80x64}: two row tiles
+ *     of 80 instead of three of 64). {@code warpsM / 4} consumer warpgroups (one or two) split the tile's rows.</li>
  * </ul>
  * {@code splitK} is the number of k ranges run by separate blocks (1: none); the effective count for a
  * problem is {@link #splits}. {@code warpsK} (MMA only; 1: none) slices each staged k tile between that many
@@ -29,7 +33,7 @@ import java.util.regex.Pattern;
  * {@link #invalidReason} says why a config cannot run a problem.
  */
 public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK, int warpsK) {
-    public enum Path { MMA, SIMT, SKINNY, WGMMA /* issue 7: WgmmaKernel */, WGMMA_TMA /* WgmmaKernel's TMA producer */ }
+    public enum Path { MMA, SIMT, SKINNY, WGMMA /* issue 7: WgmmaKernel */, WGMMA_TMA /* WgmmaKernel's TMA producer */, WGMMA_TMA_T /* the same, on C^T */ }
 
     /** A config without sliced-K ({@code warpsK} 1). */
     public GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warpsN, int stages, int splitK) {
@@ -39,7 +43,13 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
     public int threads() { return 32 * warpsM * warpsN * warpsK + producerThreads(); }
 
     /** Threads that only load (the TMA path's producer warpgroup): they hold no accumulators and skip the epilogue. */
-    public int producerThreads() { return path == Path.WGMMA_TMA ? 128 : 0; }
+    public int producerThreads() { return tma() ? 128 : 0; }
+
+    /** A warp-specialized path fed by TMA ({@link Path#WGMMA_TMA}, {@link Path#WGMMA_TMA_T}). */
+    public boolean tma() { return path == Path.WGMMA_TMA || path == Path.WGMMA_TMA_T; }
+
+    /** A Hopper warpgroup-MMA path (its kernels are {@link WgmmaKernel}'s). */
+    public boolean wgmma() { return path == Path.WGMMA || tma(); }
 
     /** Threads of one k slice (the whole block without sliced-K or producer): they hold the output tile after the reduction. */
     public int sliceThreads() { return 32 * warpsM * warpsN; }
@@ -92,7 +102,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
             int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw);
             return (int) (kl * Math.max(1, p.m()) * bn * p.math().accBytes() + 15) / 16 * 16;
         }
-        if (path == Path.WGMMA || path == Path.WGMMA_TMA) return WgmmaKernel.dataSharedBytes(this); // wgmma hook
+        if (wgmma()) return WgmmaKernel.dataSharedBytes(this); // wgmma hook
         int a = tileA(p).stageBytes() * stages;
         int staged = (a + 127) / 128 * 128 + tileB(p).stageBytes() * stages;
         // sliced-K sums the slices' tiles through the (then idle) staging buffers
@@ -104,7 +114,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /** A rough count of 32-bit registers per thread (accumulators, fragments, addressing). */
     public int registers(GemmProblem p) {
-        if (path == Path.WGMMA || path == Path.WGMMA_TMA) return WgmmaKernel.registers(this); // wgmma hook
+        if (wgmma()) return WgmmaKernel.registers(this); // wgmma hook
         int words = p.math().accBytes() / 4;
         // register staging holds one k step of the operand per thread across the math (Staging)
         int staged = path == Path.SKINNY ? 0 : (p.asyncA() ? 0 : (bm * bk + threads() - 1) / threads()) + (p.asyncB() ? 0 : (bn * bk + threads() - 1) / threads());
@@ -118,7 +128,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 int per = bm * bn / threads(), tm = simtTm(), tn = per / tm;
                 yield (per + tm + tn) * words + 40;
             }
-            case WGMMA, WGMMA_TMA -> throw new AssertionError("handled above");
+            case WGMMA, WGMMA_TMA, WGMMA_TMA_T -> throw new AssertionError("handled above");
             case SKINNY -> {
                 int cw = skinnyColumnsPerThread(p), kl = threads() / (bn / cw), u = bk / kl;
                 yield (int) (Math.max(1, p.m()) * cw * words + u * Math.max(1, cw * p.math().elemBytes() / 4) + 32);
@@ -162,7 +172,7 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
                 if (bk % kl != 0 || bk / kl > 16) return "bk must be 1..16 rows per k lane";
                 if (stages != 1) return "skinny path has no pipeline (stages 1)";
             }
-            case WGMMA, WGMMA_TMA -> { // wgmma hook
+            case WGMMA, WGMMA_TMA, WGMMA_TMA_T -> { // wgmma hook
                 String why = WgmmaKernel.invalidReason(p, this);
                 if (why != null) return why;
             }
@@ -177,14 +187,14 @@ public record GemmConfig(Path path, int bm, int bn, int bk, int warpsM, int warp
 
     /**
      * A short stable text: {@code mma 128x128x32 w2x2 s4 k1}, with sliced-K {@code mma 64x64x128 w2x2x2 s4 k1}
-     * (warps M x N x K), the TMA path {@code wgmma_tma 128x256x64 w8x1 s4 k1}; {@link #parse} reads it back.
+     * (warps M x N x K), the TMA path {@code wgmma_tma 128x256x64 w8x1 s4 k1}, on C^T {@code wgmma_tma_t 80x64x64 w4x1 s11 k1}; {@link #parse} reads it back.
      */
     public String label() {
         return path.name().toLowerCase() + " " + bm + "x" + bn + "x" + bk + " w" + warpsM + "x" + warpsN + (warpsK > 1 ? "x" + warpsK : "")
                 + " s" + stages + " k" + splitK;
     }
 
-    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma|wgmma_tma) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
+    private static final Pattern LABEL = Pattern.compile("(mma|simt|skinny|wgmma|wgmma_tma|wgmma_tma_t) (\\d+)x(\\d+)x(\\d+) w(\\d+)x(\\d+)(?:x(\\d+))? s(\\d+) k(\\d+)");
 
     /** The autotune stage's choice {@code label} when there is one, it parses and it suits {@code p}, else null (the heuristic decides). */
     public static GemmConfig tuned(String label, GemmProblem p) {

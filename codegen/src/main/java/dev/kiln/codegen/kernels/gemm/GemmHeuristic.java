@@ -246,7 +246,7 @@ public final class GemmHeuristic {
         } else {
             // one or two warps per scheduler cannot keep the tensor (or FMA) pipes busy through load latencies
             double warpsPerSm = conc * c.threads() / 32.0, hiding = Math.min(1.0, 0.5 + warpsPerSm / 16);
-            double peak = c.path() == GemmConfig.Path.WGMMA || c.path() == GemmConfig.Path.WGMMA_TMA ? WgmmaKernel.PEAK_FLOPS_PER_SM : peakFlopsPerSm(p.math()); // wgmma hook
+            double peak = c.wgmma() ? WgmmaKernel.PEAK_FLOPS_PER_SM : peakFlopsPerSm(p.math()); // wgmma hook
             double flops = perSm * 2.0 * c.bm() * c.bn() * kPerBlock / (peak * efficiency(p, c) * hiding);
             double tileBytes = (double) (c.bm() + c.bn()) * c.bk() * eb;
             double l2 = perSm * tileBytes * c.kTilesPerSplit(p) / L2_BYTES_US_SM;

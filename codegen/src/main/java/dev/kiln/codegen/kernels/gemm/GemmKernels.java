@@ -49,14 +49,14 @@ public final class GemmKernels {
         String why = c.invalidReason(p);
         if (why != null) throw new IllegalArgumentException("GEMM config " + c + " cannot run " + p + ": " + why);
         src.comment("GEMM " + p + ", config " + c + " (" + c.splits(p) + " k split(s)"
-                + (c.path() == GemmConfig.Path.SKINNY ? ")" : c.path() == GemmConfig.Path.WGMMA_TMA ? ", A and B by TMA)" : ", A " + (p.asyncA() ? "cp.async" : "register loads") + ", B " + (p.asyncB() ? "cp.async" : "register loads") + ")"));
+                + (c.path() == GemmConfig.Path.SKINNY ? ")" : c.tma() ? ", A and B by TMA)" : ", A " + (p.asyncA() ? "cp.async" : "register loads") + ", B " + (p.asyncB() ? "cp.async" : "register loads") + ")"));
         for (String l : TileOps.PRELUDE.strip().split("\n")) src.line(l);
         src.line("");
         return switch (c.path()) {
             case MMA -> TiledKernel.emit(src, p, c, new MmaMath(p, c), out, entry);
             case SIMT -> TiledKernel.emit(src, p, c, new SimtMath(p, c), out, entry);
             case SKINNY -> SkinnyKernel.emit(src, p, c, out, entry);
-            case WGMMA, WGMMA_TMA -> WgmmaKernel.emit(src, p, c, out, entry); // wgmma hook
+            case WGMMA, WGMMA_TMA, WGMMA_TMA_T -> WgmmaKernel.emit(src, p, c, out, entry); // wgmma hook
         };
     }
 

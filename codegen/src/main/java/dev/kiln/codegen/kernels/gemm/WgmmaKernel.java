@@ -94,18 +94,23 @@ final class WgmmaKernel {
     static String invalidReason(GemmProblem p, GemmConfig c) {
         if (p.sm() != 90) return "wgmma needs sm_90 (sm_90a), not sm_" + p.sm();
         if (p.math() != GemmMath.F16 && p.math() != GemmMath.BF16) return "wgmma path serves f16/bf16, not " + p.math();
-        if (c.path() == GemmConfig.Path.WGMMA_TMA) {
-            if (tmaMap(p, c, true) == null || tmaMap(p, c, false) == null)
-                return "TMA needs plain strided operands (unit stride along the contiguous axis, 16-byte rows, one batch entry)";
-            if (c.warpsM() != 8) return "the TMA path runs two consumer warpgroups (w8x1)";
-            if (c.bm() * c.bn() > 2 * 128 * 128) return "at most 128 accumulators per consumer thread (bm x bn <= 32768)";
-        } else if (!p.asyncA() || !p.asyncB()) return "wgmma path stages with 16-byte cp.async only";
         if (c.bk() != BK) return "wgmma path needs bk 64 (one 128-byte swizzle row)";
         if (c.warpsN() != 1 || c.warpsM() % 4 != 0) return "wgmma warps are whole warpgroups along M (w4x1, w8x1...)";
         int wgs = c.warpsM() / 4;
-        if (c.bm() % (64 * wgs) != 0) return "bm must be a multiple of 64 per warpgroup";
+        if (c.tma()) {
+            if (tmaMap(p, c, true) == null || tmaMap(p, c, false) == null)
+                return "TMA needs plain strided operands (unit stride along the contiguous axis, 16-byte rows, one batch entry)";
+            if (c.bm() * c.bn() > wgs * 128 * 128) return "at most 128 accumulators per consumer thread (bm x bn <= 16384 per warpgroup)";
+        } else if (!p.asyncA() || !p.asyncB()) return "wgmma path stages with 16-byte cp.async only";
+        if (c.path() == GemmConfig.Path.WGMMA_TMA && c.warpsM() != 8) return "the TMA path runs two consumer warpgroups (w8x1)";
+        if (c.path() == GemmConfig.Path.WGMMA_TMA_T) {
+            if (wgs > 2) return "the transposed TMA path runs one or two consumer warpgroups (w4x1, w8x1)";
+            if (p.a().major() != GemmOperand.Major.K) return "the transposed TMA path needs a K-major A (its rows are wgmma's narrow operand)";
+            if (c.bm() % (8 * wgs) != 0 || c.bm() / wgs > 256) return "bm must be a multiple of 8 per warpgroup, at most 256";
+        } else if (c.bm() % (64 * wgs) != 0) return "bm must be a multiple of 64 per warpgroup";
         if (c.bn() % 64 != 0 || c.bn() > 256) return "bn must be 64, 128, 192 or 256";
-        if (c.stages() < 3 || c.stages() > 8) return "stages must be 3..8";
+        int most = c.tma() ? 16 : 8; // a TMA ring's depth costs two barriers a stage; cp.async's, a wait_group immediate
+        if (c.stages() < 3 || c.stages() > most) return "stages must be 3.." + most;
         return null;
     }
 
@@ -113,12 +118,12 @@ final class WgmmaKernel {
 
     /** The stages, plus 1024 bytes so the kernel can align them to the swizzle pattern (and the TMA path's full and empty mbarriers). */
     static int dataSharedBytes(GemmConfig c) {
-        return 1024 + stageBytes(c) * c.stages() + (c.path() == GemmConfig.Path.WGMMA_TMA ? 16 * c.stages() : 0);
+        return 1024 + stageBytes(c) * c.stages() + (c.tma() ? 16 * c.stages() : 0);
     }
 
     /** Per thread; the TMA path's launch count, all the block's registers split evenly ({@link #emitTma} then moves them). */
     static int registers(GemmConfig c) {
-        if (c.path() == GemmConfig.Path.WGMMA_TMA) return Math.min(255, 65536 / c.threads() / 8 * 8);
+        if (c.tma()) return Math.min(255, 65536 / c.threads() / 8 * 8);
         return c.bm() * c.bn() / c.threads() + 48;
     }
 
@@ -160,7 +165,7 @@ final class WgmmaKernel {
     }
 
     static GemmKernels.Launch emit(CudaSource src, GemmProblem p, GemmConfig c, GemmOutput out, String entry) {
-        if (c.path() == GemmConfig.Path.WGMMA_TMA) return emitTma(src, p, c, out, entry);
+        if (c.tma()) return emitTma(src, p, c, out, entry);
         String t = CTypes.storage(p.math().dtype), dt = p.math() == GemmMath.F16 ? "f16" : "bf16";
         int threads = c.threads(), stages = c.stages(), splits = c.splits(p), wgs = c.warpsM() / 4, rowsWg = c.bm() / wgs, mi = rowsWg / 64;
         int regs = c.bn() / 2;
@@ -248,17 +253,20 @@ final class WgmmaKernel {
      */
     private static GemmKernels.Launch emitTma(CudaSource src, GemmProblem p, GemmConfig c, GemmOutput out, String entry) {
         String dt = p.math() == GemmMath.F16 ? "f16" : "bf16";
-        int consumers = c.sliceThreads(), wgs = c.warpsM() / 4, stages = c.stages(), splits = c.splits(p), rowsWg = c.bm() / wgs, mi = rowsWg / 64;
-        int regs = c.bn() / 2, launchRegs = registers(c);
+        boolean t = c.path() == GemmConfig.Path.WGMMA_TMA_T;
+        int consumers = c.sliceThreads(), wgs = c.warpsM() / 4, stages = c.stages(), splits = c.splits(p), rowsWg = c.bm() / wgs;
+        // per consumer: mi wgmma tiles of 64 (rows; on C^T columns), each n wide (all bn columns; on C^T its rowsWg rows)
+        int mi = t ? c.bn() / 64 : rowsWg / 64, n = t ? rowsWg : c.bn(), regs = n / 2, launchRegs = registers(c);
         int consumerRegs = Math.min(256, (launchRegs * c.threads() - PRODUCER_REGISTERS * c.producerThreads()) / consumers / 8 * 8);
         long per = c.kTilesPerSplit(p), kTiles = c.kTiles(p), tilesM = c.tilesM(p), tilesN = c.tilesN(p);
         Tile ta = new Tile(p.a().major(), c.bm()), tb = new Tile(p.b().major(), c.bn());
         TmaMap ma = tmaMap(p, c, true), mb = tmaMap(p, c, false);
-        String mma = WgmmaOps.name(c.bn(), dt, ta.trans(), tb.trans());
+        Tile wideOp = t ? tb : ta, narrowOp = t ? ta : tb; // wgmma's A (64 rows per tile) and B (n wide)
+        String mma = WgmmaOps.name(n, dt, wideOp.trans(), narrowOp.trans());
         src.line(WgmmaOps.ARCH_MARKER);
         for (String l : WgmmaOps.PRELUDE.strip().split("\n")) src.line(l);
         for (String l : WgmmaOps.TMA_PRELUDE.strip().split("\n")) src.line(l);
-        for (String l : WgmmaOps.mma(c.bn(), dt, ta.trans(), tb.trans()).strip().split("\n")) src.line(l);
+        for (String l : WgmmaOps.mma(n, dt, wideOp.trans(), narrowOp.trans()).strip().split("\n")) src.line(l);
         src.line("");
         src.comment("kiln_tmap[0..127]: A, " + ma.describe());
         src.comment("kiln_tmap[128..255]: B, " + mb.describe());
@@ -322,7 +330,8 @@ final class WgmmaKernel {
                             ta.bytes() >> 4, tb.bytes() >> 4);
                     for (int kk = 0; kk < BK; kk += 16)
                         for (int i = 0; i < mi; i++)
-                            src.line("%s(acc[%d], da + %dull, db + %dull);", mma, i, ta.descOffset(i * 64, kk) >> 4, tb.descOffset(0, kk) >> 4);
+                            if (t) src.line("%s(acc[%d], db + %dull, da + %dull);", mma, i, tb.descOffset(i * 64, kk) >> 4, ta.descOffset(0, kk) >> 4);
+                            else src.line("%s(acc[%d], da + %dull, db + %dull);", mma, i, ta.descOffset(i * 64, kk) >> 4, tb.descOffset(0, kk) >> 4);
                     src.line("kiln_wgmma_commit();");
                     src.line("kiln_wgmma_wait<1>(); // the previous tile's wgmmas are done: its slot is free");
                     src.line("if (kt > kt0 && (threadIdx.x & 127) == 0) kiln_mbar_arrive(bars + 8 * (%d + prev));", stages);
@@ -331,7 +340,7 @@ final class WgmmaKernel {
                 }
                 src.line("kiln_wgmma_wait<0>();");
                 src.line("%s // both consumer warpgroups are done reading the ring (the epilogue may reuse it)", TileEpilogue.sync(c));
-                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg), out);
+                TileEpilogue.emit(src, p, c, t ? transposedFragment(mi, regs, rowsWg) : fragment(mi, regs, rowsWg), out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits, List.of(ma, mb));
@@ -377,6 +386,35 @@ final class WgmmaKernel {
                             src.line("const int e_r = i * %d + j * 4 + h;", regs);
                             src.line("const long long e_row = row0 + wg * %d + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;", rowsWg);
                             src.line("const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);");
+                            src.line("float& e_v = acc[i][j * 4 + h];");
+                            body.run();
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    /**
+     * The accumulators of {@link GemmConfig.Path#WGMMA_TMA_T}: wgmma tile i of a consumer holds C^T's 64 columns
+     * {@code col0 + 64 i..} by its {@code rowsWg} rows, so the m64nNk16 layout's row is C's column and its column
+     * C's row. Consecutive lanes hold consecutive columns of one row, which the run epilogue's shared-memory
+     * staging turns back into row-major runs.
+     */
+    static Fragment transposedFragment(int mi, int regs, int rowsWg) {
+        return new Fragment() {
+            @Override public int registers() { return mi * regs; }
+
+            @Override public void forEach(CudaSource src, Runnable body) {
+                src.line("#pragma unroll");
+                try (var i = src.block("for (int i = 0; i < " + mi + "; i++)")) {
+                    src.line("#pragma unroll");
+                    try (var j = src.block("for (int j = 0; j < " + regs / 4 + "; j++)")) {
+                        src.line("#pragma unroll");
+                        try (var h = src.block("for (int h = 0; h < 4; h++)")) {
+                            src.line("const int e_r = i * %d + j * 4 + h;", regs);
+                            src.line("const long long e_row = row0 + wg * %d + j * 8 + (lane & 3) * 2 + (h & 1);", rowsWg);
+                            src.line("const long long e_col = col0 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;");
                             src.line("float& e_v = acc[i][j * 4 + h];");
                             body.run();
                         }

@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The transformer shapes' defaults and candidates ({@link DenseSmallM}): per shape class the default is the
- * config the H200 measured fastest over every candidate (bench/results/2026-11-29-h200-s5/gemm_layers.txt), the
- * candidates start with the measured best and give ragged M (145) its block-balancing tiles, the new kernel forms
- * compute right on the simulator, and every candidate compiles for sm_90a without spills.
+ * config the H200 measured fastest (the transposed TMA loop, bench/results/2026-11-29-h200-s7/), the candidates
+ * start with the fast four and keep the earlier cp.async tiles (the 64x64 wgmma tile among the four, the ragged-M
+ * balancing tiles later), the new kernel forms compute right on the simulator, and every candidate compiles for
+ * sm_90a without spills.
  */
 class DenseSmallMTest {
     static final CodegenOptions OPT = CodegenOptions.defaults();
@@ -31,56 +32,49 @@ class DenseSmallMTest {
 
     static GemmProblem dense(long m, long n, long k) { return GemmHeuristicTest.dense(DType.F16, OPT, m, n, k); }
 
-    static long blocks64(GemmProblem p) { return ((p.m() + 63) / 64) * ((p.n() + 63) / 64); }
+    @Test void rowTilesAreAtMostEightyInStepsOfEight() {
+        long[][] want = {{1, 8}, {17, 24}, {64, 64}, {80, 80}, {81, 48}, {128, 64}, {145, 80}, {160, 80}, {161, 56}, {197, 72}, {256, 64}};
+        for (long[] w : want) assertEquals(w[1], DenseSmallM.rows(dense(w[0], 768, 768)), "M = " + w[0]);
+    }
 
     @Test void defaultsFollowTheMeasuredWinnersPerShapeClass() {
-        // WIDE: one warpgroup on a 64x64 tile, no split, while those blocks fit one per SM; past that 64x128 (half the blocks)
-        for (long[] s : new long[][] {{128, 2304, 768}, {128, 3072, 768}, {128, 3072, 1024}, {128, 4096, 1024}, {145, 2304, 768},
-                {145, 3072, 768}, {145, 3072, 1024}, {145, 4096, 1024}}) {
-            GemmProblem p = dense(s[0], s[1], s[2]);
-            assertEquals(DenseSmallM.Shape.WIDE, DenseSmallM.shape(p), p.toString());
-            String want = blocks64(p) <= p.smCount() ? "wgmma 64x64x64 w4x1 s6 k1" : "wgmma 64x128x64 w4x1 s6 k1";
-            assertEquals(want, GemmHeuristic.choose(p).label(), p.toString());
-        }
-        // the measured split between the two: 145x2304 (108 blocks) kept 64x64, 145x3072 (144) went to 64x128
-        assertEquals("wgmma 64x64x64 w4x1 s6 k1", GemmHeuristic.choose(dense(145, 2304, 768)).label());
-        assertEquals("wgmma 64x128x64 w4x1 s6 k1", GemmHeuristic.choose(dense(145, 3072, 768)).label());
-        // FEW: the same tile, no split, a deeper ring
-        for (long[] s : new long[][] {{128, 768, 768}, {145, 768, 768}, {128, 1024, 1024}, {145, 1024, 1024}}) {
-            GemmProblem p = dense(s[0], s[1], s[2]);
-            assertEquals(DenseSmallM.Shape.FEW, DenseSmallM.shape(p), p.toString());
-            assertEquals("wgmma 64x64x64 w4x1 s8 k1", GemmHeuristic.choose(p).label(), p.toString());
-        }
-        // LONG_K: the same tile split to fill the GPU; the fill rule gives the split counts the H200 timed fastest
-        long[][] longK = {{128, 768, 3072, 8}, {128, 1024, 4096, 8}, {145, 768, 3072, 6}, {145, 1024, 4096, 5}};
+        // WIDE and FEW: the transposed TMA loop, one consumer warpgroup, R x 64 tiles, twelve stages, no split
+        for (long m : new long[] {128, 145})
+            for (long[] nk : MODEL) {
+                GemmProblem p = dense(m, nk[0], nk[1]);
+                if (DenseSmallM.shape(p) == DenseSmallM.Shape.LONG_K) continue;
+                assertEquals("wgmma_tma_t " + (m == 128 ? 64 : 80) + "x64x64 w4x1 s12 k1", GemmHeuristic.choose(p).label(), p.toString());
+            }
+        assertEquals(DenseSmallM.Shape.WIDE, DenseSmallM.shape(dense(145, 3072, 1024)));
+        assertEquals(DenseSmallM.Shape.FEW, DenseSmallM.shape(dense(145, 1024, 1024)));
+        // LONG_K: the same tile in six stages, split to fill one wave (one block per SM: the TMA kernel's launch
+        // takes the register file)
+        long[][] longK = {{128, 768, 3072, 5}, {128, 1024, 4096, 4}, {145, 768, 3072, 5}, {145, 1024, 4096, 4}};
         for (long[] s : longK) {
             GemmProblem p = dense(s[0], s[1], s[2]);
             assertEquals(DenseSmallM.Shape.LONG_K, DenseSmallM.shape(p), p.toString());
             GemmConfig c = GemmHeuristic.choose(p);
-            assertEquals("wgmma 64x64x64 w4x1 s6", c.withSplitK(1).label().replace(" k1", ""), p.toString());
+            assertEquals("wgmma_tma_t " + DenseSmallM.rows(p) + "x64x64 w4x1 s6", c.withSplitK(1).label().replace(" k1", ""), p.toString());
             assertEquals(DenseSmallM.fillSplit(p, c.withSplitK(1)), c.splitK(), p.toString());
-            assertEquals(s[3], c.splits(p), p + ": the measured winning split");
+            assertEquals(s[3], c.splits(p), p.toString());
+            assertTrue(c.tiles(p) * c.splits(p) <= p.smCount(), c + ": one wave");
         }
     }
 
-    /** The measured four lead every list (fast tuning times four); ragged-M WIDE shapes get the balancing tiles right after. */
-    @Test void measuredBestFirstThenTheRaggedTiles() {
+    /** The fast four lead every list (fast tuning times four) with a cp.async wgmma tile among them; ragged-M WIDE shapes get the balancing tiles later. */
+    @Test void fastFourFirstThenTheRaggedTiles() {
         for (long m : new long[] {128, 145})
             for (long[] nk : MODEL) {
                 GemmProblem p = dense(m, nk[0], nk[1]);
                 List<GemmConfig> cs = DenseSmallM.candidates(p);
                 List<String> first4 = cs.subList(0, 4).stream().map(GemmConfig::label).toList();
-                List<String> wgmma64 = cs.subList(0, 4).stream().filter(c -> c.bm() == 64 && c.bn() == 64 && c.path() == GemmConfig.Path.WGMMA)
-                        .map(GemmConfig::label).toList();
-                assertFalse(wgmma64.isEmpty(), "the 64x64 wgmma tile is timed: " + first4);
+                assertTrue(cs.subList(0, 4).stream().anyMatch(c -> c.path() == GemmConfig.Path.WGMMA && c.bm() == 64 && c.bn() == 64),
+                        "the earlier 64x64 wgmma tile is timed: " + first4);
+                assertTrue(cs.subList(0, 2).stream().allMatch(c -> c.path() == GemmConfig.Path.WGMMA_TMA_T), "the transposed loop leads: " + first4);
                 boolean raggedWide = DenseSmallM.shape(p) == DenseSmallM.Shape.WIDE && DenseSmallM.ragged(p);
                 assertEquals(m == 145 && DenseSmallM.shape(p) == DenseSmallM.Shape.WIDE, raggedWide);
-                List<GemmConfig> rest = cs.subList(4, Math.min(8, cs.size()));
-                assertEquals(raggedWide, rest.stream().anyMatch(c -> c.bm() == 192), p + ": " + cs);
-                assertTrue(cs.subList(0, 4).stream().noneMatch(c -> c.bm() == 192), "untimed tiles come after the measured four");
-                if (raggedWide)
-                    for (GemmConfig c : rest)
-                        if (c.bm() == 192 && c.splits(p) > 1) assertTrue(c.tiles(p) * c.splits(p) <= p.smCount(), c + ": one block per SM");
+                assertEquals(raggedWide, cs.stream().anyMatch(c -> c.bm() == 192), p + ": " + cs);
+                assertTrue(cs.subList(0, 4).stream().noneMatch(c -> c.bm() == 192), "the balancing tiles come after the fast four");
             }
     }
 

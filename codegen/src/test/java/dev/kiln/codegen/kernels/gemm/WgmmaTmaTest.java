@@ -32,6 +32,30 @@ class WgmmaTmaTest {
 
     static GemmConfig tma(int bm, int bn, int stages) { return new GemmConfig(GemmConfig.Path.WGMMA_TMA, bm, bn, 64, 8, 1, stages, 1); }
 
+    /** The transposed product's TMA loop with one or two consumer warpgroups. */
+    static GemmConfig tmaT(int bm, int bn, int warps, int stages) { return new GemmConfig(GemmConfig.Path.WGMMA_TMA_T, bm, bn, 64, warps, 1, stages, 1); }
+
+    @Test void theTransposedPathTakesFewRowsInStepsOfEight() {
+        GemmProblem vit = dense(DType.F16, 145, 3072, 1024, true, false);
+        GemmConfig one = tmaT(80, 64, 4, 11), two = tmaT(80, 64, 8, 11);
+        assertNull(one.invalidReason(vit));
+        assertNull(two.invalidReason(vit));
+        assertEquals(256, one.threads());
+        assertEquals(2 * 48, one.tiles(vit), "145 rows in two tiles of 80, 3072 columns in 48 of 64");
+        assertEquals(one, GemmConfig.parse("wgmma_tma_t 80x64x64 w4x1 s11 k1"));
+        assertEquals(one.withSplitK(2), GemmConfig.parse(one.withSplitK(2).label()));
+        assertNotNull(tmaT(84, 64, 4, 8).invalidReason(vit), "rows in steps of 8");
+        assertNotNull(tmaT(40, 64, 8, 8).invalidReason(vit), "20 rows per warpgroup");
+        assertNotNull(tmaT(80, 96, 4, 8).invalidReason(vit), "columns in 64-wide wgmma tiles");
+        assertNotNull(tmaT(80, 64, 4, 8).invalidReason(dense(DType.F16, 145, 3072, 1024, false, false)), "an M-major A");
+        assertNotNull(tmaT(80, 64, 12, 8).invalidReason(vit), "three consumers");
+        assertNull(tmaT(80, 64, 4, 12).invalidReason(vit), "12 stages of 18 KB fit");
+        assertNotNull(tmaT(80, 64, 4, 13).invalidReason(vit), "13 do not");
+        String src = PlainGemm.kernel(vit, one, "g").source();
+        assertTrue(src.contains("kiln_wgmma_m64n80k16_f16_mk"), "wgmma's wide side is B's columns (MN-major), its 80-wide side A's rows");
+        assertTrue(PlainGemm.kernel(vit, two, "g").source().contains("kiln_wgmma_m64n40k16_f16_mk"), "two consumers take 40 rows each");
+    }
+
     @Test void blockIsTwoConsumerWarpgroupsAndOneProducer() {
         GemmConfig c = tma(128, 256, 4);
         assertEquals(384, c.threads());
@@ -101,7 +125,8 @@ class WgmmaTmaTest {
         Map<String, GemmConfig> configs = new LinkedHashMap<>();
         List<String> sources = new ArrayList<>();
         Object[][] cases = {{DType.F16, 8192L, 8192L, 8192L, true, false, tma(128, 256, 4)}, {DType.BF16, 8192L, 8192L, 8192L, true, true, tma(256, 128, 4)},
-                {DType.F16, 1000L, 1496L, 520L, false, true, tma(128, 128, 6)}};
+                {DType.F16, 1000L, 1496L, 520L, false, true, tma(128, 128, 6)}, {DType.F16, 145L, 3072L, 1024L, true, false, tmaT(80, 64, 4, 11)},
+                {DType.BF16, 145L, 3072L, 768L, true, true, tmaT(160, 128, 8, 6)}, {DType.F16, 145L, 1000L, 1000L, true, false, tmaT(152, 64, 4, 8).withSplitK(2)}};
         for (Object[] v : cases) {
             GemmProblem p = dense((DType) v[0], (Long) v[1], (Long) v[2], (Long) v[3], (Boolean) v[4], (Boolean) v[5]);
             GemmConfig c = (GemmConfig) v[6];
