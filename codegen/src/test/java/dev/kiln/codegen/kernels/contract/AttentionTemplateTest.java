@@ -20,7 +20,9 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.kiln.codegen.kernels.contract.Fixtures.type;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,25 +40,26 @@ class AttentionTemplateTest {
         return Fixtures.outer("attention", "attn0", g.build());
     }
 
-    // SIMT tile T: the largest of 32/16/8 with (2T(D+1) + T*Dv + T(T+1) + 3T) * 4 bytes (8 for f64) <= 48 KiB, worked out by hand
+    // SIMT tiles (query rows per block, keys per tile): the first of 16/64, 16/32, 8/32, 4/32, 4/16 whose
+    // (QT D + KT (D + 1) + KT Dv) * 4 bytes (8 for f64) fit 48 KiB, worked out by hand
     @ParameterizedTest(name = "{0} Q{1} K{2} V{3} mask {4} causal {5}")
     @CsvSource(delimiter = '|', value = {
-            "f32 | 1x2x7x16 | 1x2x9x16 | 1x2x9x16 | | 0 | 32",
-            "f32 | 2x8x33x64 | 2x2x47x64 | 2x2x47x64 | | 1 | 32",
-            "f32 | 1x4x20x32 | 1x4x20x32 | 1x4x20x32 | bool:20x20 | 0 | 32",
-            "f32 | 2x4x5x32 | 2x1x6x32 | 2x1x6x24 | f32:2x1x5x6 | 1 | 32",
-            "f32 | 1x4x3x32 | 1x4x10x32 | 1x4x10x32 | bool:1x4x1x7 | 0 | 32",
-            "f16 | 1x2x100x40 | 1x2x77x40 | 1x2x77x40 | f16:100x77 | 1 | 32",
-            "f64 | 1x1x9x64 | 1x1x9x64 | 1x1x9x64 | | 0 | 16",
-            "f32 | 1x1x40x256 | 1x1x40x256 | 1x1x40x256 | | 0 | 8",
+            "f32 | 1x2x7x16 | 1x2x9x16 | 1x2x9x16 | | 0 | 16 | 64",
+            "f32 | 2x8x33x64 | 2x2x47x64 | 2x2x47x64 | | 1 | 16 | 64",
+            "f32 | 1x4x20x32 | 1x4x20x32 | 1x4x20x32 | bool:20x20 | 0 | 16 | 64",
+            "f32 | 2x4x5x32 | 2x1x6x32 | 2x1x6x24 | f32:2x1x5x6 | 1 | 16 | 64",
+            "f32 | 1x4x3x32 | 1x4x10x32 | 1x4x10x32 | bool:1x4x1x7 | 0 | 16 | 64",
+            "f16 | 1x2x100x40 | 1x2x77x40 | 1x2x77x40 | f16:100x77 | 1 | 16 | 64",
+            "f64 | 1x1x9x64 | 1x1x9x64 | 1x1x9x64 | | 0 | 16 | 32",
+            "f32 | 1x1x40x256 | 1x1x40x256 | 1x1x40x256 | | 0 | 4 | 16",
     })
-    void emitsCompilingSimtKernels(String dt, String q, String k, String v, String mask, int causal, int tile) {
+    void emitsCompilingSimtKernels(String dt, String q, String k, String v, String mask, int causal, int rows, int keys) {
         Map<String, Attr> attrs = new HashMap<>();
         if (causal != 0) attrs.put("is_causal", Attr.of(1L));
         KernelSpec ks = Fixtures.emit(t, attention(dt, q, k, v, mask, attrs));
         long[] qs = type(dt, q).shape().sizes();
-        assertEquals(new KernelSpec.Dim3((int) ((qs[2] + tile - 1) / tile), (int) qs[1], (int) qs[0]), ks.grid(), "one block per (query tile, head, batch)");
-        assertTrue(ks.source().contains("const int T = " + tile + ";"), "tile " + tile);
+        assertEquals(new KernelSpec.Dim3((int) ((qs[2] + rows - 1) / rows), (int) qs[1], (int) qs[0]), ks.grid(), "one block per (query tile, head, batch)");
+        assertTrue(ks.source().contains("QT = " + rows + ", KT = " + keys + ","), rows + " query rows, " + keys + " keys per tile");
         assertEquals(128, ks.block().x());
         Nvcc.compile(ks);
     }
@@ -125,7 +128,7 @@ class AttentionTemplateTest {
     void scaleAndSoftcapAreBakedIn() {
         Graph outer = attention("f32", "1x2x5x8", "1x2x5x8", "1x2x5x8", null, Map.of("scale", Attr.of(0.25), "softcap", Attr.of(30.0)));
         KernelSpec k = Fixtures.emit(t, outer);
-        assertTrue(k.source().contains("sc = dot * 0.25f;"), k.source());
+        assertTrue(k.source().contains("sc = s[i][c] * 0.25f;"), k.source());
         assertTrue(k.source().contains("sc = 30.0f * tanhf(sc / 30.0f);"), k.source());
         Nvcc.compile(k);
     }
@@ -133,7 +136,7 @@ class AttentionTemplateTest {
     @Test
     void defaultScaleIsOneOverSqrtD() {
         KernelSpec k = Fixtures.emit(t, attention("f32", "1x1x3x16", "1x1x3x16", "1x1x3x16", null, Map.of()));
-        assertTrue(k.source().contains("sc = dot * 0.25f;"), "1/sqrt(16) = 0.25");
+        assertTrue(k.source().contains("sc = s[i][c] * 0.25f;"), "1/sqrt(16) = 0.25");
     }
 
     @Test
@@ -158,9 +161,11 @@ class AttentionTemplateTest {
 
     @Test
     void tileSizesFitStaticSharedMemory() {
-        assertEquals(32, AttentionSimt.tile(64, 64, 4));
-        assertEquals(16, AttentionSimt.tile(128, 128, 4)); // T=32 needs 54016 bytes
-        assertEquals(8, AttentionSimt.tile(256, 256, 4));  // T=16 needs 50560 bytes
-        assertEquals(0, AttentionSimt.tile(2048, 2048, 8));
+        assertArrayEquals(new int[] {4, 64}, AttentionSimt.tile(64, 64, 4));   // 37 KB
+        assertArrayEquals(new int[] {4, 32}, AttentionSimt.tile(64, 64, 8));   // f64: 64 keys would need 74 KB
+        assertArrayEquals(new int[] {4, 32}, AttentionSimt.tile(128, 128, 4)); // 64 keys: 74 KB
+        assertArrayEquals(new int[] {1, 16}, AttentionSimt.tile(256, 256, 4)); // 32 keys and one row per warp: 70 KB
+        assertNull(AttentionSimt.tile(2048, 2048, 8));
+        assertEquals((16 * 64 + 64 * 65 + 64 * 64) * 4, AttentionSimt.sharedBytes(4, 64, 64, 64, 4)); // Q, K padded, V
     }
 }
