@@ -226,7 +226,7 @@ final class WgmmaKernel {
                 src.line("kiln_wgmma_wait<0>();");
                 src.line("kiln_cp_async_wait<0>();");
                 src.line("__syncthreads(); // the buffers are free for the next batch entry");
-                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg), out);
+                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg, false), out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits);
@@ -340,7 +340,7 @@ final class WgmmaKernel {
                 }
                 src.line("kiln_wgmma_wait<0>();");
                 src.line("%s // both consumer warpgroups are done reading the ring (the epilogue may reuse it)", TileEpilogue.sync(c));
-                TileEpilogue.emit(src, p, c, t ? transposedFragment(mi, regs, rowsWg) : fragment(mi, regs, rowsWg), out);
+                TileEpilogue.emit(src, p, c, fragment(mi, regs, rowsWg, t), out);
             }
         }
         return GemmKernels.launch(p, c, tilesM * tilesN, splits, List.of(ma, mb));
@@ -371,37 +371,17 @@ final class WgmmaKernel {
         }
     }
 
-    /** The m64nNk16 accumulator layout, per 64-row tile i of this warpgroup's rows (see {@link WgmmaOps#mma}). */
-    static Fragment fragment(int mi, int regs, int rowsWg) {
-        return new Fragment() {
-            @Override public int registers() { return mi * regs; }
-
-            @Override public void forEach(CudaSource src, Runnable body) {
-                src.line("#pragma unroll");
-                try (var i = src.block("for (int i = 0; i < " + mi + "; i++)")) {
-                    src.line("#pragma unroll");
-                    try (var j = src.block("for (int j = 0; j < " + regs / 4 + "; j++)")) {
-                        src.line("#pragma unroll");
-                        try (var h = src.block("for (int h = 0; h < 4; h++)")) {
-                            src.line("const int e_r = i * %d + j * 4 + h;", regs);
-                            src.line("const long long e_row = row0 + wg * %d + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;", rowsWg);
-                            src.line("const long long e_col = col0 + j * 8 + (lane & 3) * 2 + (h & 1);");
-                            src.line("float& e_v = acc[i][j * 4 + h];");
-                            body.run();
-                        }
-                    }
-                }
-            }
-        };
-    }
-
     /**
-     * The accumulators of {@link GemmConfig.Path#WGMMA_TMA_T}: wgmma tile i of a consumer holds C^T's 64 columns
-     * {@code col0 + 64 i..} by its {@code rowsWg} rows, so the m64nNk16 layout's row is C's column and its column
-     * C's row. Consecutive lanes hold consecutive columns of one row, which the run epilogue's shared-memory
-     * staging turns back into row-major runs.
+     * The accumulators of wgmma tile i of this warpgroup ({@code regs} per thread, see {@link WgmmaOps#mma}):
+     * rows {@code wg rowsWg + 64 i..} of C by all the tile's columns, or with {@code transposed}
+     * ({@link GemmConfig.Path#WGMMA_TMA_T}) C^T's 64 columns {@code 64 i..} by the warpgroup's {@code rowsWg} rows,
+     * so the fragment's row is C's column and its column C's row (consecutive lanes then hold consecutive columns
+     * of one row, which the run epilogue's shared-memory staging turns back into row-major runs).
      */
-    static Fragment transposedFragment(int mi, int regs, int rowsWg) {
+    static Fragment fragment(int mi, int regs, int rowsWg, boolean transposed) {
+        String fragRow = "(warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8", fragCol = "j * 8 + (lane & 3) * 2 + (h & 1)";
+        String row = transposed ? "row0 + wg * " + rowsWg + " + " + fragCol : "row0 + wg * " + rowsWg + " + i * 64 + " + fragRow;
+        String col = transposed ? "col0 + i * 64 + " + fragRow : "col0 + " + fragCol;
         return new Fragment() {
             @Override public int registers() { return mi * regs; }
 
@@ -413,8 +393,8 @@ final class WgmmaKernel {
                         src.line("#pragma unroll");
                         try (var h = src.block("for (int h = 0; h < 4; h++)")) {
                             src.line("const int e_r = i * %d + j * 4 + h;", regs);
-                            src.line("const long long e_row = row0 + wg * %d + j * 8 + (lane & 3) * 2 + (h & 1);", rowsWg);
-                            src.line("const long long e_col = col0 + i * 64 + (warp & 3) * 16 + (lane >> 2) + (h >> 1) * 8;");
+                            src.line("const long long e_row = %s;", row);
+                            src.line("const long long e_col = %s;", col);
                             src.line("float& e_v = acc[i][j * 4 + h];");
                             body.run();
                         }
