@@ -1505,6 +1505,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
@@ -1587,7 +1588,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x256(const _
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -1607,7 +1608,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x256(const _
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 32, lc = u % 32 * 8;
@@ -1731,6 +1732,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
@@ -1815,7 +1817,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_256x128(const _
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 256 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -1835,7 +1837,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_256x128(const _
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 16, lc = u % 16 * 8;
@@ -1959,6 +1961,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n128k16_f16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
@@ -2039,7 +2042,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x128(const _
       if (++s == 6) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -2059,7 +2062,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_tma_128x128(const _
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 2048; u += 256) {
         const int lr = u / 16, lc = u % 16 * 8;
@@ -2183,6 +2186,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kk(float (&d)[128], unsigned long long a, unsigned long long b) {
@@ -2262,7 +2266,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_bt_tma_128x256(cons
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -2282,7 +2286,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_f16_bt_tma_128x256(cons
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 32, lc = u % 32 * 8;
@@ -2406,6 +2410,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n256k16_bf16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
@@ -2488,7 +2493,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_bf16_tma_128x256(const 
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -2508,7 +2513,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) big_bf16_tma_128x256(const 
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 32, lc = u % 32 * 8;
@@ -2632,6 +2637,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_kn(float (&d)[128], unsigned long long a, unsigned long long b) {
@@ -2715,7 +2721,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_tma_8000(const _
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -2735,7 +2741,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_tma_8000(const _
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 32, lc = u % 32 * 8;
@@ -2859,6 +2865,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n256k16_f16_mk(float (&d)[128], unsigned long long a, unsigned long long b) {
@@ -2938,7 +2945,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_at_bt_tma(const 
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     // run epilogue: the tile through shared memory, 8-column runs per thread (1 pass of 128 rows)
     float* kiln_st = reinterpret_cast<float*>(smem);
     #pragma unroll 1
@@ -2958,7 +2965,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_f16_at_bt_tma(const 
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 32, lc = u % 32 * 8;
@@ -3082,6 +3089,7 @@ __device__ __forceinline__ void kiln_tma_load_2d(unsigned dst, const void* map, 
 }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\n" :: "n"(ID), "n"(N) : "memory"); }
 #endif
 #ifndef KILN_SIM
 __device__ __forceinline__ void kiln_wgmma_m64n128k16_bf16_kn(float (&d)[64], unsigned long long a, unsigned long long b) {
@@ -3166,7 +3174,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_bf16_split2_tma(cons
       if (++s == 4) { s = 0; ph ^= 1; }
     }
     kiln_wgmma_wait<0>();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory"); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
+    kiln_bar_sync<1, 256>(); // both consumer warpgroups are done reading the ring (the epilogue may reuse it)
     const long long kiln_tile = bz * 32LL + (blockIdx.x);
     float* kiln_part = kiln_ws + kiln_tile * 65536LL;
     #pragma unroll
@@ -3184,9 +3192,9 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_bf16_split2_tma(cons
       }
     }
     __threadfence();
-    asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    kiln_bar_sync<1, 256>();
     if (threadIdx.x == 0) kiln_last = atomicAdd(kiln_cnt + kiln_tile, 1) == 1;
-    asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    kiln_bar_sync<1, 256>();
     if (!kiln_last) return;
     __threadfence();
     #pragma unroll
@@ -3240,7 +3248,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) ragged_bf16_split2_tma(cons
           }
         }
       }
-      asm volatile("bar.sync 1, 256;\n" ::: "memory");
+      kiln_bar_sync<1, 256>();
       #pragma unroll 4
       for (int u = threadIdx.x; u < 4096; u += 256) {
         const int lr = u / 16, lc = u % 16 * 8;

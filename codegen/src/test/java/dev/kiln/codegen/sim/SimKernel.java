@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * operations) on the CPU with {@code kiln_sim.h}: the kernel source compiles unchanged with g++ (-DKILN_SIM
  * replaces {@link dev.kiln.codegen.kernels.tile.TileOps}' inline PTX with simulated warp collectives) and runs
  * its whole grid, one thread per CUDA thread. Slow (use small shapes) but exact about fragment layouts,
- * indexing, barriers and cp.async groups. Skipped when g++ is missing.
+ * indexing, barriers and cp.async groups; TMA tensor maps are filled in the simulator's own layout. Skipped
+ * when g++ is missing.
  */
 public final class SimKernel {
     private SimKernel() {}
@@ -74,7 +75,17 @@ public final class SimKernel {
                     case KernelSpec.Param.I32 v -> args.add("(int)" + v.value());
                     case KernelSpec.Param.I64 v -> args.add(v.value() + "LL");
                     case KernelSpec.Param.F32 v -> args.add("__int_as_float(" + Float.floatToRawIntBits(v.value()) + ")");
-                    case KernelSpec.Param.TensorMaps t -> throw new IllegalArgumentException("the CPU simulator has no TMA");
+                    case KernelSpec.Param.TensorMaps t -> { // the simulator's own map layout (kiln_sim::Tmap), over the buffers already made
+                        main.append(String.format("  unsigned char* %s = kiln_buf(0, %d, 0);\n", name, 128 * t.maps().size()));
+                        for (int i = 0; i < t.maps().size(); i++) {
+                            KernelSpec.TensorMap m = t.maps().get(i);
+                            if (m.dims().size() != 2) throw new IllegalArgumentException("the CPU simulator has 2-D tensor maps only");
+                            main.append(String.format("  kiln_sim::tmap_set(%s + %d, p%d + %d, %dULL, %dULL, %dULL, %d, %d, %d, %d);\n", name, 128 * i,
+                                    m.param(), m.offsetBytes(), m.dims().get(0), m.dims().get(1), m.strideBytes().get(0), m.box().get(0), m.box().get(1),
+                                    m.dtype().storageBytes(), m.swizzleBytes()));
+                        }
+                        args.add("KilnSimPtr{" + name + "}");
+                    }
                 }
                 k++;
             }

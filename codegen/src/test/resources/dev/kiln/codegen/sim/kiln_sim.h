@@ -10,17 +10,21 @@
 // wgmma.wait_group retires its group, so overwriting a tile still being read shows up as wrong results. The
 // ordering rules are checked: wgmma.fence before a warpgroup's mmas after it touched the accumulators
 // (i.e. after every wait), fence.proxy.async after this thread's cp.async data landed and before it issues
-// wgmma, and no group in flight when the thread exits.
+// wgmma, and no group in flight when the thread exits. wgmma.wait_group returns to the threads of a warpgroup
+// together (the mma is one operation of the warpgroup). The TMA main loop's mbarriers and tensor copies are
+// simulated too (after the TileOps section).
 #pragma once
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <condition_variable>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <math.h>
 #include <memory>
 #include <mutex>
@@ -85,6 +89,7 @@ template <class T> inline T __ldcg(const T* p) { return *p; }
 namespace kiln_sim {
 inline std::barrier<>* block_bar = nullptr;
 inline std::vector<std::unique_ptr<std::barrier<>>> warp_bars;
+inline std::vector<std::unique_ptr<std::barrier<>>> wg_bars;  // per warpgroup (128 threads): wgmma.wait_group completes for all of them
 inline std::vector<unsigned char> mailbox;  // [warp][lane][64 bytes]
 inline std::vector<unsigned char> dyn_smem_buf;
 inline unsigned char* dyn_smem = nullptr;
@@ -120,6 +125,12 @@ inline long wg_next_id = 0;
 inline thread_local std::vector<Wgmma> wg_open;
 inline thread_local std::vector<std::vector<Wgmma>> wg_groups;
 inline thread_local bool wg_fenced = false, proxy_dirty = false;
+// mbarriers of the block (the TMA main loop), keyed by shared-memory offset: arrivals per phase, arrivals and
+// transaction bytes still pending in this phase, phases completed
+struct Mbar { unsigned count = 0, pending = 0; long long tx = 0; unsigned phase = 0; };
+inline std::mutex mbar_mu;
+inline std::condition_variable mbar_cv;
+inline std::map<unsigned, Mbar> mbars;
 
 inline float h2f(uint32_t bits) { uint16_t b = (uint16_t)bits; _Float16 h; memcpy(&h, &b, 2); return (float)h; }
 inline float bf2f(uint32_t bits) { uint32_t u = (bits & 0xffffu) << 16; float f; memcpy(&f, &u, 4); return f; }
@@ -280,10 +291,13 @@ inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std
       for (unsigned x = 0; x < grid.x; x++) {
         // unwritten dynamic shared memory reads as NaN (0xff bytes) in every float type
         memset(dyn_smem, 0xff, dynBytes);
+        mbars.clear();
         std::barrier<> bb(n);
         block_bar = &bb;
         warp_bars.clear();
         for (int w = 0; w < n / 32; w++) warp_bars.push_back(std::make_unique<std::barrier<>>(32));
+        wg_bars.clear();
+        for (int w = 0; w < (n + 127) / 128; w++) wg_bars.push_back(std::make_unique<std::barrier<>>(std::min(128, n - 128 * w)));
         std::vector<std::thread> ts;
         ts.reserve(n);
         for (int i = 0; i < n; i++)
@@ -295,6 +309,7 @@ inline void launch(KilnSimDim grid, KilnSimDim block, size_t dynBytes, const std
             if (!wg_open.empty() || !wg_groups.empty()) fail("wgmma groups in flight (or uncommitted) at thread exit");
             wg_fenced = proxy_dirty = false;
             warp_bars[i / 32]->arrive_and_drop();
+            wg_bars[i / 128]->arrive_and_drop();
             block_bar->arrive_and_drop();
           });
         for (auto& t : ts) t.join();
@@ -376,6 +391,9 @@ template <int N> void kiln_wgmma_wait() {
     g.erase(g.begin());
   }
   kiln_sim::wg_fenced = false;  // the thread may touch its accumulators now: the next mma needs a fence
+  // a wgmma is one operation of the whole warpgroup: once one thread is past the wait, every thread's part of
+  // the retired groups has read its operands (one thread may then free their shared memory for the others)
+  kiln_sim::wg_bars[kiln_sim::tid() / 128]->arrive_and_wait();
 }
 inline void kiln_fence_proxy_async() { kiln_sim::proxy_dirty = false; }
 inline void kiln_ldmatrix_x4(unsigned (&r)[4], const void* p) { kiln_sim::ldmatrix(r, 4, p, false); }
@@ -416,6 +434,85 @@ inline void kiln_mma_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned 
 }
 inline unsigned kiln_pack_f16(float lo, float hi) { __half2 h = __floats2half2_rn(lo, hi); unsigned r; memcpy(&r, &h, 4); return r; }
 inline unsigned kiln_pack_bf16(float lo, float hi) { __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi); unsigned r; memcpy(&r, &h, 4); return r; }
+
+// ---- the TMA main loop's operations (WgmmaOps.TMA_PRELUDE) under the simulator. An mbarrier lives in
+// kiln_sim::mbars, not in its 8 bytes of shared memory; a wait blocks until the phase of the asked parity has
+// completed (on a fresh barrier parity 1 counts as completed). A TMA copy runs when it is issued: it reads the
+// box through the simulator's own tensor map (kiln_sim::Tmap, which the test driver fills where the GPU runtime
+// encodes a CUtensorMap), writes it with the 128-byte swizzle of the shared address (bits 4-6 ^= bits 7-9),
+// zeros outside the tensor, and completes its bytes on the barrier. A copy into shared memory that an issued
+// wgmma still reads fails, as a cp.async does: that is what the empty barriers must prevent.
+namespace kiln_sim {
+struct Tmap { const unsigned char* base; unsigned long long inner, outer, stride; unsigned boxInner, boxOuter, elem, swizzle; };
+static_assert(sizeof(Tmap) <= 128, "a tensor map is 128 bytes");
+inline void tmap_set(unsigned char* at, const void* base, unsigned long long inner, unsigned long long outer, unsigned long long stride,
+                     unsigned boxInner, unsigned boxOuter, unsigned elem, unsigned swizzle) {
+  Tmap m{(const unsigned char*)base, inner, outer, stride, boxInner, boxOuter, elem, swizzle};
+  memcpy(at, &m, sizeof m);
+}
+inline Mbar& mbar(unsigned bar) {  // mbar_mu held
+  auto it = mbars.find(bar);
+  if (it == mbars.end()) fail("mbarrier used before mbarrier.init");
+  return it->second;
+}
+inline void mbar_arrive(unsigned bar, long long tx) {  // mbar_mu held
+  Mbar& b = mbar(bar);
+  if (b.pending == 0) fail("mbarrier: more arrivals than its count in one phase");
+  b.pending--;
+  b.tx += tx;
+  if (b.pending == 0 && b.tx == 0) { b.phase++; b.pending = b.count; mbar_cv.notify_all(); }
+}
+}  // namespace kiln_sim
+inline void kiln_mbar_init(unsigned bar, unsigned count) {
+  std::lock_guard<std::mutex> l(kiln_sim::mbar_mu);
+  kiln_sim::mbars[bar] = kiln_sim::Mbar{count, count, 0, 0};
+}
+inline void kiln_mbar_init_fence() {}
+inline void kiln_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  std::lock_guard<std::mutex> l(kiln_sim::mbar_mu);
+  kiln_sim::mbar_arrive(bar, bytes);
+}
+inline void kiln_mbar_arrive(unsigned bar) {
+  std::lock_guard<std::mutex> l(kiln_sim::mbar_mu);
+  kiln_sim::mbar_arrive(bar, 0);
+}
+inline void kiln_mbar_wait(unsigned bar, unsigned parity) {
+  std::unique_lock<std::mutex> l(kiln_sim::mbar_mu);
+  kiln_sim::mbar_cv.wait(l, [&] { return (kiln_sim::mbar(bar).phase & 1u) != (parity & 1u); });
+}
+inline void kiln_tma_prefetch(const void*) {}
+inline void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0, int c1) {
+  using namespace kiln_sim;
+  Tmap m;
+  memcpy(&m, map, sizeof m);
+  if (m.swizzle != 128 || m.boxInner * m.elem != 128) fail("TMA: only boxes of 128-byte rows with the 128-byte swizzle are simulated");
+  if (dst % 1024 != 0) fail("TMA destination not on a 1024-byte boundary (where the 128-byte swizzle pattern starts)");
+  unsigned bytes = m.boxInner * m.boxOuter * m.elem;
+  if (dst + bytes > dyn_smem_buf.size()) fail("TMA copy past the end of shared memory");
+  {
+    std::lock_guard<std::mutex> lock(reads_mu);
+    for (auto& r : wg_reads)
+      if (dst < r.hi && dst + bytes > r.lo) fail("TMA copy into shared memory that a wgmma in flight still reads");
+  }
+  for (unsigned r = 0; r < m.boxOuter; r++)
+    for (unsigned e = 0; e < m.boxInner; e++) {
+      long long gi = (long long)c0 + e, go = (long long)c1 + r;
+      unsigned lin = dst + r * 128 + e * m.elem, at = lin ^ (((lin >> 7) & 7u) << 4);
+      if (gi >= 0 && go >= 0 && (unsigned long long)gi < m.inner && (unsigned long long)go < m.outer)
+        memcpy(dyn_smem + at, m.base + go * m.stride + gi * m.elem, m.elem);
+      else
+        memset(dyn_smem + at, 0, m.elem);
+    }
+  std::lock_guard<std::mutex> l(mbar_mu);
+  Mbar& b = mbar(bar);
+  b.tx -= bytes;
+  if (b.tx < 0) fail("TMA: more bytes landed than the barrier was told to expect");
+  if (b.pending == 0 && b.tx == 0) { b.phase++; b.pending = b.count; mbar_cv.notify_all(); }
+}
+template <int N> inline void kiln_setmaxnreg_inc() {}
+template <int N> inline void kiln_setmaxnreg_dec() {}
+// named barrier ID over N threads: the block's barrier, which the threads that returned (the producer) have left
+template <int ID, int N> inline void kiln_bar_sync() { kiln_sim::block_bar->arrive_and_wait(); }
 
 /** A buffer handed to a kernel parameter of any pointer type. */
 struct KilnSimPtr {

@@ -140,7 +140,7 @@ final class TileEpilogue {
      */
     static String sync(GemmConfig c) {
         if (c.producerThreads() == 0) return "__syncthreads();";
-        return "asm volatile(\"bar.sync 1, " + (c.threads() - c.producerThreads()) + ";\\n\" ::: \"memory\");";
+        return "kiln_bar_sync<1, " + (c.threads() - c.producerThreads()) + ">();";
     }
 
     /**

@@ -52,8 +52,10 @@ public final class WgmmaOps {
      * {@code kiln_tma_load_2d(dst, map, bar, c0, c1)} copies the box at element coordinates (c0 inner, c1 outer)
      * of the tensor map at generic address {@code map} into shared memory, elements outside the tensor read as
      * zero (and still count as bytes). {@code kiln_setmaxnreg_inc/dec<N>} move a warpgroup's register budget
-     * to N per thread (the producer gives registers back so the consumers' accumulators fit). No CPU-simulator
-     * versions: kernels using them run on the GPU only.
+     * to N per thread (the producer gives registers back so the consumers' accumulators fit). {@code kiln_bar_sync<ID, N>}
+     * is named barrier ID over N threads (the consumers, once the producer has left). The CPU simulator
+     * ({@code kiln_sim.h}) has its own versions: mbarriers with arrival and byte counts, TMA copies that
+     * write the 128-byte swizzle, and a tensor map of its own layout that its test driver fills.
      */
     public static final String TMA_PRELUDE = """
             // Kiln TMA and mbarrier operations (sm_90a): the warp-specialized main loop's producer/consumer handshake
@@ -75,6 +77,7 @@ public final class WgmmaOps {
             }
             template <int N> __device__ __forceinline__ void kiln_setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\\n" :: "n"(N)); }
             template <int N> __device__ __forceinline__ void kiln_setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\\n" :: "n"(N)); }
+            template <int ID, int N> __device__ __forceinline__ void kiln_bar_sync() { asm volatile("bar.sync %0, %1;\\n" :: "n"(ID), "n"(N) : "memory"); }
             #endif
             """;
 

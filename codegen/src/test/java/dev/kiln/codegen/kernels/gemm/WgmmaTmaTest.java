@@ -64,6 +64,18 @@ class WgmmaTmaTest {
         assertNull(c.invalidReason(dense(DType.F16, 8192, 8192, 8192, true, false)));
     }
 
+    /**
+     * Both TMA loops on the CPU simulator (kiln_sim.h: mbarriers, TMA copies with the 128-byte swizzle and zero fill,
+     * a copy into a slot that a wgmma in flight still reads fails): ragged M, N and K, both B majors, an M-major A
+     * on the plain loop, split-K, one and two consumer warpgroups, rings that wrap.
+     */
+    @Test void bothLoopsComputeRightOnTheSimulator() {
+        GemmSimTest.dense(DType.F16, O, 145, 128, 320, true, false, tmaT(80, 64, 4, 3));   // M = 145 in two tiles of 80; 5 k tiles on 3 stages
+        GemmSimTest.dense(DType.BF16, O, 145, 136, 200, true, true, tmaT(80, 64, 8, 3));   // two consumers of 40 rows; B^T; N and K ragged
+        GemmSimTest.dense(DType.F16, O, 64, 128, 512, true, false, tmaT(64, 128, 4, 4).withSplitK(2)); // the last block sums the split
+        GemmSimTest.dense(DType.F16, O, 136, 200, 192, false, false, tma(128, 128, 3));     // the plain TMA loop: A M-major, a skipped B box
+    }
+
     @Test void mapsFollowTheOperandsMemoryOrder() {
         GemmProblem p = dense(DType.F16, 1000, 1496, 520, false, true); // A [K, M] (MN-major), B [N, K] (K-major)
         GemmConfig c = tma(128, 256, 4);
