@@ -37,7 +37,11 @@ import java.util.List;
  *
  * <p>The TMA variant ({@link GemmConfig.Path#WGMMA_TMA}, {@link #emitTma}) keeps the tiles, layouts, descriptors,
  * wgmmas and epilogue, and replaces the staging: a producer warpgroup after the consumer warpgroups fills the
- * ring by TMA and the consumers never sync the block in the main loop (see there).
+ * ring by TMA and the consumers never sync the block in the main loop (see there). On C^T
+ * ({@link GemmConfig.Path#WGMMA_TMA_T}) the same loop swaps wgmma's operands: B's tile is wgmma's A (64 columns
+ * of C per wgmma), the consumer's rows of A's tile are wgmma's B (n = its row count, a multiple of 8), so a few
+ * rows need not pad to 64; the tile, the maps and the epilogue stay C's ({@link #fragment} maps the transposed
+ * accumulators back).
  */
 final class WgmmaKernel {
     private WgmmaKernel() {}
@@ -233,8 +237,8 @@ final class WgmmaKernel {
     }
 
     /**
-     * The warp-specialized main loop. Warpgroups 0 and 1 consume (each {@code bm / 2} rows by {@code bn}, as in
-     * {@link #emit}); warpgroup 2 produces: it drops to {@link #PRODUCER_REGISTERS} registers
+     * The warp-specialized main loop. The first warpgroups consume (two on {@link GemmConfig.Path#WGMMA_TMA}, one or
+     * two on C^T; each {@code bm / consumers} rows by {@code bn}, as in {@link #emit}); the last one produces: it drops to {@link #PRODUCER_REGISTERS} registers
      * ({@code setmaxnreg}) so the consumers can grow to hold their accumulators, and one of its threads walks
      * the k tiles: wait until ring slot s is empty, arm its full barrier with the stage's byte count, issue the
      * stage's TMA copies (one box for a K-major tile, one per 64 columns for an MN-major one). A consumer waits
