@@ -237,10 +237,10 @@ final class WgmmaKernel {
     }
 
     /**
-     * The warp-specialized main loop. The first warpgroups consume (two on {@link GemmConfig.Path#WGMMA_TMA}, one or
-     * two on C^T; each {@code bm / consumers} rows by {@code bn}, as in {@link #emit}); the last one produces: it drops to {@link #PRODUCER_REGISTERS} registers
-     * ({@code setmaxnreg}) so the consumers can grow to hold their accumulators, and one of its threads walks
-     * the k tiles: wait until ring slot s is empty, arm its full barrier with the stage's byte count, issue the
+     * The warp-specialized main loop. The first warpgroups consume (two on {@link GemmConfig.Path#WGMMA_TMA}, one
+     * or two on C^T; each {@code bm / consumers} rows by {@code bn}, as in {@link #emit}); the last one produces:
+     * it drops to {@link #PRODUCER_REGISTERS} registers ({@code setmaxnreg}) so the consumers can grow to hold
+     * their accumulators, and one of its threads walks the k tiles: wait until ring slot s is empty, arm its full barrier with the stage's byte count, issue the
      * stage's TMA copies (one box for a K-major tile, one per 64 columns for an MN-major one). A consumer waits
      * for slot s to be full, issues its wgmmas, keeps one group in flight ({@code wait_group 1}) and then marks
      * the previous slot empty (one arrival per consumer warpgroup). So copies run {@code stages} tiles ahead,
