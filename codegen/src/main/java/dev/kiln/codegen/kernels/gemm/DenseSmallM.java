@@ -14,20 +14,20 @@ import java.util.Map;
  * <p>The defaults are the transposed TMA loop ({@link GemmConfig.Path#WGMMA_TMA_T}): wgmma's 64-row side runs
  * along the weights' N and its narrow side along the tokens, so M is cut into {@link #rows} tiles of at most
  * {@link #MAX_ROWS} rows in steps of 8 (128: two of 64; 145: two of 80, where 64-row tiles padded it to 192),
- * by 64 columns, with a deep TMA ring (the most stages that fit, at most 12). That is the form cuBLAS runs on
- * these shapes (nvjet 64x80 and 64x64 tiles over ~96 blocks; ncu on the H200, 2026-11-29). Measured on the
- * H200 (bench/results/2026-11-29-h200-s7/gemm_layers_t.txt), against the cp.async wgmma tiles that were the
- * defaults before: 3.6-5.4 us against 4.7-7.9 us on every WIDE and FEW shape (0.64-0.89x torch.matmul, where
- * they ran 0.89-1.56x), and split in two 7.3-7.9 us against 8.0-8.9 on the LONG_K ones. Per class:
+ * by 64 columns, with a deep TMA ring (12 stages of up to 18 KB). That is the form cuBLAS runs on these shapes
+ * (nvjet 64x80 and 64x64 tiles over ~96 blocks; ncu on the H200, 2026-11-29). Measured on the H200 with these
+ * defaults (bench/results/2026-11-29-h200-s7/gemm_layers_defaults.txt) against the cp.async wgmma tiles that
+ * were the defaults before (gemm_layers_t.txt, the same session): 3.6-5.5 us against 4.7-7.9 us on every WIDE
+ * and FEW shape, 6.8-8.0 us against 8.0-9.6 on the LONG_K ones; 0.64-0.98x torch.matmul on all 16 layer shapes,
+ * where the earlier defaults ran 0.89-1.56x. Per class:
  * <ul>
  * <li>{@link Shape#WIDE} (64 x 64 output tiles fill at least half the SMs: N 2304..4096 at K 768..1024) and
  *     {@link Shape#FEW} (fewer tiles, K below {@link #LONG_K}: 768x768, 1024x1024): {@code wgmma_tma_t
  *     Rx64x64 w4x1 s12}, no split; then the same with two consumer warpgroups, R x 128, and the earlier
  *     cp.async default.</li>
  * <li>{@link Shape#LONG_K} (fewer tiles, K from {@link #LONG_K}: 768x3072, 1024x4096): {@code wgmma_tma_t
- *     Rx64x64 w4x1 s6} split to fill the GPU ({@link #fillSplit}), then split in three (6.7 us against 6.8-7.2 at the
- *     fill split on the K = 3072 shapes), then the earlier
- *     cp.async default (64x64 split to fill).</li>
+ *     Rx64x64 w4x1 s6} split to fill the GPU ({@link #fillSplit}), then split in three (6.7 us against 6.8-7.2
+ *     at the fill split on the K = 3072 shapes), then the earlier cp.async default (64x64 split to fill).</li>
  * </ul>
  * Each class's list starts with four configs (the autotuner's fast mode times four), then the others measured
  * before. A label with {@code kN} runs that split; one without gets the fill split; {@code R} is {@link #rows}.
