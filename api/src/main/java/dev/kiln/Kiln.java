@@ -110,24 +110,25 @@ public final class Kiln {
 
     private static CompiledModel compile(Graph graph, CompileOptions options, Map<String, Tensor> boundInputs, double importMillis) {
         String arch = targetArch(options);
+        if (options.tune() == CompileOptions.Tune.NONE || !Cuda.available() || !arch.equals(Device.get(deviceOrdinal()).arch()))
+            return model(ModelCompiler.compile(graph, options, arch, boundInputs, null), arch, importMillis); // the templates' heuristics
+        // the weights go up on this context while autotuning and codegen run; the model keeps both for its load
+        Context ctx = Context.open(deviceOrdinal());
+        WeightUpload[] upload = {null};
         ModelCompiler.Result r;
-        if (options.tune() != CompileOptions.Tune.NONE && Cuda.available() && arch.equals(Device.get(deviceOrdinal()).arch())) {
-            // the weights go up on this context while autotuning and codegen run; the model keeps both for its load
-            Context ctx = Context.open(deviceOrdinal());
-            WeightUpload[] upload = {null};
-            try (GpuTimer timer = new GpuTimer(ctx, KernelCache.standard())) {
-                r = ModelCompiler.compile(graph, options, arch, boundInputs, timer, w -> upload[0] = WeightUpload.start(ctx, w));
-            } catch (RuntimeException | Error e) {
-                if (upload[0] != null) upload[0].close();
-                ctx.close();
-                throw e;
-            }
-            CompiledModel m = new CompiledModel(r.graph(), r.plan(), r.report().withImportMillis(importMillis), arch, List.of(), r.launchNodes());
-            m.preloaded(ctx, upload[0]);
-            return m;
-        } else {
-            r = ModelCompiler.compile(graph, options, arch, boundInputs, null); // the templates' heuristics
+        try (GpuTimer timer = new GpuTimer(ctx, KernelCache.standard())) {
+            r = ModelCompiler.compile(graph, options, arch, boundInputs, timer, w -> upload[0] = WeightUpload.start(ctx, w));
+        } catch (RuntimeException | Error e) {
+            if (upload[0] != null) upload[0].close();
+            ctx.close();
+            throw e;
         }
+        CompiledModel m = model(r, arch, importMillis);
+        m.preloaded(ctx, upload[0]);
+        return m;
+    }
+
+    private static CompiledModel model(ModelCompiler.Result r, String arch, double importMillis) {
         return new CompiledModel(r.graph(), r.plan(), r.report().withImportMillis(importMillis), arch, List.of(), r.launchNodes());
     }
 

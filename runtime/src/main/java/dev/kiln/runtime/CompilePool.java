@@ -51,10 +51,7 @@ public final class CompilePool {
     public static List<CompiledKernel> await(List<CompletableFuture<CompiledKernel>> futures) {
         CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
         List<CompiledKernel> out = new ArrayList<>(futures.size());
-        for (CompletableFuture<CompiledKernel> f : futures) out.add(join(f));
+        for (CompletableFuture<CompiledKernel> f : futures) out.add(Background.join(f));
         return out;
     }
-
-    /** {@code f}'s result; its failure rethrown as it was thrown in the task (CompileException, CudaException...). */
-    public static CompiledKernel join(CompletableFuture<CompiledKernel> f) { return Background.join(f); }
 }

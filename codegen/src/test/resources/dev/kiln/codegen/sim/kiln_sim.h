@@ -455,12 +455,16 @@ inline Mbar& mbar(unsigned bar) {  // mbar_mu held
   if (it == mbars.end()) fail("mbarrier used before mbarrier.init");
   return it->second;
 }
+inline void mbar_settle(Mbar& b) {  // mbar_mu held: the phase completes once every arrival and every byte is in
+  if (b.tx < 0) fail("TMA: more bytes landed than the barrier was told to expect");
+  if (b.pending == 0 && b.tx == 0) { b.phase++; b.pending = b.count; mbar_cv.notify_all(); }
+}
 inline void mbar_arrive(unsigned bar, long long tx) {  // mbar_mu held
   Mbar& b = mbar(bar);
   if (b.pending == 0) fail("mbarrier: more arrivals than its count in one phase");
   b.pending--;
   b.tx += tx;
-  if (b.pending == 0 && b.tx == 0) { b.phase++; b.pending = b.count; mbar_cv.notify_all(); }
+  mbar_settle(b);
 }
 }  // namespace kiln_sim
 inline void kiln_mbar_init(unsigned bar, unsigned count) {
@@ -506,8 +510,7 @@ inline void kiln_tma_load_2d(unsigned dst, const void* map, unsigned bar, int c0
   std::lock_guard<std::mutex> l(mbar_mu);
   Mbar& b = mbar(bar);
   b.tx -= bytes;
-  if (b.tx < 0) fail("TMA: more bytes landed than the barrier was told to expect");
-  if (b.pending == 0 && b.tx == 0) { b.phase++; b.pending = b.count; mbar_cv.notify_all(); }
+  mbar_settle(b);
 }
 template <int N> inline void kiln_setmaxnreg_inc() {}
 template <int N> inline void kiln_setmaxnreg_dec() {}

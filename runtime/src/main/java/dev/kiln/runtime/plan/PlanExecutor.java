@@ -1,5 +1,6 @@
 package dev.kiln.runtime.plan;
 
+import dev.kiln.runtime.Background;
 import dev.kiln.runtime.CompilePool;
 import dev.kiln.runtime.CompileRequest;
 import dev.kiln.runtime.CompiledKernel;
@@ -144,14 +145,14 @@ public final class PlanExecutor implements AutoCloseable {
             }
             for (int j = 0; j < compiledIndex.size(); j++) {
                 long w = System.nanoTime();
-                CompiledKernel k = CompilePool.join(compiling.get(j));
+                CompiledKernel k = Background.join(compiling.get(j));
                 waited += System.nanoTime() - w;
                 int i = compiledIndex.get(j);
                 modules.add(loaded[i] = CudaModule.load(ctx, k));
                 modes[i] = KernelBinary.LoadMode.NVRTC;
             }
             long w0 = System.nanoTime();
-            CompiledKernel copyKernel = CompilePool.join(compiling.getLast());
+            CompiledKernel copyKernel = Background.join(compiling.getLast());
             waited += System.nanoTime() - w0;
             CudaModule copyModule = CudaModule.load(ctx, copyKernel);
             modules.add(copyModule);
